@@ -1,0 +1,171 @@
+//! Checker diagnostic codes: every name resolved, every type known, before anything runs.
+
+/// Codes for problems found while resolving names and types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckCode {
+    NoSchema,
+    DuplicateSchema,
+    DuplicateField,
+    UnknownName,
+    UnknownField,
+    UnknownFunction,
+    WrongArgCount,
+    TypeMismatch,
+    UnknownVariant,
+    SingleEquals,
+    InvalidRegex,
+    InvalidDate,
+    MissingRequire,
+    MissingOutcome,
+    DuplicateOutcome,
+    DuplicateRule,
+    UnknownRule,
+    DuplicateDecide,
+    UnreachableArm,
+    BadTemplate,
+    TableFile,
+    DuplicateName,
+    BindingCycle,
+    UnusedBinding,
+    Shadowing,
+    UnreachableRule,
+    NeverFires,
+    PenaltyRange,
+}
+
+impl CheckCode {
+    pub const ALL: &'static [CheckCode] = &[
+        CheckCode::NoSchema,
+        CheckCode::DuplicateSchema,
+        CheckCode::DuplicateField,
+        CheckCode::UnknownName,
+        CheckCode::UnknownField,
+        CheckCode::UnknownFunction,
+        CheckCode::WrongArgCount,
+        CheckCode::TypeMismatch,
+        CheckCode::UnknownVariant,
+        CheckCode::SingleEquals,
+        CheckCode::InvalidRegex,
+        CheckCode::InvalidDate,
+        CheckCode::MissingRequire,
+        CheckCode::MissingOutcome,
+        CheckCode::DuplicateOutcome,
+        CheckCode::DuplicateRule,
+        CheckCode::UnknownRule,
+        CheckCode::DuplicateDecide,
+        CheckCode::UnreachableArm,
+        CheckCode::BadTemplate,
+        CheckCode::TableFile,
+        CheckCode::DuplicateName,
+        CheckCode::BindingCycle,
+        CheckCode::UnusedBinding,
+        CheckCode::Shadowing,
+        CheckCode::UnreachableRule,
+        CheckCode::NeverFires,
+        CheckCode::PenaltyRange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckCode::NoSchema => "kensa::check::no_schema",
+            CheckCode::DuplicateSchema => "kensa::check::duplicate_schema",
+            CheckCode::DuplicateField => "kensa::check::duplicate_field",
+            CheckCode::UnknownName => "kensa::check::unknown_name",
+            CheckCode::UnknownField => "kensa::check::unknown_field",
+            CheckCode::UnknownFunction => "kensa::check::unknown_function",
+            CheckCode::WrongArgCount => "kensa::check::wrong_arg_count",
+            CheckCode::TypeMismatch => "kensa::check::type_mismatch",
+            CheckCode::UnknownVariant => "kensa::check::unknown_variant",
+            CheckCode::SingleEquals => "kensa::check::single_equals",
+            CheckCode::InvalidRegex => "kensa::check::invalid_regex",
+            CheckCode::InvalidDate => "kensa::check::invalid_date",
+            CheckCode::MissingRequire => "kensa::check::missing_require",
+            CheckCode::MissingOutcome => "kensa::check::missing_outcome",
+            CheckCode::DuplicateOutcome => "kensa::check::duplicate_outcome",
+            CheckCode::DuplicateRule => "kensa::check::duplicate_rule",
+            CheckCode::UnknownRule => "kensa::check::unknown_rule",
+            CheckCode::DuplicateDecide => "kensa::check::duplicate_decide",
+            CheckCode::UnreachableArm => "kensa::check::unreachable_arm",
+            CheckCode::BadTemplate => "kensa::check::bad_template",
+            CheckCode::TableFile => "kensa::check::table_file",
+            CheckCode::DuplicateName => "kensa::check::duplicate_name",
+            CheckCode::BindingCycle => "kensa::check::binding_cycle",
+            CheckCode::UnusedBinding => "kensa::check::unused_binding",
+            CheckCode::Shadowing => "kensa::check::shadowing",
+            CheckCode::UnreachableRule => "kensa::check::unreachable_rule",
+            CheckCode::NeverFires => "kensa::check::never_fires",
+            CheckCode::PenaltyRange => "kensa::check::penalty_range",
+        }
+    }
+
+    pub fn explanation(self) -> &'static str {
+        match self {
+            CheckCode::NoSchema => {
+                "A rule set needs exactly one `schema { … }` that lists the fields of a record, so that every rule can be checked against it."
+            }
+            CheckCode::DuplicateSchema => "Two `schema` blocks were found. Keep one and move all fields into it.",
+            CheckCode::DuplicateField => {
+                "A field name appears twice in the same schema or group. Remove or rename one."
+            }
+            CheckCode::UnknownName => {
+                "A name is neither a field of the schema, nor a `let` binding, nor a table. Check the spelling; the help line suggests the closest name."
+            }
+            CheckCode::UnknownField => {
+                "A dotted path such as `bank.holder_kana` names a field that the group does not have."
+            }
+            CheckCode::UnknownFunction => {
+                "The function is not part of the built-in library. `kensa doc` lists every function; the help line suggests the closest one."
+            }
+            CheckCode::WrongArgCount => "The function was given more or fewer values than it takes.",
+            CheckCode::TypeMismatch => {
+                "A value of one kind (text, number, date, yes/no) was used where another kind is needed, for example comparing a date with text."
+            }
+            CheckCode::UnknownVariant => {
+                "A field declared as `enum(…)` is compared with a value that is not one of its choices, so the comparison could never be true."
+            }
+            CheckCode::SingleEquals => {
+                "`=` was written where `==` (is equal to) was meant. A single `=` only gives names in `let`."
+            }
+            CheckCode::InvalidRegex => {
+                "A pattern after `matches` is not a valid regular expression. The message gives the reason from the pattern engine."
+            }
+            CheckCode::InvalidDate => {
+                "A date written in a rule does not exist (for example `2023-02-30`). Dates in rules are written `YYYY-MM-DD`."
+            }
+            CheckCode::MissingRequire => {
+                "Every rule needs at least one `require …`: the condition that a good record meets."
+            }
+            CheckCode::MissingOutcome => {
+                "Every rule needs an outcome that says what happens when the requirement is not met: `reject`, `review` or `warn`."
+            }
+            CheckCode::DuplicateOutcome => "A rule has more than one outcome. Keep one.",
+            CheckCode::DuplicateRule => {
+                "Two rules share the same name. Findings are reported by rule name, so names must be unique."
+            }
+            CheckCode::UnknownRule => "`fired …` in `decide` names a rule that does not exist.",
+            CheckCode::DuplicateDecide => "A rule set has one decision policy; two `decide` blocks were found.",
+            CheckCode::UnreachableArm => "A line in `decide` comes after `otherwise`, so it can never be chosen.",
+            CheckCode::BadTemplate => {
+                "A `{…}` in a message could not be read as a value. Write a field or binding name between the braces, or `{{` for a literal brace."
+            }
+            CheckCode::TableFile => {
+                "A table file could not be read, or the column it names does not exist. Table files are CSV (or TSV for `.tsv`) with a header line, next to the rule file."
+            }
+            CheckCode::DuplicateName => "Two `let` bindings or tables share a name. Rename one.",
+            CheckCode::BindingCycle => {
+                "A `let` binding refers to itself, directly or through other bindings, so it has no value."
+            }
+            CheckCode::UnusedBinding => "A `let` binding or table is never used. Remove it, or use it in a rule.",
+            CheckCode::Shadowing => {
+                "A `let` binding has the same name as a record field, so the field can no longer be named directly."
+            }
+            CheckCode::UnreachableRule => {
+                "The `when` condition of this rule can never be true, so the rule never runs."
+            }
+            CheckCode::NeverFires => {
+                "The `require` condition of this rule is always true, so the rule can never produce a finding."
+            }
+            CheckCode::PenaltyRange => "A score penalty must be between 0 and 100.",
+        }
+    }
+}

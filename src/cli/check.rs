@@ -1,0 +1,66 @@
+//! `kensa check [PATH…]`: report every problem of a rule set at once.
+
+use std::path::PathBuf;
+
+use super::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Rule files or folders (default: the built-in rule set).
+    paths: Vec<PathBuf>,
+    /// Treat warnings as errors (exit code 1 when there are any).
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Output format: `human` (default) or `json` (one object per diagnostic, for editors and CI).
+    #[arg(long, default_value = "human", value_parser = ["human", "json"])]
+    format: String,
+}
+
+pub fn run(args: Args) -> u8 {
+    let reports: Vec<(String, kensa::Report)> = if args.paths.is_empty() {
+        vec![(String::from("built-in rules"), kensa::check_builtin())]
+    } else {
+        args.paths.iter().map(|p| (p.display().to_string(), kensa::check_path(p))).collect()
+    };
+    let mut failed = false;
+    for (name, report) in &reports {
+        if args.format == "json" {
+            for d in &report.diagnostics {
+                let span = d.primary_span();
+                let file = span.and_then(|s| report.sources.get(s.file)).map(|f| f.name.clone());
+                let (line, column) = match (span, span.and_then(|s| report.sources.get(s.file))) {
+                    (Some(s), Some(f)) => line_col(&f.text, s.start as usize),
+                    _ => (0, 0),
+                };
+                let obj = serde_json::json!({
+                    "code": d.code.as_str(),
+                    "level": if d.is_error() { "error" } else { "warning" },
+                    "message": d.message,
+                    "file": file,
+                    "line": line,
+                    "column": column,
+                    "help": d.help,
+                });
+                println!("{obj}");
+            }
+        } else {
+            super::print_report(report);
+            let (e, w) = (report.errors(), report.warnings());
+            if e == 0 && w == 0 {
+                eprintln!("{name}: ok");
+            } else {
+                eprintln!("{name}: {e} error(s), {w} warning(s)");
+            }
+        }
+        failed |= report.errors() > 0 || (args.deny_warnings && report.warnings() > 0);
+    }
+    if failed { exit::SOME_FAILED } else { exit::OK }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

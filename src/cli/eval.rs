@@ -1,0 +1,165 @@
+//! `kensa eval`: judge records with a rule set, streaming, in input order, on all cores.
+
+use std::io::{self, BufWriter};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use super::input::{self, Format, Pos, Raw};
+use super::output::{OutFormat, Rendered, Writer};
+use super::{exit, parse_today};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Record files (JSONL, JSON, YAML or CSV, by extension); `-` or nothing reads standard input.
+    inputs: Vec<String>,
+    /// Rule file or folder (default: the standard rule set compiled into kensa).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Records already enrolled (JSONL), for duplicate and conflict rules.
+    #[arg(long)]
+    registry: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: OutFormat,
+    /// Input format when it cannot be told from the file name (standard input is JSONL by default).
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// Add, for every record, what each rule did (passed, fired, skipped, not applicable).
+    #[arg(long)]
+    explain: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+    /// Record fields that the schema does not know make the record an error.
+    #[arg(long)]
+    strict: bool,
+    /// Records per batch handed to the worker threads.
+    #[arg(long, default_value_t = 4096, hide = true)]
+    batch: usize,
+}
+
+pub fn run(args: Args) -> u8 {
+    let engine = match super::load_engine(&args.rules) {
+        Ok(e) => e,
+        Err(e) => {
+            super::print_report(e.report());
+            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            return exit::UNUSABLE;
+        }
+    };
+    let engine = engine.with_today(args.today.unwrap_or_else(kensa::today_in_japan)).with_strict(args.strict);
+
+    if let Some(reg) = &args.registry
+        && let Err(msg) = check_registry(reg)
+    {
+        eprintln!("error: {msg}");
+        return exit::UNUSABLE;
+    }
+
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot start worker threads: {e}");
+            return exit::UNUSABLE;
+        }
+    };
+
+    let inputs = if args.inputs.is_empty() { vec![String::from("-")] } else { args.inputs.clone() };
+    let mut plan = Vec::new();
+    for path in &inputs {
+        let format = match args.input_format.or_else(|| Format::from_path(std::path::Path::new(path))) {
+            Some(f) => f,
+            None if path == "-" => Format::Jsonl,
+            None => {
+                eprintln!(
+                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
+                );
+                return exit::UNUSABLE;
+            }
+        };
+        if path != "-" && !std::path::Path::new(path).is_file() {
+            eprintln!("error: cannot open `{path}`: no such file");
+            return exit::UNUSABLE;
+        }
+        plan.push((path.clone(), format));
+    }
+
+    let stdout = io::stdout();
+    let colour = args.format == OutFormat::Table && std::io::IsTerminal::is_terminal(&stdout);
+    let mut writer = Writer::new(BufWriter::with_capacity(1 << 16, stdout.lock()), args.format, colour);
+    let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(args.batch.max(1));
+    let show_file = plan.len() > 1;
+    let batch_size = args.batch.max(1);
+    let explain = args.explain;
+    let format = args.format;
+
+    let flush = |batch: &mut Vec<(Pos, Raw)>, writer: &mut Writer<_>| -> io::Result<()> {
+        let rendered: Vec<Rendered> = pool
+            .install(|| batch.par_drain(..).map(|(pos, raw)| process(&engine, pos, raw, explain, format)).collect());
+        writer.write_all(rendered)
+    };
+
+    let result: io::Result<()> = (|| {
+        writer.begin()?;
+        for (path, fmt) in &plan {
+            let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+                batch.push((pos, raw));
+                if batch.len() >= batch_size {
+                    flush(&mut batch, &mut writer)?;
+                }
+                Ok(())
+            };
+            input::read(path, *fmt, show_file, &mut sink)
+                .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+        }
+        flush(&mut batch, &mut writer)?;
+        writer.end()
+    })();
+
+    let stats = writer.stats();
+    if let Err(e) = result {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return exit::OK;
+        }
+        eprintln!("error: {e}");
+        eprintln!("{}", stats.summary());
+        return exit::UNUSABLE;
+    }
+    eprintln!("{}", stats.summary());
+    if stats.errors > 0 { exit::SOME_FAILED } else { exit::OK }
+}
+
+fn process(engine: &kensa::Engine, pos: Pos, raw: Raw, explain: bool, format: OutFormat) -> Rendered {
+    let value = match raw {
+        Raw::Value(v) => v,
+        Raw::Json(line) => match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) => v,
+            Err(e) => return Rendered::error(pos, input::json_error(&e), format),
+        },
+        Raw::Error(msg) => return Rendered::error(pos, msg, format),
+    };
+    let verdict = if explain { engine.explain(&value) } else { engine.evaluate(&value) };
+    match verdict {
+        Ok(v) => Rendered::verdict(pos, &v, format),
+        Err(e) => Rendered::error(pos, e.to_string(), format),
+    }
+}
+
+/// Read the registry file far enough to know it is usable.
+fn check_registry(path: &std::path::Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read registry `{}`: {e}", path.display()))?;
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("registry `{}` line {}: {}", path.display(), i + 1, input::json_error(&e)))?;
+        n += 1;
+    }
+    Ok(n)
+}

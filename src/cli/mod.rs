@@ -1,0 +1,98 @@
+//! Command-line interface: one file per subcommand. Arguments are parsed by clap and turned
+//! into a validated configuration before a command runs.
+
+mod check;
+mod eval;
+mod input;
+mod normalize;
+mod output;
+mod rules;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by the subcommands.
+pub mod exit {
+    /// Everything went through.
+    pub const OK: u8 = 0;
+    /// The command ran, but some input could not be processed (bad records, rule errors for `check`).
+    pub const SOME_FAILED: u8 = 1;
+    /// The command could not run: bad arguments, unreadable files, rules that do not compile.
+    pub const UNUSABLE: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kensa",
+    version,
+    about = "検査 — checks registration records before they are linked to the wrong person"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check rule files: every name resolved, every type known; all problems reported at once.
+    Check(check::Args),
+    /// Evaluate records: accept / review / reject, a score, and findings that explain themselves.
+    Eval(eval::Args),
+    /// Work with the standard rule set compiled into kensa.
+    Rules {
+        #[command(subcommand)]
+        command: rules::Command,
+    },
+    /// Normalize text line by line (kana, zengin, name, address, date, digits, …).
+    Normalize(normalize::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::UNUSABLE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Rules { command } => rules::run(command),
+        Command::Normalize(a) => normalize::run(a),
+    };
+    ExitCode::from(code)
+}
+
+/// Parse a `--today` value (any date format kensa reads, e.g. `2026-11-27` or `令和8年11月27日`).
+pub fn parse_today(s: &str) -> Result<kensa::Date, String> {
+    kensa::Date::parse(s).map_err(|e| format!("`{s}` is not a date: {e}"))
+}
+
+/// Print a compile report to stderr, coloured when stderr is a terminal.
+pub fn print_report(report: &kensa::Report) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let handler = miette::GraphicalReportHandler::new();
+        for d in &report.diagnostics {
+            let mut out = String::new();
+            let _ = handler.render_report(&mut out, &d.with_source(&report.sources));
+            eprint!("{out}");
+        }
+    } else {
+        eprint!("{}", report.render());
+    }
+}
+
+pub type RulesPath = Option<PathBuf>;
+
+/// Load the rule set named by `--rules`, or the built-in one.
+pub fn load_engine(rules: &RulesPath) -> Result<kensa::Engine, kensa::CompileError> {
+    match rules {
+        Some(p) => kensa::Engine::from_path(p),
+        None => kensa::Engine::builtin(),
+    }
+}

@@ -1,0 +1,250 @@
+//! Writing verdicts: JSONL (the contract other tools read), a JSON array, YAML, or an aligned
+//! table for people. Each record is rendered on a worker thread; the writer only concatenates,
+//! in input order.
+
+use std::io::{self, Write};
+
+use unicode_width::UnicodeWidthStr;
+
+use super::input::{Pos, Unit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutFormat {
+    Jsonl,
+    Json,
+    Yaml,
+    Table,
+}
+
+/// One record, rendered.
+pub struct Rendered {
+    text: String,
+    /// For the table: the cells, rendered by the writer once widths are known.
+    row: Option<Row>,
+    decision: Option<kensa::Decision>,
+}
+
+struct Row {
+    pos: String,
+    id: String,
+    decision: String,
+    score: String,
+    findings: Vec<String>,
+}
+
+fn pos_json(pos: &Pos, obj: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(f) = &pos.file {
+        obj.insert(String::from("file"), serde_json::Value::String(f.clone()));
+    }
+    let key = if pos.unit == Unit::Line { "line" } else { "record" };
+    obj.insert(key.to_string(), serde_json::Value::from(pos.n));
+}
+
+fn pos_text(pos: &Pos) -> String {
+    match &pos.file {
+        Some(f) => format!("{f}:{}", pos.n),
+        None => pos.n.to_string(),
+    }
+}
+
+impl Rendered {
+    pub fn verdict(pos: Pos, v: &kensa::Verdict, format: OutFormat) -> Rendered {
+        let text = match format {
+            OutFormat::Jsonl | OutFormat::Json => serde_json::to_string(v).unwrap_or_default(),
+            OutFormat::Yaml => serde_saphyr::to_string(v).unwrap_or_default(),
+            OutFormat::Table => String::new(),
+        };
+        let row = (format == OutFormat::Table).then(|| Row {
+            pos: pos_text(&pos),
+            id: v.id.clone().unwrap_or_default(),
+            decision: v.decision.to_string(),
+            score: v.score.to_string(),
+            findings: v
+                .findings
+                .iter()
+                .map(|f| format!("{} {}: {}", f.severity, f.rule, f.message))
+                .chain(
+                    v.trace
+                        .iter()
+                        .flatten()
+                        .filter(|t| t.outcome != kensa::RuleOutcome::Fired)
+                        .map(|t| format!("   {} {}", t.outcome.as_str(), t.rule)),
+                )
+                .collect(),
+        });
+        Rendered { text, row, decision: Some(v.decision) }
+    }
+
+    pub fn error(pos: Pos, message: String, format: OutFormat) -> Rendered {
+        let mut obj = serde_json::Map::new();
+        pos_json(&pos, &mut obj);
+        obj.insert(String::from("error"), serde_json::Value::String(message.clone()));
+        let obj = serde_json::Value::Object(obj);
+        let text = match format {
+            OutFormat::Jsonl | OutFormat::Json => obj.to_string(),
+            OutFormat::Yaml => serde_saphyr::to_string(&obj).unwrap_or_default(),
+            OutFormat::Table => String::new(),
+        };
+        let row = (format == OutFormat::Table).then(|| Row {
+            pos: pos_text(&pos),
+            id: String::new(),
+            decision: String::from("error"),
+            score: String::new(),
+            findings: vec![message],
+        });
+        Rendered { text, row, decision: None }
+    }
+}
+
+/// Counts for the closing summary line.
+#[derive(Default, Clone, Copy)]
+pub struct Stats {
+    pub accept: usize,
+    pub review: usize,
+    pub reject: usize,
+    pub errors: usize,
+}
+
+impl Stats {
+    pub fn summary(&self) -> String {
+        let total = self.accept + self.review + self.reject + self.errors;
+        format!(
+            "{total} records: {} accept, {} review, {} reject, {} unreadable",
+            self.accept, self.review, self.reject, self.errors
+        )
+    }
+}
+
+pub struct Writer<W: Write> {
+    out: W,
+    format: OutFormat,
+    colour: bool,
+    first: bool,
+    stats: Stats,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, format: OutFormat, colour: bool) -> Self {
+        Writer { out, format, colour, first: true, stats: Stats::default() }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn begin(&mut self) -> io::Result<()> {
+        match self.format {
+            OutFormat::Json => self.out.write_all(b"["),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn end(&mut self) -> io::Result<()> {
+        if self.format == OutFormat::Json {
+            self.out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()
+    }
+
+    pub fn write_all(&mut self, items: Vec<Rendered>) -> io::Result<()> {
+        for r in &items {
+            match r.decision {
+                Some(kensa::Decision::Accept) => self.stats.accept += 1,
+                Some(kensa::Decision::Review) => self.stats.review += 1,
+                Some(kensa::Decision::Reject) => self.stats.reject += 1,
+                None => self.stats.errors += 1,
+            }
+        }
+        match self.format {
+            OutFormat::Jsonl => {
+                for r in items {
+                    self.out.write_all(r.text.as_bytes())?;
+                    self.out.write_all(b"\n")?;
+                }
+            }
+            OutFormat::Json => {
+                for r in items {
+                    self.out.write_all(if self.first { b"\n" } else { b",\n" })?;
+                    self.first = false;
+                    self.out.write_all(r.text.as_bytes())?;
+                }
+            }
+            OutFormat::Yaml => {
+                for r in items {
+                    let mut lines = r.text.lines();
+                    if let Some(first) = lines.next() {
+                        writeln!(self.out, "- {first}")?;
+                    }
+                    for l in lines {
+                        writeln!(self.out, "  {l}")?;
+                    }
+                }
+            }
+            OutFormat::Table => self.table(items)?,
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, items: Vec<Rendered>) -> io::Result<()> {
+        let rows: Vec<Row> = items.into_iter().filter_map(|r| r.row).collect();
+        let w_pos = rows.iter().map(|r| r.pos.width()).max().unwrap_or(0).max(4);
+        let w_id = rows.iter().map(|r| r.id.width()).max().unwrap_or(0).max(2);
+        if self.first {
+            self.first = false;
+            writeln!(
+                self.out,
+                "{}  {}  {}  {}  FINDINGS",
+                pad("LINE", w_pos),
+                pad("ID", w_id),
+                pad("DECISION", 8),
+                pad("SCORE", 5)
+            )?;
+        }
+        for r in rows {
+            let decision = pad(&r.decision, 8);
+            let decision = if self.colour {
+                let code = match r.decision.as_str() {
+                    "accept" => "32",
+                    "review" => "33",
+                    _ => "31",
+                };
+                format!("\x1b[{code}m{decision}\x1b[0m")
+            } else {
+                decision
+            };
+            let mut findings = r.findings.iter();
+            let first = findings.next().map(String::as_str).unwrap_or("");
+            writeln!(
+                self.out,
+                "{}  {}  {}  {}  {}",
+                pad(&r.pos, w_pos),
+                pad(&r.id, w_id),
+                decision,
+                lpad(&r.score, 5),
+                first
+            )?;
+            let indent = " ".repeat(w_pos + w_id + 8 + 5 + 8);
+            for f in findings {
+                writeln!(self.out, "{indent}{f}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pad to a display width (East Asian wide characters count as two columns).
+fn pad(s: &str, width: usize) -> String {
+    let w = s.width();
+    let mut out = s.to_string();
+    for _ in w..width {
+        out.push(' ');
+    }
+    out
+}
+
+fn lpad(s: &str, width: usize) -> String {
+    let w = s.width();
+    let mut out = " ".repeat(width.saturating_sub(w));
+    out.push_str(s);
+    out
+}

@@ -1,0 +1,60 @@
+//! `kensa rules export DIR`: write the built-in rule set out for editing.
+
+use std::path::PathBuf;
+
+use super::exit;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Write the built-in rule set (rule files and tables) into DIR.
+    Export {
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the rules of a rule set in evaluation order.
+    List {
+        /// Rule file or folder (default: the built-in rule set).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: Command) -> u8 {
+    match cmd {
+        Command::Export { dir, force } => {
+            for (name, text) in kensa::internal::builtin_rules() {
+                let path = dir.join(name);
+                if path.exists() && !force {
+                    eprintln!("error: `{}` already exists (use --force to overwrite)", path.display());
+                    return exit::UNUSABLE;
+                }
+                if let Some(parent) = path.parent()
+                    && let Err(e) = std::fs::create_dir_all(parent)
+                {
+                    eprintln!("error: cannot create `{}`: {e}", parent.display());
+                    return exit::UNUSABLE;
+                }
+                if let Err(e) = std::fs::write(&path, text) {
+                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    return exit::UNUSABLE;
+                }
+                eprintln!("wrote {}", path.display());
+            }
+            exit::OK
+        }
+        Command::List { rules } => match super::load_engine(&rules) {
+            Ok(engine) => {
+                for id in engine.rule_ids() {
+                    println!("{id}");
+                }
+                exit::OK
+            }
+            Err(e) => {
+                super::print_report(e.report());
+                exit::UNUSABLE
+            }
+        },
+    }
+}

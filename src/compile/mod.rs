@@ -1,0 +1,517 @@
+//! Compile: checked rule set ([`Env`]) → flat IR ([`Program`]).
+//!
+//! Names become slots (fields), indices (bindings, tables) and function pointers (builtins);
+//! patterns are compiled once; sets become hash sets. The program is immutable and
+//! `Send + Sync`: one compiled program is shared by reference across threads.
+//! Never: reads files, evaluates records.
+
+use std::collections::{HashMap, HashSet};
+
+use regex::Regex;
+
+use crate::builtins::{self, Imp};
+use crate::check::{Env, FieldTy, Resolved, TableData, TemplatePart};
+use crate::normalize::date::Date;
+use crate::source::SourceMap;
+use crate::syntax::ast::{self, BinOp, CmpOp, Decision, Expr, ExprKind, Severity};
+
+/// Index of a node in [`Program::nodes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(pub u32);
+
+/// A constant of the program.
+#[derive(Clone, Debug)]
+pub enum Const {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Date(Date),
+    Text(Box<str>),
+}
+
+/// One IR node; children are other nodes of the same program.
+#[derive(Clone, Debug)]
+pub enum Node {
+    Const(Const),
+    Field(u32),
+    Let(u32),
+    Today,
+    Call1 { f: Imp, sees_absent: bool, arg: NodeId },
+    Call2 { f: Imp, sees_absent: bool, a: NodeId, b: NodeId },
+    Not(NodeId),
+    And(NodeId, NodeId),
+    Or(NodeId, NodeId),
+    Cmp(CmpOp, NodeId, NodeId),
+    InSet { value: NodeId, set: u32, negated: bool },
+    InList { value: NodeId, list: NodeId, negated: bool },
+    Matches(NodeId, u32),
+    Concat(Box<[NodeId]>),
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Index { map: u32, key: NodeId },
+}
+
+/// A compiled set table.
+#[derive(Clone, Debug)]
+pub enum SetTable {
+    Text(HashSet<Box<str>>),
+    Int(HashSet<i64>),
+}
+
+/// One field slot of the record schema.
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub key: Box<str>,
+    pub path: Box<str>,
+    pub ty: FieldTy,
+    pub optional: bool,
+    pub secret: bool,
+    pub children: Box<[u32]>,
+}
+
+/// A piece of a compiled message.
+#[derive(Clone, Debug)]
+pub enum MsgPart {
+    Text(Box<str>),
+    Value { node: NodeId, secret: bool },
+}
+
+/// One evidence item: the source text of a sub-expression and the node computing it.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    pub label: Box<str>,
+    pub node: NodeId,
+    pub secret: bool,
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct CRule {
+    pub id: Box<str>,
+    pub severity: Severity,
+    pub penalty: u32,
+    pub when: Option<NodeId>,
+    pub require: Box<[NodeId]>,
+    pub message: Box<[MsgPart]>,
+    pub fields: Box<[Box<str>]>,
+    /// Evidence per `require` condition (same order as `require`).
+    pub evidence: Box<[Box<[Evidence]>]>,
+}
+
+/// A compiled decision condition.
+#[derive(Clone, Debug)]
+pub enum DCond {
+    Or(Box<[DCond]>),
+    And(Box<[DCond]>),
+    Not(Box<DCond>),
+    Any(Severity),
+    NoneOf(Severity),
+    Count(Severity, CmpOp, i64),
+    Score(CmpOp, i64),
+    Fired(u32),
+}
+
+/// The compiled program: immutable, `Send + Sync`.
+#[derive(Debug)]
+pub struct Program {
+    pub fields: Box<[Field]>,
+    pub roots: Box<[u32]>,
+    pub nodes: Box<[Node]>,
+    pub lets: Box<[NodeId]>,
+    pub sets: Box<[SetTable]>,
+    pub maps: Box<[HashMap<Box<str>, Box<str>>]>,
+    pub regexes: Box<[Regex]>,
+    pub rules: Box<[CRule]>,
+    pub decide: Box<[(Decision, Option<DCond>)]>,
+}
+
+impl Program {
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.0 as usize)
+    }
+}
+
+/// Lower a checked rule set. The environment has been checked, so names resolve; a name that
+/// does not (which would be a checker bug) compiles to an absent value rather than panicking.
+pub fn compile(env: &Env, sources: &SourceMap) -> Program {
+    let fields: Box<[Field]> = env
+        .schema
+        .fields
+        .iter()
+        .map(|f| Field {
+            key: f.key.as_str().into(),
+            path: f.path.as_str().into(),
+            ty: f.ty.clone(),
+            optional: f.optional,
+            secret: f.secret,
+            children: f.children.iter().map(|&c| to_u32(c)).collect(),
+        })
+        .collect();
+    let roots = env.schema.roots.iter().map(|&c| to_u32(c)).collect();
+
+    // Tables are named by their index in `env.tables`; `table_slots` maps that index to the
+    // slot in `sets` or `maps`.
+    let mut sets = Vec::new();
+    let mut maps = Vec::new();
+    let mut table_slots = Vec::new();
+    for t in &env.tables {
+        match &t.data {
+            TableData::TextSet(v) => {
+                table_slots.push(to_u32(sets.len()));
+                sets.push(SetTable::Text(v.iter().map(|s| s.as_str().into()).collect()));
+            }
+            TableData::IntSet(v) => {
+                table_slots.push(to_u32(sets.len()));
+                sets.push(SetTable::Int(v.iter().copied().collect()));
+            }
+            TableData::Map(v) => {
+                table_slots.push(to_u32(maps.len()));
+                maps.push(v.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect());
+            }
+        }
+    }
+    let mut cx =
+        Lower { env, sources, nodes: Vec::new(), regexes: Vec::new(), regex_ids: HashMap::new(), sets, table_slots };
+
+    let lets = env.lets.iter().map(|l| cx.expr(&l.value)).collect();
+
+    let rules: Vec<CRule> = env
+        .rules
+        .iter()
+        .map(|r| {
+            let mut when = None;
+            for w in &r.when {
+                let id = cx.expr(w);
+                when = Some(match when {
+                    None => id,
+                    Some(prev) => cx.push(Node::And(prev, id)),
+                });
+            }
+            let require: Box<[NodeId]> = r.require.iter().map(|q| cx.expr(q)).collect();
+            let evidence = r
+                .require
+                .iter()
+                .map(|q| {
+                    let mut items = Vec::new();
+                    cx.evidence(q, &mut items);
+                    items.into_boxed_slice()
+                })
+                .collect();
+            let message = r
+                .message
+                .iter()
+                .map(|p| match p {
+                    TemplatePart::Text(t) => MsgPart::Text(t.as_str().into()),
+                    TemplatePart::Expr(e) => MsgPart::Value { node: cx.expr(e), secret: cx.is_secret(e) },
+                })
+                .collect();
+            let fields = r
+                .fields
+                .iter()
+                .filter_map(|&slot| env.schema.fields.get(slot))
+                .map(|f| f.path.as_str().into())
+                .collect();
+            CRule {
+                id: r.id.as_str().into(),
+                severity: r.severity,
+                penalty: r.penalty,
+                when,
+                require,
+                message,
+                fields,
+                evidence,
+            }
+        })
+        .collect();
+
+    let decide = match &env.decide {
+        Some(d) => d.arms.iter().map(|a| (a.decision, a.cond.as_ref().map(|c| lower_dcond(c, &rules)))).collect(),
+        None => default_decide(),
+    };
+
+    Program {
+        fields,
+        roots,
+        nodes: cx.nodes.into_boxed_slice(),
+        lets,
+        sets: cx.sets.into_boxed_slice(),
+        maps: maps.into_boxed_slice(),
+        regexes: cx.regexes.into_boxed_slice(),
+        rules: rules.into_boxed_slice(),
+        decide,
+    }
+}
+
+/// The policy used when a rule set has no `decide`:
+/// reject if any reject; review if any review; accept otherwise.
+fn default_decide() -> Box<[(Decision, Option<DCond>)]> {
+    Box::new([
+        (Decision::Reject, Some(DCond::Any(Severity::Reject))),
+        (Decision::Review, Some(DCond::Any(Severity::Review))),
+        (Decision::Accept, None),
+    ])
+}
+
+fn lower_dcond(c: &ast::DCond, rules: &[CRule]) -> DCond {
+    match c {
+        ast::DCond::Or(v) => DCond::Or(v.iter().map(|x| lower_dcond(x, rules)).collect()),
+        ast::DCond::And(v) => DCond::And(v.iter().map(|x| lower_dcond(x, rules)).collect()),
+        ast::DCond::Not(x) => DCond::Not(Box::new(lower_dcond(x, rules))),
+        ast::DCond::Any(s) => DCond::Any(*s),
+        ast::DCond::NoneOf(s) => DCond::NoneOf(*s),
+        ast::DCond::Count(s, op, n) => DCond::Count(*s, *op, *n),
+        ast::DCond::Score(op, n) => DCond::Score(*op, *n),
+        ast::DCond::Fired(id) => DCond::Fired(rules.iter().position(|r| *r.id == *id.name).map_or(u32::MAX, to_u32)),
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+struct Lower<'e> {
+    env: &'e Env,
+    sources: &'e SourceMap,
+    nodes: Vec<Node>,
+    regexes: Vec<Regex>,
+    regex_ids: HashMap<String, u32>,
+    sets: Vec<SetTable>,
+    table_slots: Vec<u32>,
+}
+
+impl Lower<'_> {
+    fn table_slot(&self, i: usize) -> u32 {
+        self.table_slots.get(i).copied().unwrap_or(u32::MAX)
+    }
+
+    fn push(&mut self, n: Node) -> NodeId {
+        let id = NodeId(to_u32(self.nodes.len()));
+        self.nodes.push(n);
+        id
+    }
+
+    fn konst(&mut self, c: Const) -> NodeId {
+        self.push(Node::Const(c))
+    }
+
+    fn regex(&mut self, pattern: &str) -> u32 {
+        if let Some(id) = self.regex_ids.get(pattern) {
+            return *id;
+        }
+        // The checker validated the pattern; an impossible failure compiles to a never-matching pattern.
+        let re = Regex::new(pattern).or_else(|_| Regex::new(r"[^\s\S]"));
+        let id = to_u32(self.regexes.len());
+        if let Ok(re) = re {
+            self.regexes.push(re);
+        }
+        self.regex_ids.insert(pattern.to_string(), id);
+        id
+    }
+
+    fn expr(&mut self, e: &Expr) -> NodeId {
+        match &e.kind {
+            ExprKind::Str(s) => self.konst(Const::Text(s.as_str().into())),
+            ExprKind::Int(n) => self.konst(Const::Int(*n)),
+            ExprKind::Bool(b) => self.konst(Const::Bool(*b)),
+            ExprKind::Date(s) => match Date::parse(s) {
+                Ok(d) => self.konst(Const::Date(d)),
+                Err(_) => self.konst(Const::Null),
+            },
+            ExprKind::Regex(_) => self.konst(Const::Null),
+            ExprKind::Today => self.push(Node::Today),
+            ExprKind::Path(p) => match self.env.resolve(p) {
+                Some(Resolved::Field(slot)) => self.push(Node::Field(to_u32(slot))),
+                Some(Resolved::Let(i)) => self.push(Node::Let(to_u32(i))),
+                Some(Resolved::Table(_)) | None => self.konst(Const::Null),
+            },
+            ExprKind::Set(_) => self.konst(Const::Null),
+            ExprKind::Call { name, args } => {
+                let Some(b) = builtins::lookup(&name.name) else { return self.konst(Const::Null) };
+                let ids: Vec<NodeId> = args.iter().map(|a| self.expr(a)).collect();
+                match (b.imp, ids.as_slice()) {
+                    (Imp::F1(_), [a]) => self.push(Node::Call1 { f: b.imp, sees_absent: b.sees_absent, arg: *a }),
+                    (Imp::F2(_), [a, c]) => {
+                        self.push(Node::Call2 { f: b.imp, sees_absent: b.sees_absent, a: *a, b: *c })
+                    }
+                    _ => self.konst(Const::Null),
+                }
+            }
+            ExprKind::Not(x) => {
+                let x = self.expr(x);
+                self.push(Node::Not(x))
+            }
+            ExprKind::SingleEq { lhs, rhs, .. } => {
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                self.push(Node::Cmp(CmpOp::Eq, a, b))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if *op == BinOp::Concat {
+                    let mut parts = Vec::new();
+                    self.concat_parts(e, &mut parts);
+                    return self.push(Node::Concat(parts.into_boxed_slice()));
+                }
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                self.push(match op {
+                    BinOp::And => Node::And(a, b),
+                    BinOp::Or => Node::Or(a, b),
+                    BinOp::Add => Node::Add(a, b),
+                    BinOp::Sub => Node::Sub(a, b),
+                    BinOp::Cmp(c) => Node::Cmp(*c, a, b),
+                    BinOp::Concat => Node::Concat(Box::new([a, b])),
+                })
+            }
+            ExprKind::In { negated, lhs, rhs } => {
+                let value = self.expr(lhs);
+                match &rhs.kind {
+                    ExprKind::Set(items) => {
+                        let texts: HashSet<Box<str>> = items
+                            .iter()
+                            .filter_map(|i| match &i.kind {
+                                ExprKind::Str(s) => Some(s.as_str().into()),
+                                _ => None,
+                            })
+                            .collect();
+                        let ints: HashSet<i64> = items
+                            .iter()
+                            .filter_map(|i| match &i.kind {
+                                ExprKind::Int(n) => Some(*n),
+                                _ => None,
+                            })
+                            .collect();
+                        let set = to_u32(self.sets.len());
+                        self.sets.push(if ints.is_empty() { SetTable::Text(texts) } else { SetTable::Int(ints) });
+                        self.push(Node::InSet { value, set, negated: *negated })
+                    }
+                    ExprKind::Path(p) => match self.env.resolve(p) {
+                        Some(Resolved::Table(i)) => {
+                            self.push(Node::InSet { value, set: self.table_slot(i), negated: *negated })
+                        }
+                        _ => {
+                            let list = self.expr(rhs);
+                            self.push(Node::InList { value, list, negated: *negated })
+                        }
+                    },
+                    _ => {
+                        let list = self.expr(rhs);
+                        self.push(Node::InList { value, list, negated: *negated })
+                    }
+                }
+            }
+            ExprKind::Matches { lhs, rhs } => {
+                let value = self.expr(lhs);
+                let re = match &rhs.kind {
+                    ExprKind::Regex(r) | ExprKind::Str(r) => self.regex(r),
+                    _ => self.regex(r"[^\s\S]"),
+                };
+                self.push(Node::Matches(value, re))
+            }
+            ExprKind::Index { base, key } => {
+                let key = self.expr(key);
+                let map = match &base.kind {
+                    ExprKind::Path(p) => match self.env.resolve(p) {
+                        Some(Resolved::Table(i)) => self.table_slot(i),
+                        _ => u32::MAX,
+                    },
+                    _ => u32::MAX,
+                };
+                self.push(Node::Index { map, key })
+            }
+        }
+    }
+
+    fn concat_parts(&mut self, e: &Expr, out: &mut Vec<NodeId>) {
+        match &e.kind {
+            ExprKind::Binary { op: BinOp::Concat, lhs, rhs } => {
+                self.concat_parts(lhs, out);
+                self.concat_parts(rhs, out);
+            }
+            _ => out.push(self.expr(e)),
+        }
+    }
+
+    /// Whether the value of an expression derives from a `secret` field.
+    fn is_secret(&self, e: &Expr) -> bool {
+        let mut secret = false;
+        self.secret_walk(e, &mut secret, &mut HashSet::new());
+        secret
+    }
+
+    fn secret_walk(&self, e: &Expr, out: &mut bool, seen: &mut HashSet<usize>) {
+        if *out {
+            return;
+        }
+        match &e.kind {
+            // `mask(…)` makes a secret safe to show.
+            ExprKind::Call { name, .. } if name.name == "mask" => {}
+            ExprKind::Path(p) => match self.env.resolve(p) {
+                Some(Resolved::Field(slot)) if self.env.schema.fields.get(slot).is_some_and(|f| f.secret) => {
+                    *out = true
+                }
+                Some(Resolved::Let(i)) => {
+                    if seen.insert(i)
+                        && let Some(l) = self.env.lets.get(i)
+                    {
+                        self.secret_walk(&l.value, out, seen);
+                    }
+                }
+                _ => {}
+            },
+            _ => crate::check::visit_children(e, |c| self.secret_walk(c, out, seen)),
+        }
+    }
+
+    /// The values worth showing when a `require` fails: the operands of its comparisons and
+    /// the arguments of its predicates, labelled with their source text.
+    fn evidence(&mut self, e: &Expr, out: &mut Vec<Evidence>) {
+        match &e.kind {
+            ExprKind::Not(x) => self.evidence(x, out),
+            ExprKind::Binary { op: BinOp::And | BinOp::Or, lhs, rhs } => {
+                self.evidence(lhs, out);
+                self.evidence(rhs, out);
+            }
+            ExprKind::Binary { op: BinOp::Cmp(_), lhs, rhs } | ExprKind::SingleEq { lhs, rhs, .. } => {
+                self.evidence_item(lhs, out);
+                self.evidence_item(rhs, out);
+            }
+            ExprKind::In { lhs, .. } | ExprKind::Matches { lhs, .. } => self.evidence_item(lhs, out),
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    self.evidence_item(a, out);
+                }
+            }
+            _ => self.evidence_item(e, out),
+        }
+    }
+
+    fn evidence_item(&mut self, e: &Expr, out: &mut Vec<Evidence>) {
+        if matches!(
+            e.kind,
+            ExprKind::Str(_)
+                | ExprKind::Int(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Date(_)
+                | ExprKind::Regex(_)
+                | ExprKind::Set(_)
+        ) {
+            return;
+        }
+        let label: String = self.sources.slice(e.span).split_whitespace().collect::<Vec<_>>().join(" ");
+        if out.iter().any(|x| *x.label == *label) {
+            return;
+        }
+        let node = self.expr(e);
+        let secret = self.is_secret(e);
+        out.push(Evidence { label: label.into(), node, secret });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Program>();
+    }
+}

@@ -1,0 +1,244 @@
+//! Diagnostics about rule files: one shape for every phase, rendered with miette.
+//!
+//! Each phase owns its codes (`syntax::error::SyntaxCode`, `check::error::CheckCode`,
+//! `source::LoadCode`); a [`Diagnostic`] carries one of them, a message, labelled spans and
+//! an optional help line. Rendering needs the [`SourceMap`] the spans point into.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, NamedSource, SourceSpan};
+
+use crate::check::error::CheckCode;
+use crate::source::{LoadCode, SourceMap};
+use crate::syntax::ast::Span;
+use crate::syntax::error::SyntaxCode;
+
+/// How bad a diagnostic is: errors stop compilation, warnings do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+/// A stable diagnostic code such as `kensa::check::unknown_field`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    Load(LoadCode),
+    Syntax(SyntaxCode),
+    Check(CheckCode),
+}
+
+impl Code {
+    /// The stable code string, e.g. `kensa::check::unknown_field`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Load(c) => c.as_str(),
+            Code::Syntax(c) => c.as_str(),
+            Code::Check(c) => c.as_str(),
+        }
+    }
+    /// What the diagnostic means and how to fix it (used by the generated docs).
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Code::Load(c) => c.explanation(),
+            Code::Syntax(c) => c.explanation(),
+            Code::Check(c) => c.explanation(),
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One labelled span of a diagnostic.
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// A problem found in a rule set.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub level: Level,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: impl Into<Code>, message: impl Into<String>) -> Self {
+        Diagnostic { code: code.into(), level: Level::Error, message: message.into(), labels: Vec::new(), help: None }
+    }
+    pub fn warning(code: impl Into<Code>, message: impl Into<String>) -> Self {
+        Diagnostic { code: code.into(), level: Level::Warning, message: message.into(), labels: Vec::new(), help: None }
+    }
+    pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label { span, text: text.into() });
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.level == Level::Error
+    }
+    /// The first labelled span, used to sort diagnostics by position.
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+    /// Attach the source text so that miette can render this diagnostic.
+    pub fn with_source(&self, sources: &SourceMap) -> RenderedDiagnostic {
+        let file = self.primary_span().map(|s| s.file);
+        let (name, text) = match file.and_then(|f| sources.get(f)) {
+            Some(sf) => (sf.name.clone(), sf.text.clone()),
+            None => (String::from("<rules>"), Arc::from("")),
+        };
+        let labels = self
+            .labels
+            .iter()
+            .filter(|l| Some(l.span.file) == file)
+            .map(|l| {
+                let text = if l.text.is_empty() { None } else { Some(l.text.clone()) };
+                LabeledSpan::new_with_span(text, SourceSpan::new((l.span.start as usize).into(), l.span.len()))
+            })
+            .collect();
+        RenderedDiagnostic { diag: self.clone(), source: NamedSource::new(name, text), labels }
+    }
+}
+
+impl From<LoadCode> for Code {
+    fn from(c: LoadCode) -> Self {
+        Code::Load(c)
+    }
+}
+impl From<SyntaxCode> for Code {
+    fn from(c: SyntaxCode) -> Self {
+        Code::Syntax(c)
+    }
+}
+impl From<CheckCode> for Code {
+    fn from(c: CheckCode) -> Self {
+        Code::Check(c)
+    }
+}
+
+/// A [`Diagnostic`] together with the source text it points into; implements [`miette::Diagnostic`].
+#[derive(Debug)]
+pub struct RenderedDiagnostic {
+    diag: Diagnostic,
+    source: NamedSource<Arc<str>>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl fmt::Display for RenderedDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for RenderedDiagnostic {}
+
+impl miette::Diagnostic for RenderedDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.diag.code.as_str()))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.level {
+            Level::Error => miette::Severity::Error,
+            Level::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        if self.labels.is_empty() { None } else { Some(&self.source) }
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
+    }
+}
+
+/// Render diagnostics as plain text (no colour, fixed width), as `kensa check` prints them
+/// when not on a terminal and as the snapshot tests record them.
+pub fn render_plain(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diags {
+        let rendered = d.with_source(sources);
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, &rendered);
+    }
+    out
+}
+
+/// Fuzzy "did you mean" helper: the closest candidate within a small edit distance.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions
+/// of neighbours each count one (`mael` → `male` is 1).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    let at = |i: usize, j: usize| i * w + j;
+    for i in 0..=a.len() {
+        if let Some(x) = d.get_mut(at(i, 0)) {
+            *x = i;
+        }
+    }
+    for j in 0..=b.len() {
+        if let Some(x) = d.get_mut(at(0, j)) {
+            *x = j;
+        }
+    }
+    let get = |d: &Vec<usize>, i: usize, j: usize| d.get(at(i, j)).copied().unwrap_or(usize::MAX / 2);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let (ca, cb) = (a.get(i - 1), b.get(j - 1));
+            let cost = usize::from(ca != cb);
+            let mut v = (get(&d, i - 1, j) + 1).min(get(&d, i, j - 1) + 1).min(get(&d, i - 1, j - 1) + cost);
+            if i > 1 && j > 1 && ca == b.get(j - 2) && a.get(i - 2) == cb {
+                v = v.min(get(&d, i - 2, j - 2) + 1);
+            }
+            if let Some(x) = d.get_mut(at(i, j)) {
+                *x = v;
+            }
+        }
+    }
+    get(&d, a.len(), b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        let fields = ["birth_date", "family_name", "given_name"];
+        assert_eq!(did_you_mean("birth_dat", fields), Some("birth_date"));
+        assert_eq!(did_you_mean("brith_date", fields), Some("birth_date"));
+        assert_eq!(did_you_mean("zzz", fields), None);
+        assert_eq!(did_you_mean("mael", ["male", "female"]), Some("male"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The library façade: load → parse → check → compile once, then evaluate many records.
+
+use std::fmt;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::compile::{self, Program};
+use crate::diagnostic::{Diagnostic, render_plain};
+use crate::eval::{self, EvalOptions, RecordError, Verdict};
+use crate::normalize::date::Date;
+use crate::source::{LoadCode, SourceMap};
+use crate::syntax::ast::{FileId, Item, Module};
+use crate::{check, syntax};
+
+/// The standard rule set compiled into the binary: (path relative to `rules/`, text).
+pub static BUILTIN_RULES: &[(&str, &str)] = &[
+    ("resident.kensa", include_str!("../rules/resident.kensa")),
+    ("tables/prefectures.csv", include_str!("../rules/tables/prefectures.csv")),
+];
+
+/// A rule set that failed to compile, with every diagnostic found.
+#[derive(Debug)]
+pub struct CompileError {
+    report: Report,
+}
+
+impl CompileError {
+    /// All diagnostics (errors and warnings), in source order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.report.diagnostics
+    }
+    /// The diagnostics rendered as plain text, as a person reads them.
+    pub fn render(&self) -> String {
+        self.report.render()
+    }
+    /// The diagnostics together with the rule texts they point into.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.report.diagnostics.iter().filter(|d| d.is_error()).count();
+        write!(f, "the rule set has {n} error(s)")?;
+        for d in self.report.diagnostics.iter().filter(|d| d.is_error()) {
+            write!(f, "\n{}: {}", d.code, d.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Diagnostics of a rule set with the source texts they point into.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+    pub fn render(&self) -> String {
+        render_plain(&self.diagnostics, &self.sources)
+    }
+}
+
+/// A compiled rule set, ready to evaluate records. Cheap to share across threads (`&Engine`).
+#[derive(Debug)]
+pub struct Engine {
+    program: Program,
+    report: Report,
+    today: Option<Date>,
+    strict: bool,
+}
+
+impl Engine {
+    /// The standard rule set for resident enrollment, compiled into the binary.
+    pub fn builtin() -> Result<Engine, CompileError> {
+        let (sources, roots) = SourceMap::load_embedded(BUILTIN_RULES);
+        Engine::build(sources, roots)
+    }
+
+    /// Compile a rule file, or every `.kensa` file of a folder.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Engine, CompileError> {
+        match SourceMap::load_path(path.as_ref()) {
+            Ok((sources, roots)) => Engine::build(sources, roots),
+            Err(d) => Err(CompileError { report: Report { diagnostics: vec![d], sources: SourceMap::default() } }),
+        }
+    }
+
+    /// Same as [`Engine::from_path`]; reads well when the rules are a folder.
+    pub fn from_dir(path: impl AsRef<Path>) -> Result<Engine, CompileError> {
+        Engine::from_path(path)
+    }
+
+    /// Compile rule text held in memory. `name` is shown in diagnostics; `include` and table
+    /// files are resolved relative to it.
+    pub fn from_source(name: &str, text: &str) -> Result<Engine, CompileError> {
+        let mut sources = SourceMap::default();
+        let root = sources.add_text(name, text);
+        Engine::build(sources, vec![root])
+    }
+
+    /// Use this date as "today" instead of the current date in Japan.
+    #[must_use]
+    pub fn with_today(mut self, today: Date) -> Engine {
+        self.today = Some(today);
+        self
+    }
+
+    /// Make record fields that the schema does not know an error instead of a warning.
+    #[must_use]
+    pub fn with_strict(mut self, strict: bool) -> Engine {
+        self.strict = strict;
+        self
+    }
+
+    /// Warnings found while compiling (unused bindings, duplicate rule ids, …).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.report.diagnostics
+    }
+
+    /// The warnings with the rule texts they point into.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Ids of the rules, in evaluation order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.program.rules.iter().map(|r| &*r.id)
+    }
+
+    fn options(&self, explain: bool) -> EvalOptions {
+        EvalOptions { today: self.today.unwrap_or_else(today_in_japan), strict: self.strict, explain }
+    }
+
+    /// Evaluate one record (a JSON object in the schema's shape).
+    pub fn evaluate(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
+        eval::evaluate(&self.program, record, &self.options(false))
+    }
+
+    /// Evaluate one record and explain what every rule did (`Verdict::trace`).
+    pub fn explain(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
+        eval::evaluate(&self.program, record, &self.options(true))
+    }
+
+    /// Evaluate a typed record (any `Serialize` type whose shape matches the schema).
+    pub fn evaluate_record<T: serde::Serialize>(&self, record: &T) -> Result<Verdict, RecordError> {
+        let value = serde_json::to_value(record).map_err(|e| RecordError::Malformed(e.to_string()))?;
+        self.evaluate(&value)
+    }
+
+    /// Evaluate many records in parallel; results are in input order.
+    pub fn evaluate_batch(&self, records: &[serde_json::Value]) -> Vec<Result<Verdict, RecordError>> {
+        let opts = self.options(false);
+        records.par_iter().map(|r| eval::evaluate(&self.program, r, &opts)).collect()
+    }
+
+    fn build(sources: SourceMap, roots: Vec<FileId>) -> Result<Engine, CompileError> {
+        let (program, report) = build(sources, roots);
+        match program {
+            Some(program) => Ok(Engine { program, report, today: None, strict: false }),
+            None => Err(CompileError { report }),
+        }
+    }
+}
+
+/// Check a rule set without keeping the program: every diagnostic, errors and warnings.
+pub fn check_path(path: &Path) -> Report {
+    match SourceMap::load_path(path) {
+        Ok((sources, roots)) => build(sources, roots).1,
+        Err(d) => Report { diagnostics: vec![d], sources: SourceMap::default() },
+    }
+}
+
+/// Check the built-in rule set.
+pub fn check_builtin() -> Report {
+    let (sources, roots) = SourceMap::load_embedded(BUILTIN_RULES);
+    build(sources, roots).1
+}
+
+/// The whole pipeline: parse every file (following `include`), check, compile.
+fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report) {
+    let mut diagnostics = Vec::new();
+    let mut modules: Vec<(FileId, Module)> = Vec::new();
+    let mut queue = roots;
+    let mut i = 0;
+    while let Some(&file) = queue.get(i) {
+        i += 1;
+        let text = sources.get(file).map(|f| f.text.clone()).unwrap_or_else(|| std::sync::Arc::from(""));
+        let (module, diags) = syntax::parse_file(file, &text);
+        diagnostics.extend(diags);
+        for item in &module.items {
+            if let Item::Include(inc) = item {
+                match sources.load_relative(file, &inc.path.value) {
+                    Ok((id, true)) => queue.push(id),
+                    Ok((_, false)) => {}
+                    Err(reason) => diagnostics.push(
+                        Diagnostic::error(LoadCode::IncludeNotFound, format!("cannot include {reason}"))
+                            .label(inc.path.span, "this file")
+                            .help("the path is relative to the file that contains the `include`"),
+                    ),
+                }
+            }
+        }
+        modules.push((file, module));
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (None, Report { diagnostics, sources });
+    }
+    let (env, diags) = check::check(&mut sources, &modules);
+    diagnostics.extend(diags);
+    let program = env.map(|env| compile::compile(&env, &sources));
+    (program, Report { diagnostics, sources })
+}
+
+/// Today's date in Japan (UTC+9), from the system clock.
+pub fn today_in_japan() -> Date {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs + 9 * 3600) / 86_400;
+    Date::from_days(i32::try_from(days).unwrap_or(0))
+}

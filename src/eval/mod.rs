@@ -1,0 +1,549 @@
+//! Evaluate: compiled [`Program`] + one record → [`Verdict`].
+//!
+//! Pure: no I/O, no global state; `today` comes in through [`EvalOptions`]. The record's fields
+//! are read once into slots (typed by the schema), `let` bindings are computed lazily and at
+//! most once per record, and a rule whose values are absent is "not applicable" rather than
+//! failed (three-valued logic: `and`/`or`/`not` follow Kleene's rules).
+
+mod verdict;
+
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use crate::builtins::{Ctx, Imp};
+use crate::check::FieldTy;
+use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Program, SetTable};
+use crate::normalize::date::Date;
+use crate::normalize::digits::mask;
+use crate::syntax::ast::{CmpOp, Decision, Severity};
+use crate::value::{Txt, Value};
+
+pub use verdict::{Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+
+/// Per-evaluation settings.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalOptions {
+    /// The date used for `today` and `age(…)`.
+    pub today: Date,
+    /// Unknown record fields are an error instead of a warning finding.
+    pub strict: bool,
+    /// Record, for every rule, whether it passed, fired or did not apply.
+    pub explain: bool,
+}
+
+/// Rule ids of the findings the evaluator itself produces while reading a record.
+pub const SCHEMA_REQUIRED: &str = "schema.required";
+pub const SCHEMA_TYPE: &str = "schema.type";
+pub const SCHEMA_UNKNOWN_FIELD: &str = "schema.unknown_field";
+
+/// Evaluate one record.
+pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
+    let serde_json::Value::Object(obj) = record else {
+        return Err(RecordError::NotAnObject { found: json_kind(record) });
+    };
+    let mut frame = Frame {
+        program,
+        slots: vec![Value::Null; program.fields.len()],
+        lets: vec![None; program.lets.len()],
+        ctx: Ctx { today: opts.today },
+    };
+    let mut findings = Vec::new();
+    let mut penalty_sum: u32 = 0;
+    let mut fired = vec![false; program.rules.len()];
+    frame.load_object(obj, &program.roots, "", opts, &mut findings)?;
+    for f in &findings {
+        penalty_sum = penalty_sum.saturating_add(f.penalty);
+    }
+
+    let mut trace = if opts.explain { Some(Vec::with_capacity(program.rules.len())) } else { None };
+    for (i, rule) in program.rules.iter().enumerate() {
+        let outcome = frame.run_rule(rule);
+        if let RuleOutcome::Fired = outcome {
+            if let Some(slot) = fired.get_mut(i) {
+                *slot = true;
+            }
+            penalty_sum = penalty_sum.saturating_add(rule.penalty);
+            findings.push(frame.finding(rule));
+        }
+        if let Some(t) = trace.as_mut() {
+            t.push(TraceEntry { rule: rule.id.to_string(), outcome });
+        }
+    }
+
+    let score = 100u32.saturating_sub(penalty_sum);
+    let decision = decide(program, &findings, &fired, score);
+    let id = match obj.get("id") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    Ok(Verdict { id, decision, score, findings, trace })
+}
+
+fn decide(program: &Program, findings: &[Finding], fired: &[bool], score: u32) -> Decision {
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    for (decision, cond) in program.decide.iter() {
+        match cond {
+            None => return *decision,
+            Some(c) => {
+                if dcond(c, &count, fired, score) {
+                    return *decision;
+                }
+            }
+        }
+    }
+    Decision::Accept
+}
+
+fn dcond(c: &DCond, count: &dyn Fn(Severity) -> usize, fired: &[bool], score: u32) -> bool {
+    match c {
+        DCond::Or(v) => v.iter().any(|x| dcond(x, count, fired, score)),
+        DCond::And(v) => v.iter().all(|x| dcond(x, count, fired, score)),
+        DCond::Not(x) => !dcond(x, count, fired, score),
+        DCond::Any(s) => count(*s) > 0,
+        DCond::NoneOf(s) => count(*s) == 0,
+        DCond::Count(s, op, n) => cmp_i64(i64::try_from(count(*s)).unwrap_or(i64::MAX), *op, *n),
+        DCond::Score(op, n) => cmp_i64(i64::from(score), *op, *n),
+        DCond::Fired(i) => fired.get(*i as usize).copied().unwrap_or(false),
+    }
+}
+
+fn cmp_i64(a: i64, op: CmpOp, b: i64) -> bool {
+    ord_holds(a.cmp(&b), op)
+}
+
+fn ord_holds(o: Ordering, op: CmpOp) -> bool {
+    match op {
+        CmpOp::Eq => o == Ordering::Equal,
+        CmpOp::Ne => o != Ordering::Equal,
+        CmpOp::Lt => o == Ordering::Less,
+        CmpOp::Le => o != Ordering::Greater,
+        CmpOp::Gt => o == Ordering::Greater,
+        CmpOp::Ge => o != Ordering::Less,
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "true/false",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+struct Frame<'p, 'r> {
+    program: &'p Program,
+    slots: Vec<Value<'r>>,
+    lets: Vec<Option<Value<'r>>>,
+    ctx: Ctx,
+}
+
+impl<'p: 'r, 'r> Frame<'p, 'r> {
+    // ------------------------------------------------------------------ reading the record
+
+    fn load_object(
+        &mut self,
+        obj: &'r serde_json::Map<String, serde_json::Value>,
+        slots: &'p [u32],
+        prefix: &str,
+        opts: &EvalOptions,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), RecordError> {
+        let program = self.program;
+        for &slot in slots {
+            let Some(field) = program.fields.get(slot as usize) else { continue };
+            match obj.get(&*field.key) {
+                None | Some(serde_json::Value::Null) => {
+                    if !field.optional {
+                        findings.push(schema_finding(
+                            SCHEMA_REQUIRED,
+                            Severity::Reject,
+                            format!("必須項目 `{}` がありません", field.path),
+                            &field.path,
+                            Vec::new(),
+                        ));
+                    }
+                }
+                Some(v) => {
+                    if let FieldTy::Group = field.ty {
+                        match v {
+                            serde_json::Value::Object(inner) => {
+                                self.set(slot, Value::Group);
+                                self.load_object(inner, &field.children, &field.path, opts, findings)?;
+                            }
+                            other => findings.push(type_finding(&field.path, &field.ty, other, field.secret)),
+                        }
+                        continue;
+                    }
+                    match convert(v, &field.ty) {
+                        Ok(value) => self.set(slot, value),
+                        Err(reason) => {
+                            let mut f = type_finding(&field.path, &field.ty, v, field.secret);
+                            if let Some(r) = reason {
+                                f.message.push_str(": ");
+                                f.message.push_str(&r);
+                            }
+                            findings.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        // Fields the schema does not know.
+        if obj.len() > slots.len() || slots.iter().any(|&s| program.fields.get(s as usize).is_none()) {
+            for key in obj.keys() {
+                let known = slots.iter().any(|&s| program.fields.get(s as usize).is_some_and(|f| *f.key == **key));
+                if !known {
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    if opts.strict {
+                        return Err(RecordError::UnknownField { path });
+                    }
+                    let mut f = schema_finding(
+                        SCHEMA_UNKNOWN_FIELD,
+                        Severity::Warn,
+                        format!("スキーマにない項目 `{path}` は無視されました"),
+                        &path,
+                        Vec::new(),
+                    );
+                    f.penalty = 0;
+                    findings.push(f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, slot: u32, v: Value<'r>) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            *s = v;
+        }
+    }
+
+    // ------------------------------------------------------------------ rules
+
+    fn run_rule(&mut self, rule: &'p CRule) -> RuleOutcome {
+        if let Some(w) = rule.when {
+            match self.eval(w) {
+                Value::Bool(true) => {}
+                Value::Bool(false) => return RuleOutcome::Skipped,
+                _ => return RuleOutcome::NotApplicable,
+            }
+        }
+        let mut outcome = RuleOutcome::Passed;
+        for &q in rule.require.iter() {
+            match self.eval(q) {
+                Value::Bool(true) => {}
+                Value::Bool(false) => return RuleOutcome::Fired,
+                _ => outcome = RuleOutcome::NotApplicable,
+            }
+        }
+        outcome
+    }
+
+    fn finding(&mut self, rule: &'p CRule) -> Finding {
+        let mut message = String::new();
+        for part in rule.message.iter() {
+            match part {
+                MsgPart::Text(t) => message.push_str(t),
+                MsgPart::Value { node, secret } => {
+                    let v = self.eval(*node);
+                    let shown = v.to_string();
+                    if *secret { message.push_str(&mask(&shown)) } else { message.push_str(&shown) }
+                }
+            }
+        }
+        // Evidence of the first failing `require`.
+        let mut evidence = Vec::new();
+        for (i, &q) in rule.require.iter().enumerate() {
+            if let Value::Bool(false) = self.eval(q) {
+                for e in rule.evidence.get(i).map(|b| &b[..]).unwrap_or(&[]) {
+                    let v = self.eval(e.node);
+                    evidence.push((e.label.to_string(), to_json(&v, e.secret)));
+                }
+                break;
+            }
+        }
+        Finding {
+            rule: rule.id.to_string(),
+            severity: rule.severity,
+            penalty: rule.penalty,
+            message,
+            fields: rule.fields.iter().map(|f| f.to_string()).collect(),
+            evidence,
+            related: Vec::new(),
+        }
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    fn eval(&mut self, id: NodeId) -> Value<'r> {
+        let program = self.program;
+        let Some(node) = program.node(id) else { return Value::Null };
+        match node {
+            Node::Const(c) => match c {
+                Const::Null => Value::Null,
+                Const::Bool(b) => Value::Bool(*b),
+                Const::Int(n) => Value::Int(*n),
+                Const::Date(d) => Value::Date(*d),
+                Const::Text(t) => Value::Text(Txt::Borrowed(t)),
+            },
+            Node::Field(slot) => self.slots.get(*slot as usize).cloned().unwrap_or_default(),
+            Node::Let(i) => {
+                let i = *i as usize;
+                if let Some(Some(v)) = self.lets.get(i) {
+                    return v.clone();
+                }
+                let root = program.lets.get(i).copied();
+                let v = root.map_or(Value::Null, |r| self.eval(r));
+                if let Some(slot) = self.lets.get_mut(i) {
+                    *slot = Some(v.clone());
+                }
+                v
+            }
+            Node::Today => Value::Date(self.ctx.today),
+            Node::Call1 { f, sees_absent, arg } => {
+                let a = self.eval(*arg);
+                if a.is_null() && !*sees_absent {
+                    return Value::Null;
+                }
+                match f {
+                    Imp::F1(f) => f(&self.ctx, a),
+                    Imp::F2(_) => Value::Null,
+                }
+            }
+            Node::Call2 { f, sees_absent, a, b } => {
+                let a = self.eval(*a);
+                if a.is_null() && !*sees_absent {
+                    return Value::Null;
+                }
+                let b = self.eval(*b);
+                if b.is_null() && !*sees_absent {
+                    return Value::Null;
+                }
+                match f {
+                    Imp::F2(f) => f(&self.ctx, a, b),
+                    Imp::F1(_) => Value::Null,
+                }
+            }
+            Node::Not(x) => match self.eval(*x) {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Null,
+            },
+            Node::And(a, b) => match self.eval(*a) {
+                Value::Bool(false) => Value::Bool(false),
+                Value::Bool(true) => match self.eval(*b) {
+                    Value::Bool(x) => Value::Bool(x),
+                    _ => Value::Null,
+                },
+                _ => match self.eval(*b) {
+                    Value::Bool(false) => Value::Bool(false),
+                    _ => Value::Null,
+                },
+            },
+            Node::Or(a, b) => match self.eval(*a) {
+                Value::Bool(true) => Value::Bool(true),
+                Value::Bool(false) => match self.eval(*b) {
+                    Value::Bool(x) => Value::Bool(x),
+                    _ => Value::Null,
+                },
+                _ => match self.eval(*b) {
+                    Value::Bool(true) => Value::Bool(true),
+                    _ => Value::Null,
+                },
+            },
+            Node::Cmp(op, a, b) => {
+                let a = self.eval(*a);
+                let b = self.eval(*b);
+                compare(&a, &b, *op)
+            }
+            Node::InSet { value, set, negated } => {
+                let v = self.eval(*value);
+                let found = match (program.sets.get(*set as usize), &v) {
+                    (_, Value::Null) => return Value::Null,
+                    (Some(SetTable::Text(s)), Value::Text(t)) => s.contains(t.as_str()),
+                    (Some(SetTable::Int(s)), Value::Int(n)) => s.contains(n),
+                    _ => false,
+                };
+                Value::Bool(found != *negated)
+            }
+            Node::InList { value, list, negated } => {
+                let v = self.eval(*value);
+                let l = self.eval(*list);
+                match (&v, &l) {
+                    (Value::Null, _) | (_, Value::Null) => Value::Null,
+                    (_, Value::List(items)) => Value::Bool(items.contains(&v) != *negated),
+                    _ => Value::Null,
+                }
+            }
+            Node::Matches(value, re) => match (self.eval(*value), program.regexes.get(*re as usize)) {
+                (Value::Text(t), Some(re)) => Value::Bool(re.is_match(t.as_str())),
+                _ => Value::Null,
+            },
+            Node::Concat(parts) => {
+                let mut out = String::new();
+                for p in parts.iter() {
+                    match self.eval(*p) {
+                        Value::Null => return Value::Null,
+                        Value::Text(t) => out.push_str(t.as_str()),
+                        other => out.push_str(&other.to_string()),
+                    }
+                }
+                Value::Text(Txt::Shared(Rc::from(out)))
+            }
+            Node::Add(a, b) => {
+                let (a, b) = (self.eval(*a), self.eval(*b));
+                match (a, b) {
+                    (Value::Int(x), Value::Int(y)) => Value::Int(x.saturating_add(y)),
+                    (Value::Date(d), Value::Int(n)) => add_days(d, n),
+                    _ => Value::Null,
+                }
+            }
+            Node::Sub(a, b) => {
+                let (a, b) = (self.eval(*a), self.eval(*b));
+                match (a, b) {
+                    (Value::Int(x), Value::Int(y)) => Value::Int(x.saturating_sub(y)),
+                    (Value::Date(d), Value::Int(n)) => add_days(d, n.saturating_neg()),
+                    (Value::Date(x), Value::Date(y)) => Value::Int(i64::from(x.to_days()) - i64::from(y.to_days())),
+                    _ => Value::Null,
+                }
+            }
+            Node::Index { map, key } => match (self.eval(*key), program.maps.get(*map as usize)) {
+                (Value::Text(k), Some(m)) => m.get(k.as_str()).map_or(Value::Null, |v| Value::Text(Txt::Borrowed(v))),
+                _ => Value::Null,
+            },
+        }
+    }
+}
+
+fn add_days(d: Date, n: i64) -> Value<'static> {
+    match i32::try_from(n).ok().and_then(|n| d.to_days().checked_add(n)) {
+        Some(days) => Value::Date(Date::from_days(days)),
+        None => Value::Null,
+    }
+}
+
+fn compare(a: &Value<'_>, b: &Value<'_>, op: CmpOp) -> Value<'static> {
+    let ord = match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => return Value::Null,
+        (Value::Text(x), Value::Text(y)) => x.as_str().cmp(y.as_str()),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (x, y) => {
+            return match op {
+                CmpOp::Eq => Value::Bool(x == y),
+                CmpOp::Ne => Value::Bool(x != y),
+                _ => Value::Null,
+            };
+        }
+    };
+    Value::Bool(ord_holds(ord, op))
+}
+
+/// Convert a JSON value to the field's declared type; `Err(Some(reason))` when it cannot be.
+fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Option<String>> {
+    use serde_json::Value as J;
+    match (ty, v) {
+        (FieldTy::Text, J::String(s)) => Ok(Value::text(s)),
+        (FieldTy::Text, J::Number(n)) => Ok(Value::owned(n.to_string())),
+        (FieldTy::Enum(variants), J::String(s)) => {
+            if variants.iter().any(|x| x == s) {
+                Ok(Value::text(s))
+            } else {
+                Err(Some(format!("`{}` は {} のいずれでもありません", clip(s), variants.join(", "))))
+            }
+        }
+        (FieldTy::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or(None),
+        (FieldTy::Int, J::String(s)) => {
+            crate::normalize::digits::digits(s).parse::<i64>().map(Value::Int).map_err(|_| None)
+        }
+        (FieldTy::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+        (FieldTy::Date, J::String(s)) => Date::parse(s).map(Value::Date).map_err(|e| Some(e.to_string())),
+        (FieldTy::List(inner), J::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(convert(item, inner)?);
+            }
+            Ok(Value::List(Rc::new(out)))
+        }
+        _ => Err(None),
+    }
+}
+
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn schema_finding(
+    rule: &str,
+    severity: Severity,
+    message: String,
+    path: &str,
+    evidence: Vec<(String, serde_json::Value)>,
+) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        severity,
+        penalty: severity.default_penalty(),
+        message,
+        fields: vec![path.to_string()],
+        evidence,
+        related: Vec::new(),
+    }
+}
+
+fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, secret: bool) -> Finding {
+    let shown = match v {
+        serde_json::Value::String(s) => {
+            if secret {
+                mask(s)
+            } else {
+                clip(s)
+            }
+        }
+        other => json_kind(other).to_string(),
+    };
+    let evidence = vec![(path.to_string(), serde_json::Value::String(shown.clone()))];
+    schema_finding(
+        SCHEMA_TYPE,
+        Severity::Reject,
+        format!("`{path}` の値 `{shown}` を{}として読めません", ty_ja(ty)),
+        path,
+        evidence,
+    )
+}
+
+fn ty_ja(ty: &FieldTy) -> &'static str {
+    match ty {
+        FieldTy::Text => "文字列",
+        FieldTy::Int => "整数",
+        FieldTy::Date => "日付",
+        FieldTy::Bool => "真偽値",
+        FieldTy::Enum(_) => "選択肢",
+        FieldTy::List(_) => "リスト",
+        FieldTy::Group => "項目のまとまり",
+    }
+}
+
+fn to_json(v: &Value<'_>, secret: bool) -> serde_json::Value {
+    use serde_json::Value as J;
+    if secret && !v.is_null() {
+        return J::String(mask(&v.to_string()));
+    }
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(n) => J::from(*n),
+        Value::Date(d) => J::String(d.to_string()),
+        Value::Text(t) => J::String(t.as_str().to_string()),
+        Value::List(items) => J::Array(items.iter().map(|x| to_json(x, false)).collect()),
+        Value::Group => J::String(String::from("{…}")),
+    }
+}

@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Pipeline
+//! `source` (files) → `syntax` (AST) → `check` (names, types) → `compile` (flat IR) →
+//! `eval` (verdicts). `normalize` holds the Japanese text functions and depends on nothing;
+//! `builtins` exposes them to rules. See `docs/ARCHITECTURE.md`.
+
+mod builtins;
+mod check;
+mod compile;
+mod diagnostic;
+mod engine;
+mod eval;
+pub mod normalize;
+mod source;
+mod syntax;
+mod value;
+
+#[doc(hidden)]
+pub mod internal;
+
+pub use diagnostic::{Code, Diagnostic, Label, Level};
+pub use engine::{CompileError, Engine, Report, check_builtin, check_path, today_in_japan};
+pub use eval::{Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use normalize::date::Date;
+pub use syntax::ast::{Decision, Severity};

@@ -1,0 +1,1465 @@
+//! Japanese address parsing and the canonical address key.
+//!
+//! Input → output: a free-text address (`東京都千代田区永田町１－３－１ 〇〇ビル 2F`) →
+//! [`Address`] (prefecture, municipality, town, 丁目, 番/番地, 号, remainder) via [`parse`], or
+//! the canonical comparison key `東京都千代田区永田町一丁目3-1` via [`key`].
+//!
+//! The parser works against the municipality and town lists embedded from Japan Post's data
+//! (`data/municipalities.tsv`, `data/postal.tsv`, see `scripts/gen_postal.py` and
+//! docs/ADDRESS.md). They are parsed on first use, so loading this module costs nothing.
+//!
+//! Never: I/O, panics on any input, folding ヶ/ケ/が (or other spelling variants) before the
+//! municipality is fixed, treating the building/room remainder as part of the key.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use super::width;
+
+/// The 47 prefectures (都道府県) with their JIS X 0401 codes, in code order.
+pub const PREFECTURES: [(&str, u8); 47] = [
+    ("北海道", 1),
+    ("青森県", 2),
+    ("岩手県", 3),
+    ("宮城県", 4),
+    ("秋田県", 5),
+    ("山形県", 6),
+    ("福島県", 7),
+    ("茨城県", 8),
+    ("栃木県", 9),
+    ("群馬県", 10),
+    ("埼玉県", 11),
+    ("千葉県", 12),
+    ("東京都", 13),
+    ("神奈川県", 14),
+    ("新潟県", 15),
+    ("富山県", 16),
+    ("石川県", 17),
+    ("福井県", 18),
+    ("山梨県", 19),
+    ("長野県", 20),
+    ("岐阜県", 21),
+    ("静岡県", 22),
+    ("愛知県", 23),
+    ("三重県", 24),
+    ("滋賀県", 25),
+    ("京都府", 26),
+    ("大阪府", 27),
+    ("兵庫県", 28),
+    ("奈良県", 29),
+    ("和歌山県", 30),
+    ("鳥取県", 31),
+    ("島根県", 32),
+    ("岡山県", 33),
+    ("広島県", 34),
+    ("山口県", 35),
+    ("徳島県", 36),
+    ("香川県", 37),
+    ("愛媛県", 38),
+    ("高知県", 39),
+    ("福岡県", 40),
+    ("佐賀県", 41),
+    ("長崎県", 42),
+    ("熊本県", 43),
+    ("大分県", 44),
+    ("宮崎県", 45),
+    ("鹿児島県", 46),
+    ("沖縄県", 47),
+];
+
+/// The JIS X 0401 code of a prefecture written exactly (`東京都` → 13). `東京` or `東京県` → `None`.
+pub fn prefecture_code(name: &str) -> Option<u8> {
+    PREFECTURES.iter().find(|(n, _)| *n == name).map(|&(_, code)| code)
+}
+
+/// The prefecture with this JIS X 0401 code (13 → `東京都`).
+pub fn prefecture_name(code: u8) -> Option<&'static str> {
+    PREFECTURES.iter().find(|&&(_, c)| c == code).map(|&(n, _)| n)
+}
+
+/// Whether `muni` is a municipality of prefecture `pref` (both written exactly, no variant
+/// folding). Accepted: the KEN_ALL name (`桑名郡木曽岬町`, `札幌市中央区`), the name without its
+/// 郡 (`木曽岬町`), a designated city without its ward (`札幌市`), and Japan Post's spelling
+/// of the Tokyo island villages (`三宅島三宅村`, canonical `三宅村`).
+pub fn municipality_exists(pref: &str, muni: &str) -> bool {
+    let Some(code) = prefecture_code(pref) else {
+        return false;
+    };
+    !muni.is_empty()
+        && munis().list.iter().any(|m| m.pref == code && (m.name == muni || m.short == muni || m.alias == muni))
+}
+
+/// A parsed address. Every part is optional: the parser takes what it can recognise and
+/// never fails.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Address {
+    /// Canonical prefecture name (`東京都`), written or inferred.
+    pub prefecture: Option<&'static str>,
+    /// The prefecture was not written; it was completed from a municipality that is unique
+    /// nationwide (and whose town was found, see docs/ADDRESS.md).
+    pub prefecture_inferred: bool,
+    /// Text in prefecture position that is not a prefecture (`東京県`, `福丘県`); then
+    /// `prefecture` is `None`.
+    pub invalid_prefecture: Option<String>,
+    /// Canonical municipality as in Japan Post's list (`桑名郡木曽岬町`, `札幌市中央区`, `三宅村`);
+    /// a designated city without ward (`札幌市`) when the ward could not be determined.
+    pub municipality: Option<&'static str>,
+    /// Town (町域/大字, without 大字 prefix and without 丁目), whitespace removed; spelled as
+    /// Japan Post does when its beginning was found in the municipality's town list.
+    pub town: Option<String>,
+    /// The Japan Post town that `town` starts with, if found (`霞が関` for input `霞ヶ関`).
+    pub known_town: Option<&'static str>,
+    /// 丁目.
+    pub chome: Option<u32>,
+    /// 番 or 番地 (街区符号 or 地番).
+    pub ban: Option<u32>,
+    /// 号 (住居番号) or the number after 番地.
+    pub go: Option<u32>,
+    /// Whatever follows the block numbers: building, floor, room (trimmed, never part of the key).
+    pub rest: Option<String>,
+}
+
+impl Address {
+    /// The canonical key of this address, see [`key`].
+    pub fn key(&self) -> Result<String, KeyError> {
+        if let Some(bad) = &self.invalid_prefecture {
+            return Err(KeyError::InvalidPrefecture(bad.clone()));
+        }
+        let pref = self.prefecture.ok_or(KeyError::NoPrefecture)?;
+        let muni = self.municipality.ok_or(KeyError::UnknownMunicipality)?;
+        let town = self.town.as_deref().unwrap_or("");
+        let nums = Numbers { chome: self.chome, ban: self.ban, go: self.go };
+        if town.is_empty() && nums.is_empty() {
+            return Err(KeyError::Incomplete);
+        }
+        let mut out = String::with_capacity(pref.len() + muni.len() + town.len() + 24);
+        out.push_str(pref);
+        out.push_str(muni);
+        out.push_str(town);
+        nums.write_key(&mut out);
+        Ok(out)
+    }
+}
+
+/// Why an address has no canonical key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Nothing but whitespace.
+    Empty,
+    /// The text in prefecture position is not one of the 47 prefectures.
+    InvalidPrefecture(String),
+    /// No prefecture written and none could be inferred.
+    NoPrefecture,
+    /// The municipality was not found in the prefecture.
+    UnknownMunicipality,
+    /// Neither a town nor a block number after the municipality.
+    Incomplete,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("address is empty"),
+            Self::InvalidPrefecture(p) => write!(f, "`{p}` is not a prefecture"),
+            Self::NoPrefecture => f.write_str("no prefecture, and the municipality does not identify one"),
+            Self::UnknownMunicipality => f.write_str("municipality not found in the prefecture"),
+            Self::Incomplete => f.write_str("address has no town or block number"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// Parse an address. Never fails; unrecognised parts are `None`.
+pub fn parse(s: &str) -> Address {
+    let folded = width::fold_width(s);
+    let raw = parse_raw(&folded);
+    let town = raw.town_string();
+    Address {
+        prefecture: raw.pref.and_then(prefecture_name),
+        prefecture_inferred: raw.pref_inferred,
+        invalid_prefecture: raw.invalid_pref.map(str::to_owned),
+        municipality: raw.muni.and_then(|m| munis().list.get(usize::from(m))).map(|m| m.name),
+        town: (!town.is_empty()).then(|| town.into_owned()),
+        known_town: raw.known_town,
+        chome: raw.nums.chome,
+        ban: raw.nums.ban,
+        go: raw.nums.go,
+        rest: (!raw.rest.is_empty()).then(|| raw.rest.to_owned()),
+    }
+}
+
+/// The canonical address key: prefecture + municipality (with 郡) + town (Japan Post spelling)
+/// + `N丁目` in kanji numerals + 番-号 in Arabic digits; the building/room part is dropped.
+///
+/// `東京都千代田区永田町1丁目3番1号`, `…永田町１－３－１`, `…永田町一丁目3番1号` and `…永田町1丁目3番地1`
+/// all give `東京都千代田区永田町一丁目3-1`. Without a 丁目 the numbers are labelled
+/// (`広島県広島市中区基町1番1号`), so the key re-parses to itself.
+pub fn key(s: &str) -> Result<String, KeyError> {
+    let folded = width::fold_width(s);
+    let raw = parse_raw(&folded);
+    if raw.empty {
+        return Err(KeyError::Empty);
+    }
+    if let Some(bad) = raw.invalid_pref {
+        return Err(KeyError::InvalidPrefecture(bad.to_owned()));
+    }
+    let pref = raw.pref.and_then(prefecture_name).ok_or(KeyError::NoPrefecture)?;
+    let muni = raw.muni.and_then(|m| munis().list.get(usize::from(m))).ok_or(KeyError::UnknownMunicipality)?;
+    let known = raw.known_town.unwrap_or("");
+    if known.is_empty() && is_blank(raw.town_extra) && raw.nums.is_empty() {
+        return Err(KeyError::Incomplete);
+    }
+    let mut out = String::with_capacity(pref.len() + muni.name.len() + known.len() + raw.town_extra.len() + 24);
+    out.push_str(pref);
+    out.push_str(muni.name);
+    out.push_str(known);
+    out.extend(raw.town_extra.chars().filter(|c| !c.is_whitespace()));
+    raw.nums.write_key(&mut out);
+    Ok(out)
+}
+
+/// The prefecture of an address, written or inferred from a municipality unique nationwide.
+/// `None` when absent, not inferable, or not a real prefecture (`東京県…`).
+pub fn prefecture_of(s: &str) -> Option<&'static str> {
+    let folded = width::fold_width(s);
+    let raw = parse_raw(&folded);
+    if raw.invalid_pref.is_some() {
+        return None;
+    }
+    raw.pref.and_then(prefecture_name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded data
+
+static MUNICIPALITIES_TSV: &str = include_str!("../../data/municipalities.tsv");
+
+/// One municipality of `data/municipalities.tsv`.
+#[derive(Debug)]
+pub(crate) struct Muni {
+    pub(crate) jis: &'static str,
+    /// JIS X 0401 prefecture code.
+    pub(crate) pref: u8,
+    pub(crate) name: &'static str,
+    /// The name without its 郡 (`木曽岬町`), or "".
+    short: &'static str,
+    /// Japan Post's spelling when it differs (`三宅島三宅村`), or "".
+    alias: &'static str,
+    /// A designated city without ward (`札幌市`).
+    designated: bool,
+}
+
+pub(crate) struct MuniTable {
+    pub(crate) list: Vec<Muni>,
+    /// Folded first character → (municipality, spelling) sorted longest first.
+    by_first: HashMap<char, Vec<(u16, &'static str)>>,
+    pub(crate) by_jis: HashMap<&'static str, u16>,
+    /// Designated city → its wards.
+    wards: HashMap<u16, Vec<u16>>,
+}
+
+pub(crate) fn munis() -> &'static MuniTable {
+    static TABLE: LazyLock<MuniTable> = LazyLock::new(load_munis);
+    &TABLE
+}
+
+/// `桑名郡木曽岬町` → `木曽岬町`; never splits 蒲郡市, 小郡市, 郡山市, 郡上市, 大和郡山市.
+fn strip_gun(name: &str) -> &str {
+    for (i, c) in name.char_indices() {
+        if c == '郡' && i > 0 {
+            let rest = name.get(i + c.len_utf8()..).unwrap_or("");
+            if !rest.is_empty() && (rest.ends_with('町') || rest.ends_with('村')) {
+                return rest;
+            }
+        }
+    }
+    ""
+}
+
+fn load_munis() -> MuniTable {
+    let mut list = Vec::new();
+    for line in MUNICIPALITIES_TSV.lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut f = line.split('\t');
+        let (Some(jis), Some(pref), Some(name), Some(kind), alias) = (f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        let Some(pref) = prefecture_code(pref) else {
+            continue;
+        };
+        if name.is_empty() {
+            continue;
+        }
+        list.push(Muni {
+            jis,
+            pref,
+            name,
+            short: strip_gun(name),
+            alias: alias.unwrap_or(""),
+            designated: kind == "D",
+        });
+    }
+    let mut by_first: HashMap<char, Vec<(u16, &'static str)>> = HashMap::new();
+    let mut by_jis = HashMap::new();
+    for (i, m) in list.iter().enumerate() {
+        let Ok(i) = u16::try_from(i) else { break };
+        for spelling in [m.name, m.short, m.alias] {
+            if let Some(c) = spelling.chars().next() {
+                by_first.entry(fold_char(c)).or_default().push((i, spelling));
+            }
+        }
+        if !m.jis.is_empty() {
+            by_jis.insert(m.jis, i);
+        }
+    }
+    for v in by_first.values_mut() {
+        v.sort_by_key(|&(i, s)| (std::cmp::Reverse(s.len()), i));
+    }
+    let mut wards: HashMap<u16, Vec<u16>> = HashMap::new();
+    for (ci, city) in list.iter().enumerate().filter(|(_, m)| m.designated) {
+        let Ok(ci) = u16::try_from(ci) else { break };
+        for (wi, w) in list.iter().enumerate() {
+            let Ok(wi) = u16::try_from(wi) else { break };
+            if !w.designated && w.pref == city.pref && w.name.starts_with(city.name) {
+                wards.entry(ci).or_default().push(wi);
+            }
+        }
+    }
+    MuniTable { list, by_first, by_jis, wards }
+}
+
+/// A Japan Post town as matched: its spelling there and whether it has 丁目.
+#[derive(Debug, Clone, Copy)]
+struct TownEntry {
+    name: &'static str,
+    chome: bool,
+}
+
+/// (municipality, folded first character) → (spelling to match, town). The spelling is the
+/// town's own, or for 条 towns the other numeral form (`北1条西` for `北一条西`).
+struct TownIndex {
+    by_key: HashMap<(u16, char), TownBucket>,
+}
+
+/// (spelling to match, town).
+type TownBucket = Vec<(Cow<'static, str>, TownEntry)>;
+
+fn towns() -> &'static TownIndex {
+    static INDEX: LazyLock<TownIndex> = LazyLock::new(|| {
+        // Distinct (municipality, town), 丁目 if any row of the town says so.
+        let mut distinct: Vec<(u16, &'static str, bool)> = super::postal::rows()
+            .iter()
+            .filter(|r| !(r.business() || r.floor() || r.town.is_empty()))
+            .map(|r| (r.muni, r.town, r.chome()))
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup_by(|next, kept| {
+            let same = (next.0, next.1) == (kept.0, kept.1);
+            if same {
+                kept.2 |= next.2;
+            }
+            same
+        });
+        let mut by_key: HashMap<(u16, char), TownBucket> = HashMap::new();
+        let mut add = |muni: u16, spelling: Cow<'static, str>, entry: TownEntry| {
+            if let Some(c) = spelling.chars().next() {
+                by_key.entry((muni, fold_char(c))).or_default().push((spelling, entry));
+            }
+        };
+        for (muni, name, chome) in distinct {
+            let entry = TownEntry { name, chome };
+            if let Some(alias) = jo_alias(name) {
+                add(muni, Cow::Owned(alias), entry);
+            }
+            add(muni, Cow::Borrowed(name), entry);
+        }
+        TownIndex { by_key }
+    });
+    &INDEX
+}
+
+/// `北一条西` → `北1条西`, `神楽岡1条` → `神楽岡一条`: numerals before 条 in the other script
+/// (Hokkaido 条 towns are written both ways). `None` when there is no such numeral.
+fn jo_alias(town: &str) -> Option<String> {
+    let mut out = String::with_capacity(town.len() + 8);
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(c) = tail(town, i).chars().next() {
+        let numeral = read_number(tail(town, i)).filter(|&(_, len, _)| tail(town, i + len).starts_with('条'));
+        if let Some((v, len, kanji)) = numeral {
+            if kanji {
+                out.push_str(&v.to_string());
+            } else {
+                write_kanji(v, &mut out);
+            }
+            changed = true;
+            i += len;
+            continue;
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    changed.then_some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching helpers
+
+/// Spelling variants that denote the same place name once the municipality is fixed
+/// (geolonia's classes, DOMAIN §3.4). Only ever used to compare against a known name.
+fn fold_char(c: char) -> char {
+    match c {
+        'ヶ' | 'ケ' | 'が' => 'ケ',
+        'ヵ' | 'カ' | 'か' => 'カ',
+        'の' | 'ノ' | '之' => 'ノ',
+        'ッ' | 'っ' | 'つ' => 'ツ',
+        'ニ' => '二',
+        'ハ' => '八',
+        '條' => '条',
+        '藪' => '薮',
+        '渕' => '淵',
+        '曾' => '曽',
+        '﨑' => '崎',
+        '\u{FA10}' => '塚',
+        '竈' => '釜',
+        '龍' => '竜',
+        '檜' => '桧',
+        _ => c,
+    }
+}
+
+/// If `name` is a prefix of `text` (whitespace in `text` skipped), the byte length of `text`
+/// it covers; `fold` compares with [`fold_char`]. Returns `(len, exact)`.
+fn match_prefix(text: &str, name: &str, fold: bool) -> Option<(usize, bool)> {
+    let mut it = text.char_indices();
+    let mut end = 0;
+    let mut exact = true;
+    for nc in name.chars() {
+        loop {
+            let (i, tc) = it.next()?;
+            if tc.is_whitespace() {
+                continue;
+            }
+            if tc == nc {
+                end = i + tc.len_utf8();
+                break;
+            }
+            if fold && fold_char(tc) == fold_char(nc) {
+                exact = false;
+                end = i + tc.len_utf8();
+                break;
+            }
+            return None;
+        }
+    }
+    Some((end, exact))
+}
+
+fn is_blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
+fn first_folded(s: &str) -> Option<char> {
+    s.chars().find(|c| !c.is_whitespace()).map(fold_char)
+}
+
+fn tail(s: &str, from: usize) -> &str {
+    s.get(from..).unwrap_or("")
+}
+
+/// Longest prefecture name at the start of `text`.
+fn match_prefecture(text: &str) -> Option<(u8, usize)> {
+    PREFECTURES
+        .iter()
+        .filter_map(|&(name, code)| match_prefix(text, name, false).map(|(len, _)| (code, len)))
+        .max_by_key(|&(_, len)| len)
+}
+
+/// Up to 8 municipalities that tie for the longest match.
+#[derive(Default)]
+struct MuniCandidates {
+    len: usize,
+    ids: [u16; 8],
+    n: usize,
+    overflow: bool,
+}
+
+impl MuniCandidates {
+    fn ids(&self) -> &[u16] {
+        self.ids.get(..self.n).unwrap_or(&[])
+    }
+    fn push(&mut self, id: u16) {
+        if self.ids().contains(&id) {
+            return;
+        }
+        match self.ids.get_mut(self.n) {
+            Some(slot) => {
+                *slot = id;
+                self.n += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+/// Longest municipality spelling at the start of `text`, within `pref` if given.
+fn match_muni(text: &str, pref: Option<u8>) -> MuniCandidates {
+    let mut best = MuniCandidates::default();
+    let table = munis();
+    let Some(c) = first_folded(text) else {
+        return best;
+    };
+    let Some(entries) = table.by_first.get(&c) else {
+        return best;
+    };
+    for &(id, spelling) in entries {
+        let Some(m) = table.list.get(usize::from(id)) else {
+            continue;
+        };
+        if pref.is_some_and(|p| p != m.pref) {
+            continue;
+        }
+        if let Some((len, _)) = match_prefix(text, spelling, true) {
+            if len > best.len {
+                best = MuniCandidates { len, ..MuniCandidates::default() };
+                best.push(id);
+            } else if len == best.len {
+                best.push(id);
+            }
+        }
+    }
+    best
+}
+
+/// Longest Japan Post town of `muni` at the start of `text` (exact spelling preferred over a
+/// folded one of the same length): (town, byte length in `text`).
+fn match_town(text: &str, muni: u16) -> Option<(TownEntry, usize)> {
+    let c = first_folded(text)?;
+    let entries = towns().by_key.get(&(muni, c))?;
+    let mut best: Option<(TownEntry, usize, bool)> = None;
+    for (spelling, t) in entries {
+        if let Some((len, exact)) = match_prefix(text, spelling, true) {
+            let better = match best {
+                None => true,
+                Some((_, blen, bexact)) => len > blen || (len == blen && exact && !bexact),
+            };
+            if better {
+                best = Some((*t, len, exact));
+            }
+        }
+    }
+    best.map(|(t, len, _)| (t, len))
+}
+
+/// Town match, retried without a leading 大字/字. Returns (town, bytes consumed incl. prefix).
+fn match_town_oaza(text: &str, muni: u16) -> Option<(TownEntry, usize)> {
+    if let Some(m) = match_town(text, muni) {
+        return Some(m);
+    }
+    let stripped = strip_oaza(text);
+    let skipped = text.len() - stripped.len();
+    if skipped == 0 {
+        return None;
+    }
+    match_town(stripped, muni).map(|(t, len)| (t, len + skipped))
+}
+
+/// Drop leading 大字/字 (repeatedly, so that the key, which no longer has them, re-parses
+/// the same). No Japan Post town starts with 字.
+fn strip_oaza(mut text: &str) -> &str {
+    while let Some((len, _)) = match_prefix(text, "大字", false).or_else(|| match_prefix(text, "字", false)) {
+        text = tail(text, len);
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Numbers {
+    chome: Option<u32>,
+    ban: Option<u32>,
+    go: Option<u32>,
+}
+
+impl Numbers {
+    fn is_empty(&self) -> bool {
+        self.chome.is_none() && self.ban.is_none() && self.go.is_none()
+    }
+
+    /// `一丁目3-1` with a 丁目; `3番1号` without (unambiguous when re-parsed).
+    fn write_key(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        if let Some(c) = self.chome {
+            write_kanji(c, out);
+            out.push_str("丁目");
+            match (self.ban, self.go) {
+                (Some(b), Some(g)) => {
+                    let _ = write!(out, "{b}-{g}");
+                }
+                (Some(b), None) => {
+                    let _ = write!(out, "{b}");
+                }
+                (None, Some(g)) => {
+                    let _ = write!(out, "{g}号");
+                }
+                (None, None) => {}
+            }
+        } else {
+            if let Some(b) = self.ban {
+                let _ = write!(out, "{b}番");
+            }
+            if let Some(g) = self.go {
+                let _ = write!(out, "{g}号");
+            }
+        }
+    }
+}
+
+/// Kanji numeral (`12` → `十二`, `105` → `百五`); Arabic digits from 10,000 up.
+fn write_kanji(n: u32, out: &mut String) {
+    const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    if n == 0 || n >= 10_000 {
+        if n == 0 {
+            out.push('〇');
+        } else {
+            out.push_str(&n.to_string());
+        }
+        return;
+    }
+    for (unit, mark) in [(1000, '千'), (100, '百'), (10, '十')] {
+        let d = (n / unit) % 10;
+        if let Some(&c) = DIGITS.get(d as usize).filter(|_| d > 1) {
+            out.push(c);
+        }
+        if d > 0 {
+            out.push(mark);
+        }
+    }
+    if let Some(&c) = DIGITS.get((n % 10) as usize).filter(|&&c| c != '〇') {
+        out.push(c);
+    }
+}
+
+fn kanji_digit(c: char) -> Option<u32> {
+    Some(match c {
+        '〇' | '零' => 0,
+        '一' | '壱' => 1,
+        '二' | '弐' => 2,
+        '三' | '参' => 3,
+        '四' => 4,
+        '五' => 5,
+        '六' => 6,
+        '七' => 7,
+        '八' => 8,
+        '九' => 9,
+        _ => return None,
+    })
+}
+
+fn kanji_unit(c: char) -> Option<u32> {
+    match c {
+        '十' | '拾' => Some(10),
+        '百' => Some(100),
+        '千' => Some(1000),
+        _ => None,
+    }
+}
+
+/// A number at the start of `s`: (value, bytes, was_kanji). Arabic digits or a kanji numeral
+/// (`十二`, `二十`, `一〇一`, `百五`). `None` on overflow or no number.
+fn read_number(s: &str) -> Option<(u32, usize, bool)> {
+    let mut chars = s.char_indices().peekable();
+    let &(_, first) = chars.peek()?;
+    if first.is_ascii_digit() {
+        let mut v: u32 = 0;
+        let mut end = 0;
+        while let Some(&(i, c)) = chars.peek() {
+            let Some(d) = c.to_digit(10).filter(|_| c.is_ascii_digit()) else {
+                break;
+            };
+            v = v.checked_mul(10)?.checked_add(d)?;
+            end = i + 1;
+            chars.next();
+        }
+        return Some((v, end, false));
+    }
+    // A kanji numeral may be broken by whitespace (`二 十`): the key drops whitespace, so
+    // reading across it keeps the key stable.
+    let mut total: u32 = 0;
+    let mut cur: Option<u32> = None;
+    let mut end = 0;
+    while let Some(&(i, c)) = chars.peek() {
+        if c.is_whitespace() && end > 0 {
+            chars.next();
+            continue;
+        }
+        if let Some(d) = kanji_digit(c) {
+            cur = Some(cur.unwrap_or(0).checked_mul(10)?.checked_add(d)?);
+        } else if let Some(u) = kanji_unit(c) {
+            total = total.checked_add(cur.unwrap_or(1).checked_mul(u)?)?;
+            cur = None;
+        } else {
+            break;
+        }
+        end = i + c.len_utf8();
+        chars.next();
+    }
+    if end == 0 {
+        return None;
+    }
+    Some((total.checked_add(cur.unwrap_or(0))?, end, true))
+}
+
+/// Hyphen look-alikes read as a separator next to a digit: exactly geolonia's 18 (DOMAIN
+/// §3.3). Narrower than `width::is_dash`, which also folds the waves `〜`/`～`/`~` (ranges).
+pub(crate) fn is_hyphen(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{FF0D}'
+            | '\u{FE63}'
+            | '\u{2212}'
+            | '\u{2010}'
+            | '\u{2043}'
+            | '\u{2011}'
+            | '\u{2012}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{FE58}'
+            | '\u{2015}'
+            | '\u{23AF}'
+            | '\u{23E4}'
+            | '\u{30FC}'
+            | '\u{FF70}'
+            | '\u{2500}'
+            | '\u{2501}'
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Chome,
+    Ban,
+    Go,
+    /// Followed by a separator and another number.
+    Sep,
+    /// Nothing recognisable follows.
+    End,
+}
+
+fn skip_ws(s: &str) -> &str {
+    s.trim_start()
+}
+
+/// The unit after a number: (unit, bytes consumed incl. leading whitespace). A trailing
+/// separator is only consumed when a number follows it.
+fn read_unit(s: &str) -> (Unit, usize) {
+    let t = skip_ws(s);
+    // Whitespace inside a unit word (`丁 目`) is ignored, as the key drops it.
+    for (word, unit) in [("丁目", Unit::Chome), ("番地", Unit::Ban), ("番", Unit::Ban), ("号", Unit::Go)] {
+        if let Some((len, _)) = match_prefix(s, word, false) {
+            let after = skip_ws(tail(s, len));
+            if unit == Unit::Ban && (after.starts_with('町') || after.starts_with('丁')) {
+                return (Unit::End, 0);
+            }
+            if unit == Unit::Go && after.starts_with('室') {
+                return (Unit::End, 0);
+            }
+            return (unit, len);
+        }
+    }
+    if let Some(c) = t.chars().next().filter(|&c| is_hyphen(c) || matches!(c, 'の' | 'ノ' | '之')) {
+        let after = skip_ws(tail(t, c.len_utf8()));
+        if after.chars().next().is_some_and(|d| d.is_ascii_digit()) {
+            return (Unit::Sep, s.len() - after.len());
+        }
+    }
+    (Unit::End, 0)
+}
+
+/// Does a block number start here? Arabic digits (not `N地割`), or a kanji numeral directly
+/// followed by 丁目/番/番地/号 (not `番町`/`番丁`).
+fn number_starts(s: &str) -> bool {
+    let Some((_, len, kanji)) = read_number(s) else {
+        return false;
+    };
+    let after = tail(s, len);
+    if match_prefix(after, "地割", false).is_some() {
+        return false;
+    }
+    if !kanji {
+        return true;
+    }
+    matches!(read_unit(after).0, Unit::Chome | Unit::Ban | Unit::Go)
+}
+
+/// Byte offset of the first block number in `s`, skipping `N地割` (Iwate) which belongs to
+/// the town. A number never starts right after a numeral (even across whitespace): the key
+/// drops whitespace, and `一 百丁目` must not become `一百丁目` on re-parse.
+fn find_number_start(s: &str) -> Option<usize> {
+    let mut prev_numeral = false;
+    for (i, c) in s.char_indices() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if !prev_numeral && number_starts(tail(s, i)) {
+            return Some(i);
+        }
+        prev_numeral = is_numeral(c);
+    }
+    None
+}
+
+fn is_numeral(c: char) -> bool {
+    c.is_ascii_digit() || kanji_digit(c).is_some() || kanji_unit(c).is_some()
+}
+
+/// Parse 丁目/番/号 at the start of `s`. `chome_town`: the town is known to have 丁目, so
+/// one or two bare numbers start at 丁目. Returns the numbers and the byte offset where the
+/// remainder starts.
+fn parse_numbers(s: &str, chome_town: bool) -> (Numbers, usize) {
+    // Up to 4 tokens: (value, unit, start, end-without-separator).
+    let mut toks: [(u32, Unit, usize, usize); 4] = [(0, Unit::End, 0, 0); 4];
+    let mut n = 0;
+    let mut pos = 0;
+    for slot in toks.iter_mut() {
+        let start = pos + (tail(s, pos).len() - skip_ws(tail(s, pos)).len());
+        let Some((v, len, kanji)) = read_number(tail(s, start)) else {
+            break;
+        };
+        let (unit, ulen) = read_unit(tail(s, start + len));
+        if kanji && !matches!(unit, Unit::Chome | Unit::Ban | Unit::Go) {
+            break;
+        }
+        let mut end = start + len;
+        if unit != Unit::Sep {
+            end += ulen;
+        }
+        *slot = (v, unit, start, end);
+        n += 1;
+        if unit == Unit::End {
+            break;
+        }
+        pos = start + len + ulen;
+        if matches!(unit, Unit::Chome | Unit::Ban | Unit::Go) {
+            // 番地の1, 1丁目-2: a separator after a unit, when a number follows.
+            let (u2, l2) = read_unit(tail(s, pos));
+            if u2 == Unit::Sep {
+                pos += l2;
+            }
+        }
+    }
+    let toks = toks.get(..n).unwrap_or(&[]);
+    let slot_of = |u: Unit| match u {
+        Unit::Chome => Some(0usize),
+        Unit::Ban => Some(1),
+        Unit::Go => Some(2),
+        Unit::Sep | Unit::End => None,
+    };
+    // Where does the first number go? Fit the leading bare run before the first labelled one.
+    let first_labelled = toks.iter().enumerate().find_map(|(i, t)| slot_of(t.1).map(|s| (i, s)));
+    let mut next = match first_labelled {
+        Some((i, s)) => s.saturating_sub(i),
+        None if toks.len() >= 3 => 0,
+        None if chome_town => 0,
+        None => 1,
+    };
+    let mut nums = Numbers::default();
+    let mut rest = 0;
+    for &(v, unit, start, end) in toks {
+        let slot = slot_of(unit).unwrap_or(next);
+        if slot < next || slot > 2 {
+            rest = start;
+            break;
+        }
+        match slot {
+            0 => nums.chome = Some(v),
+            1 => nums.ban = Some(v),
+            _ => nums.go = Some(v),
+        }
+        next = slot + 1;
+        rest = end;
+    }
+    (nums, rest)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser
+
+/// A parse borrowing the (width-folded) input.
+#[derive(Debug, Default)]
+struct Raw<'a> {
+    empty: bool,
+    pref: Option<u8>,
+    pref_inferred: bool,
+    invalid_pref: Option<&'a str>,
+    muni: Option<u16>,
+    known_town: Option<&'static str>,
+    /// Town text after `known_town` (or the whole town when none), may contain whitespace.
+    town_extra: &'a str,
+    nums: Numbers,
+    rest: &'a str,
+}
+
+impl Raw<'_> {
+    fn town_string(&self) -> Cow<'static, str> {
+        let known = self.known_town.unwrap_or("");
+        if is_blank(self.town_extra) {
+            return Cow::Borrowed(known);
+        }
+        let mut s = String::with_capacity(known.len() + self.town_extra.len());
+        s.push_str(known);
+        s.extend(self.town_extra.chars().filter(|c| !c.is_whitespace()));
+        Cow::Owned(s)
+    }
+}
+
+/// Does `text` (after a municipality) look like it belongs to `muni`: a known town, a block
+/// number right away, or nothing?
+fn fits_muni(text: &str, muni: u16) -> bool {
+    is_blank(text) || number_starts(skip_ws(text)) || match_town_oaza(text, muni).is_some()
+}
+
+/// Resolve a nationwide municipality match (no prefecture written) to one municipality.
+fn infer_muni(text: &str, cands: &MuniCandidates) -> Option<u16> {
+    if cands.overflow {
+        return None;
+    }
+    let after = tail(text, cands.len);
+    let mut fitting = cands.ids().iter().copied().filter(|&m| fits_muni(after, m));
+    let first = fitting.next()?;
+    fitting.next().is_none().then_some(first)
+}
+
+fn parse_raw(s: &str) -> Raw<'_> {
+    let text = s.trim();
+    let mut raw = Raw { empty: text.is_empty(), ..Raw::default() };
+    if raw.empty {
+        return raw;
+    }
+    // A postal code written in front of the address (`〒100-0014 東京都…`) is skipped.
+    let text = skip_postal_code(text);
+    let mut rest = text;
+    if let Some((code, len)) = match_prefecture(text) {
+        raw.pref = Some(code);
+        rest = tail(text, len);
+        let cands = match_muni(rest, Some(code));
+        if let Some(&m) = cands.ids().first() {
+            raw.muni = Some(m);
+            rest = tail(rest, cands.len);
+        }
+    } else {
+        let cands = match_muni(text, None);
+        if let Some(m) = infer_muni(text, &cands) {
+            raw.muni = Some(m);
+            raw.pref = munis().list.get(usize::from(m)).map(|m| m.pref);
+            raw.pref_inferred = true;
+            rest = tail(text, cands.len);
+        } else if let Some((bad, after)) = invalid_prefecture(text) {
+            raw.invalid_pref = Some(bad);
+            rest = after;
+            let cands = match_muni(after, None);
+            if let Some(m) = infer_muni(after, &cands) {
+                raw.muni = Some(m);
+                rest = tail(after, cands.len);
+            }
+        }
+    }
+    // Designated city written without its ward: find the ward from the town.
+    if let Some(wards) = raw.muni.and_then(|m| munis().wards.get(&m)) {
+        let mut best: Option<(u16, usize)> = None;
+        let mut tie = false;
+        for &w in wards {
+            if let Some((_, len)) = match_town_oaza(rest, w) {
+                match best {
+                    Some((_, blen)) if len < blen => {}
+                    Some((_, blen)) if len == blen => tie = true,
+                    _ => {
+                        best = Some((w, len));
+                        tie = false;
+                    }
+                }
+            }
+        }
+        if let (Some((w, _)), false) = (best, tie) {
+            raw.muni = Some(w);
+        }
+    }
+    parse_town(rest, &mut raw);
+    raw
+}
+
+/// `〒100-0014 …`, `〒1000014…`, `100-0014 …` → `…`; anything else unchanged.
+fn skip_postal_code(text: &str) -> &str {
+    let t = text.strip_prefix('〒').map_or(text, str::trim_start);
+    let digits_at = |s: &str, n: usize| s.len() >= n && s.bytes().take(n).all(|b| b.is_ascii_digit());
+    let hyphen = tail(t, 3).chars().next().filter(|&c| is_hyphen(c)).map_or(0, char::len_utf8);
+    let after = if digits_at(t, 3) && hyphen > 0 && digits_at(tail(t, 3 + hyphen), 4) {
+        tail(t, 3 + hyphen + 4)
+    } else if t.len() < text.len() && digits_at(t, 7) {
+        tail(t, 7)
+    } else {
+        return text;
+    };
+    if after.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        return text;
+    }
+    after.trim_start()
+}
+
+/// Text in prefecture position that ends in 都/道/府/県 but is not a prefecture: followed by a
+/// municipality, or ending in 県 (no municipality name contains 県).
+fn invalid_prefecture(text: &str) -> Option<(&str, &str)> {
+    for (k, (i, c)) in text.char_indices().enumerate().take(5) {
+        if k == 0 || !matches!(c, '都' | '道' | '府' | '県') {
+            continue;
+        }
+        let end = i + c.len_utf8();
+        let (Some(bad), Some(after)) = (text.get(..end), text.get(end..)) else {
+            continue;
+        };
+        if bad.chars().any(char::is_whitespace) {
+            return None;
+        }
+        if c == '県' || match_muni(after, None).n > 0 {
+            return Some((bad, after));
+        }
+    }
+    None
+}
+
+fn parse_town<'a>(text: &'a str, raw: &mut Raw<'a>) {
+    let known = raw.muni.and_then(|m| match_town_oaza(text, m));
+    let (after, chome_town) = match known {
+        Some((t, len)) => {
+            raw.known_town = Some(t.name);
+            (tail(text, len), t.chome)
+        }
+        None => (strip_oaza(text), false),
+    };
+    match find_number_start(after) {
+        Some(i) => {
+            raw.town_extra = after.get(..i).unwrap_or("");
+            let chome_town = chome_town && is_blank(raw.town_extra);
+            let nums_text = tail(after, i);
+            let (nums, rest) = parse_numbers(nums_text, chome_town);
+            raw.nums = nums;
+            raw.rest = trim_rest(tail(nums_text, rest));
+        }
+        None if known.is_some() => raw.rest = trim_rest(after),
+        // Unknown town and no block number: there is no telling where a building starts,
+        // so everything is town.
+        None => raw.town_extra = after,
+    }
+}
+
+fn trim_rest(s: &str) -> &str {
+    s.trim_start_matches(|c: char| c.is_whitespace() || is_hyphen(c) || c == ',' || c == '、').trim_end()
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test may panic")]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One line per parse, so expectations read like a table.
+    fn check(s: &str) -> String {
+        let a = parse(s);
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            a.prefecture.unwrap_or("-"),
+            if a.prefecture_inferred { "inferred" } else { "" },
+            a.municipality.unwrap_or("-"),
+            a.town.as_deref().unwrap_or("-"),
+            a.chome.map_or("-".to_owned(), |n| n.to_string()),
+            a.ban.map_or("-".to_owned(), |n| n.to_string()),
+            a.go.map_or("-".to_owned(), |n| n.to_string()),
+            a.rest.as_deref().unwrap_or("-"),
+        )
+    }
+
+    fn k(s: &str) -> String {
+        key(s).unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn prefectures_match_generated_table() {
+        let tsv = include_str!("../../data/prefectures.tsv");
+        let rows: Vec<(u8, &str)> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(c, n)| (c.parse().unwrap(), n))
+            .collect();
+        assert_eq!(rows.len(), 47);
+        for (code, name) in rows {
+            assert_eq!(prefecture_code(name), Some(code));
+            assert_eq!(prefecture_name(code), Some(name));
+        }
+        assert_eq!(prefecture_code("東京"), None);
+        assert_eq!(prefecture_code("東京県"), None);
+    }
+
+    #[test]
+    fn municipality_table() {
+        let t = munis();
+        assert_eq!(t.list.iter().filter(|m| !m.designated).count(), 1892);
+        assert_eq!(t.list.iter().filter(|m| m.designated).count(), 20);
+        assert_eq!(t.wards.values().map(Vec::len).sum::<usize>(), 171);
+        for (p, m) in [
+            ("三重県", "桑名郡木曽岬町"),
+            ("三重県", "木曽岬町"),
+            ("北海道", "札幌市中央区"),
+            ("北海道", "札幌市"),
+            ("東京都", "三宅村"),
+            ("東京都", "三宅島三宅村"),
+            ("東京都", "大島町"),
+            ("愛知県", "蒲郡市"),
+            ("奈良県", "大和郡山市"),
+        ] {
+            assert!(municipality_exists(p, m), "{p}{m}");
+        }
+        for (p, m) in [("三重県", "弥富市"), ("東京県", "千代田区"), ("愛知県", "市"), ("愛知県", "")]
+        {
+            assert!(!municipality_exists(p, m), "{p}{m}");
+        }
+        assert_eq!(strip_gun("蒲郡市"), "");
+        assert_eq!(strip_gun("小郡市"), "");
+        assert_eq!(strip_gun("郡上市"), "");
+    }
+
+    #[test]
+    fn municipality_spellings_are_unambiguous_within_a_prefecture() {
+        let t = munis();
+        let mut seen: HashMap<(u8, String), u16> = HashMap::new();
+        for (i, m) in t.list.iter().enumerate() {
+            for s in [m.name, m.short, m.alias] {
+                if s.is_empty() {
+                    continue;
+                }
+                let folded: String = s.chars().map(fold_char).collect();
+                let prev = seen.insert((m.pref, folded), i as u16);
+                assert!(prev.is_none() || prev == Some(i as u16), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn prefecture_is_anchored_and_longest() {
+        assert_eq!(check("東京都千代田区永田町1-3-1"), "東京都||千代田区|永田町|1|3|1|-");
+        assert_eq!(check("京都府京都市中京区"), "京都府||京都市中京区|-|-|-|-|-");
+        assert_eq!(prefecture_of("北海道札幌市中央区北一条西9丁目"), Some("北海道"));
+        assert_eq!(prefecture_of("神奈川県横浜市中区日本大通8-15"), Some("神奈川県"));
+        assert_eq!(prefecture_of("東京県千代田区永田町1-3-1"), None);
+        assert_eq!(prefecture_of(""), None);
+    }
+
+    #[test]
+    fn invalid_prefecture_is_reported() {
+        let a = parse("東京県千代田区永田町1丁目3番1号");
+        assert_eq!(a.prefecture, None);
+        assert_eq!(a.invalid_prefecture.as_deref(), Some("東京県"));
+        assert_eq!(a.municipality, Some("千代田区"));
+        assert_eq!(a.chome, Some(1));
+        let a = parse("福丘県福岡市博多区博多駅前2丁目1番1号");
+        assert_eq!(a.invalid_prefecture.as_deref(), Some("福丘県"));
+        assert_eq!(a.municipality, Some("福岡市博多区"));
+        let a = parse("神奈河県横浜市中区日本大通8-15");
+        assert_eq!(a.invalid_prefecture.as_deref(), Some("神奈河県"));
+        assert_eq!(k("東京県千代田区永田町1-3-1"), "ERR `東京県` is not a prefecture");
+        assert_eq!(key("福丘県福岡市博多区博多駅前2-1-1"), Err(KeyError::InvalidPrefecture("福丘県".into())));
+        // A municipality that contains 府/都 is not a bad prefecture.
+        assert_eq!(check("太宰府市宰府4丁目7番1号"), "福岡県|inferred|太宰府市|宰府|4|7|1|-");
+        assert_eq!(check("宇都宮市本町1-1"), "栃木県|inferred|宇都宮市|本町|-|1|1|-");
+    }
+
+    #[test]
+    fn prefecture_is_inferred_from_a_unique_municipality() {
+        assert_eq!(check("千代田区永田町1-3-1"), "東京都|inferred|千代田区|永田町|1|3|1|-");
+        assert_eq!(check("木曽岬町大字西対海地1"), "三重県|inferred|桑名郡木曽岬町|西対海地|-|1|-|-");
+        assert_eq!(k("千代田区永田町1-3-1"), "東京都千代田区永田町一丁目3-1");
+        // 府中市 exists in 東京都 and 広島県: only the town can tell.
+        assert_eq!(check("府中市"), "-||-|府中市|-|-|-|-");
+        assert_eq!(check("府中市宮西町2丁目24番").split('|').next(), Some("東京都"));
+        assert_eq!(k("府中市"), "ERR no prefecture, and the municipality does not identify one");
+    }
+
+    #[test]
+    fn municipality_completion() {
+        assert_eq!(check("三重県木曽岬町大字西対海地1"), "三重県||桑名郡木曽岬町|西対海地|-|1|-|-");
+        assert_eq!(check("三重県桑名郡木曽岬町西対海地1"), "三重県||桑名郡木曽岬町|西対海地|-|1|-|-");
+        assert_eq!(check("愛知県蒲郡市港町1-1"), "愛知県||蒲郡市|港町|-|1|1|-");
+        assert_eq!(check("東京都三宅島三宅村阿古1"), "東京都||三宅村|阿古|-|1|-|-");
+        assert_eq!(check("千葉県鎌ヶ谷市初富1").split('|').nth(2), Some("鎌ケ谷市"));
+        // designated city without ward: the ward comes from the town
+        assert_eq!(check("北海道札幌市北一条西9丁目10番12号"), "北海道||札幌市中央区|北一条西|9|10|12|-");
+        assert_eq!(check("大阪市北区中之島1-1-1"), "大阪府|inferred|大阪市北区|中之島|1|1|1|-");
+    }
+
+    #[test]
+    fn block_number_notations() {
+        let want = "東京都千代田区永田町一丁目3-1";
+        for s in [
+            "東京都千代田区永田町1丁目3番1号",
+            "東京都千代田区永田町1-3-1",
+            "東京都千代田区永田町１－３－１",
+            "東京都千代田区永田町１−３−１",
+            "東京都千代田区永田町１ー３ー１",
+            "東京都千代田区永田町1ｰ3ｰ1",
+            "東京都千代田区永田町1―3―1",
+            "東京都千代田区永田町１‐３‐１",
+            "東京都千代田区永田町一丁目3番1号",
+            "東京都千代田区永田町一丁目三番一号",
+            "東京都千代田区永田町1丁目3番地1",
+            "東京都千代田区永田町1丁目3-1",
+            "東京都 千代田区 永田町 1丁目 3番 1号",
+            "東京都千代田区永田町1丁目3番1号 永田町ビル 3F",
+            "東京都千代田区永田町1-3-1-101",
+            "千代田区永田町1-3-1",
+            want,
+        ] {
+            assert_eq!(k(s), want, "{s}");
+        }
+        assert_ne!(k("東京都千代田区永田町1丁目3番2号"), want);
+        assert_eq!(check("東京都千代田区永田町十二丁目三十四番五号").split('|').nth(4), Some("12"));
+        assert_eq!(check("東京都千代田区永田町十二丁目三十四番五号").split('|').nth(5), Some("34"));
+        assert_eq!(check("東京都千代田区永田町1-3-1-101"), "東京都||千代田区|永田町|1|3|1|101");
+        assert_eq!(
+            check("東京都千代田区永田町1丁目3番1号 永田町ビル 101号室"),
+            "東京都||千代田区|永田町|1|3|1|永田町ビル 101号室"
+        );
+    }
+
+    #[test]
+    fn towns_without_chome() {
+        // 基町 has no 丁目: two bare numbers are 番-号.
+        let want = "広島県広島市中区基町1番1号";
+        for s in [
+            "広島県広島市中区基町一番一号",
+            "広島県広島市中区基町1番1号",
+            "広島県広島市中区基町1-1",
+            "広島県広島市中区基町1番地1",
+        ] {
+            assert_eq!(k(s), want, "{s}");
+        }
+        assert_eq!(k("広島県広島市中区基町二十二番二十号"), "広島県広島市中区基町22番20号");
+        assert_eq!(k("神奈川県横浜市中区日本大通26番地15"), k("神奈川県横浜市中区日本大通26-15"));
+        assert_eq!(check("千葉県千葉市中央区市場町10番16号"), "千葉県||千葉市中央区|市場町|-|10|16|-");
+        // 泉崎 has 丁目: 1-16 is 1丁目16番.
+        assert_eq!(k("沖縄県那覇市泉崎1-16"), "沖縄県那覇市泉崎一丁目16");
+        assert_eq!(k("沖縄県那覇市泉崎1-16-16"), k("沖縄県那覇市泉崎1丁目16番地16"));
+        assert_eq!(k("沖縄県那覇市泉崎1-16-16"), k("沖縄県那覇市泉崎1丁目16番16号"));
+        // 45番地の1
+        assert_eq!(check("神奈川県横浜市中区日本大通45番地の1").split('|').nth(6), Some("1"));
+    }
+
+    #[test]
+    fn postal_code_in_front_is_skipped() {
+        let want = "東京都千代田区永田町一丁目3-1";
+        for s in [
+            "〒100-0014 東京都千代田区永田町1-3-1",
+            "〒１００－００１４　東京都千代田区永田町1-3-1",
+            "100-0014 東京都千代田区永田町1-3-1",
+            "〒1000014東京都千代田区永田町1-3-1",
+        ] {
+            assert_eq!(k(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn jo_towns_in_both_numeral_forms() {
+        assert_eq!(jo_alias("北一条西").as_deref(), Some("北1条西"));
+        assert_eq!(jo_alias("神楽岡10条").as_deref(), Some("神楽岡十条"));
+        assert_eq!(jo_alias("永田町"), None);
+        assert_eq!(k("北海道札幌市中央区北1条西9丁目10番12号"), "北海道札幌市中央区北一条西九丁目10-12");
+        assert_eq!(parse("北海道旭川市神楽岡十条3丁目1-1").known_town, Some("神楽岡10条"));
+    }
+
+    #[test]
+    fn example_variants_pair_up() {
+        for (a, b) in [
+            ("北海道札幌市中央区北一条西１４－２７－１７", "北海道札幌市中央区北一条西14丁目27番17号"),
+            ("大阪府大阪市北区中之島6-23-4", "大阪府大阪市北区中之島6丁目23番4号"),
+            ("沖縄県那覇市泉崎1-16-16", "沖縄県那覇市泉崎1丁目16番16号"),
+            ("広島県広島市中区基町二十二番二十号", "広島県広島市中区基町22番20号"),
+            ("北海道札幌市中央区北一条西九丁目29番4号", "北海道札幌市中央区北一条西9丁目29番4号"),
+            ("兵庫県神戸市中央区下山手通2-1-6", "兵庫県神戸市中央区下山手通2丁目1番6号"),
+            ("東京都千代田区霞が関３－３０－１４", "東京都千代田区霞が関3丁目30番14号"),
+        ] {
+            assert_eq!(k(a), k(b), "{a} vs {b}");
+            assert!(key(a).is_ok(), "{a}");
+        }
+    }
+
+    #[test]
+    fn sapporo_jo_chome() {
+        // 北一条西 is a town with 丁目; 14-27-17 is 14丁目27番17号 (geolonia does the same).
+        assert_eq!(k("北海道札幌市中央区北一条西１４－２７－１７"), k("北海道札幌市中央区北一条西14丁目27番17号"));
+        assert_eq!(k("北海道札幌市中央区北一条西9丁目11番地8"), "北海道札幌市中央区北一条西九丁目11-8");
+    }
+
+    #[test]
+    fn ke_ga_fold_only_after_municipality() {
+        // 千代田区 has 霞が関; 川越市 has 霞ケ関東. Folding happens against each list only.
+        assert_eq!(parse("東京都千代田区霞ヶ関3-30-14").known_town, Some("霞が関"));
+        assert_eq!(k("東京都千代田区霞ケ関３－３０－１４"), "東京都千代田区霞が関三丁目30-14");
+        assert_eq!(parse("埼玉県川越市霞ヶ関東1-1-1").known_town, Some("霞ケ関東"));
+        assert_ne!(k("東京都千代田区霞が関1-1-1"), k("埼玉県川越市霞ケ関東1-1-1"));
+    }
+
+    #[test]
+    fn real_looking_addresses() {
+        for (s, want) in [
+            ("広島県広島市中区基町2番15号", "広島県||広島市中区|基町|-|2|15|-"),
+            ("兵庫県神戸市中央区下山手通3丁目20番7号", "兵庫県||神戸市中央区|下山手通|3|20|7|-"),
+            ("兵庫県神戸市中央区下山手通２－１９－１９", "兵庫県||神戸市中央区|下山手通|2|19|19|-"),
+            ("東京都新宿区西新宿1丁目20番13号", "東京都||新宿区|西新宿|1|20|13|-"),
+            ("埼玉県さいたま市浦和区高砂2丁目13番13号", "埼玉県||さいたま市浦和区|高砂|2|13|13|-"),
+            ("大阪府大阪市北区中之島１－１８－１８", "大阪府||大阪市北区|中之島|1|18|18|-"),
+            ("宮城県仙台市青葉区本町3丁目5番13号", "宮城県||仙台市青葉区|本町|3|5|13|-"),
+            ("愛知県名古屋市中区三の丸3丁目1番1号", "愛知県||名古屋市中区|三の丸|3|1|1|-"),
+            ("静岡県静岡市葵区追手町9番6号", "静岡県||静岡市葵区|追手町|-|9|6|-"),
+            ("福岡県福岡市博多区博多駅前2丁目9番1号", "福岡県||福岡市博多区|博多駅前|2|9|1|-"),
+            ("沖縄県那覇市泉崎1丁目16番地11", "沖縄県||那覇市|泉崎|1|16|11|-"),
+            ("神奈川県横浜市中区日本大通8-15", "神奈川県||横浜市中区|日本大通|-|8|15|-"),
+        ] {
+            assert_eq!(check(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn other_shapes() {
+        assert_eq!(key(""), Err(KeyError::Empty));
+        assert_eq!(key("   "), Err(KeyError::Empty));
+        assert_eq!(key("東京都"), Err(KeyError::UnknownMunicipality));
+        assert_eq!(key("東京都千代田区"), Err(KeyError::Incomplete));
+        assert_eq!(key("ジオロニア"), Err(KeyError::NoPrefecture));
+        assert_eq!(k("東京都千代田区永田町"), "東京都千代田区永田町");
+        // 一番町 is a town, not 1番.
+        assert_eq!(check("東京都千代田区一番町10-2"), "東京都||千代田区|一番町|-|10|2|-");
+        assert_eq!(check("東京都中央区八丁堀1-1-1"), "東京都||中央区|八丁堀|1|1|1|-");
+        // 大字 is dropped
+        assert_eq!(k("三重県桑名郡木曽岬町大字西対海地1"), k("三重県桑名郡木曽岬町西対海地1"));
+        assert_eq!(write_kanji_str(12), "十二");
+        assert_eq!(write_kanji_str(20), "二十");
+        assert_eq!(write_kanji_str(105), "百五");
+        assert_eq!(write_kanji_str(1), "一");
+        assert_eq!(read_number("一〇一"), Some((101, 9, true)));
+        assert_eq!(read_number("二十三"), Some((23, 9, true)));
+        assert_eq!(read_number("99999999999"), None);
+    }
+
+    #[test]
+    fn whitespace_never_changes_the_key() {
+        // Shrunk proptest failures: the key drops whitespace, so the parse must not depend on it.
+        for s in [
+            "東京都府中市永田町一 百丁目",
+            "三重県木曽岬町永田町百\u{3000}十号0",
+            "東京都府中市大字字",
+            "東京都府中市永田町百丁 目0",
+            "東京都府中市永田町百号\u{3000}室",
+        ] {
+            if let Ok(k1) = key(s) {
+                assert_eq!(key(&k1), Ok(k1.clone()), "{s}");
+            }
+        }
+        assert_eq!(k("東京都千代田区永田町 一 丁 目 3 番 1 号"), "東京都千代田区永田町一丁目3-1");
+    }
+
+    #[test]
+    fn documented_limits() {
+        // Osaka's 北区 written without 大阪市: not inferred as Tokyo's 北区 (no 中之島 there).
+        assert_eq!(parse("北区中之島1-1-1").prefecture, None);
+        assert_eq!(check("東京都千代田区永田町99丁目"), "東京都||千代田区|永田町|99|-|-|-");
+        assert_eq!(k("神奈川県横浜市中区日本大通26番地15"), "神奈川県横浜市中区日本大通26番15号");
+        assert_ne!(k("東京都千代田区永田町1一3一1"), "東京都千代田区永田町一丁目3-1");
+        assert_eq!(k("東京都千代田区永田町1-3-1 永田町ビル 3F"), "東京都千代田区永田町一丁目3-1");
+    }
+
+    fn write_kanji_str(n: u32) -> String {
+        let mut s = String::new();
+        write_kanji(n, &mut s);
+        s
+    }
+
+    #[test]
+    fn kanji_numerals_round_trip() {
+        for n in 0..12_000 {
+            let s = write_kanji_str(n);
+            let (v, len, _) = read_number(&s).unwrap();
+            assert_eq!((v, len), (n, s.len()), "{s}");
+        }
+    }
+
+    fn address_strategy() -> impl Strategy<Value = String> {
+        let prefs = prop::sample::select(vec!["東京都", "", "北海道", "大阪府", "東京県", "三重県"]);
+        let munis =
+            prop::sample::select(vec!["千代田区", "札幌市中央区", "札幌市", "大阪市北区", "木曽岬町", "府中市", ""]);
+        let towns = prop::sample::select(vec!["永田町", "霞ヶ関", "北一条西", "中之島", "大字", "", "一番町"]);
+        let nums = "[0-9一二三十百千丁目番地号室町ー－‐ 　の大字割〒-]{0,14}";
+        let tail = "[ -~ぁ-んァ-ヶ一-龠]{0,8}";
+        (prefs, munis, towns, nums, tail).prop_map(|(p, m, t, n, r)| format!("{p}{m}{t}{n}{r}"))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,64}") {
+            let _ = parse(&s);
+            let _ = key(&s);
+            let _ = prefecture_of(&s);
+        }
+
+        #[test]
+        fn never_panics_with_controls_and_marks(s in "[\\x00-\\x7f\u{300}-\u{36f}\u{3000}-\u{30ff}\u{ff00}-\u{ffef}丁目番地号一二三十]{0,200}") {
+            let _ = parse(&s);
+            let _ = key(&s);
+        }
+
+        #[test]
+        fn key_is_idempotent(s in address_strategy()) {
+            if let Ok(k1) = key(&s) {
+                prop_assert_eq!(key(&k1), Ok(k1.clone()), "input {}", s);
+                prop_assert_eq!(parse(&s).key(), Ok(k1));
+            }
+        }
+
+        #[test]
+        fn never_panics_on_long_lines(parts in prop::collection::vec(
+            prop::sample::select(vec![
+                "東京都", "札幌市", "一", "十", "丁目", "番地", "号", "-", "ー", "1", "99999", "\0",
+                "\u{301}", "\u{3099}", " ", "　", "県", "大字", "ヶ", "ｶﾞ", "地割", "〒", "の",
+            ]),
+            0..2_000,
+        )) {
+            let s: String = parts.concat();
+            let _ = parse(&s);
+            let _ = key(&s);
+        }
+
+        #[test]
+        fn key_is_idempotent_on_arbitrary_text(s in "\\PC{0,40}") {
+            if let Ok(k1) = key(&s) {
+                prop_assert_eq!(key(&k1), Ok(k1.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn long_input() {
+        let s = "東京都千代田区永田町".to_owned() + &"1-".repeat(5_000) + "\0\u{301}";
+        let _ = parse(&s);
+        let _ = key(&s);
+        let s = "一".repeat(4_000);
+        let _ = key(&s);
+        let s = "県".repeat(4_000);
+        let _ = key(&s);
+    }
+}

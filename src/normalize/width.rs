@@ -1,0 +1,638 @@
+//! Width, whitespace, dash and variation-selector folds for Japanese text.
+//!
+//! Input → output: `&str` → `Cow<str>`, [`Cow::Borrowed`] whenever nothing changes
+//! (one scan, at most one allocation).
+//! Never: I/O, global mutable state, panics, regexes; never erases CJK compatibility
+//! ideographs (`塚` U+FA10 stays U+FA10, unlike NFC/NFKC) and never turns a voicing
+//! mark into a space (unlike NFKC on `゛`).
+//!
+//! # [`fold_width`] versus NFKC
+//!
+//! `fold_width` is "NFKC, made safe for names". Per input character:
+//!
+//! | input | NFKC | `fold_width` |
+//! |---|---|---|
+//! | full-width ASCII U+FF01–FF5E | ASCII | same |
+//! | U+3000 ideographic space | U+0020 | same |
+//! | half-width katakana `ｶﾞ` `ﾊﾟ` `ｳﾞ` | `ガ` `パ` `ヴ` | same |
+//! | `ｱﾞ` (no precomposed form) | `ア` U+3099 | same |
+//! | `゛`/`゜` U+309B/C after a kana | U+0020 + U+3099/309A (a space inside the name) | composed (`カ゛`→`ガ`), or kana + U+3099/309A when no precomposed form exists |
+//! | `゛`/`゜`/`ﾞ`/`ﾟ`/U+3099/U+309A not after a kana | U+0020+mark / U+3099 | spacing `゛`/`゜` U+309B/C |
+//! | U+0020 + U+3099/309A after a kana (what NFKC produced from `゛`) | unchanged | repaired: composed as above |
+//! | CJK compatibility ideographs U+F900–FAFF, U+2F800–2FA1F | unified ideograph (glyph erased) | **unchanged** |
+//! | kana, kanji, `ゝゞヽヾ`, CJK unified ideographs | unchanged | unchanged |
+//! | `ゟ` `ヿ` | `より` `コト` | same (via NFKC) |
+//! | any other character that is not NFKC (`①`, `㈱`, `㍻`, `⼀`, `℡`, `Ⅳ`, U+00A0) | its NFKC form | same (per character) |
+//! | a combining mark after a base it composes with (`e`+U+0301) | composed | composed (canonical pair composition only; no reordering of marks) |
+//!
+//! Everything else (variation selectors, private use, dashes such as U+2212, `〒`) is left
+//! as is: see [`fold_dashes`] and [`strip_variation_selectors`] for those.
+
+use std::borrow::Cow;
+
+use unicode_normalization::char::compose;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// Plain Unicode NFKC; [`Cow::Borrowed`] when `s` is already NFKC.
+///
+/// Beware: NFKC erases CJK compatibility ideographs and turns `゛` into a space plus
+/// a combining mark; prefer [`fold_width`] for names.
+pub fn nfkc(s: &str) -> Cow<'_, str> {
+    match is_nfkc_quick(s.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(s),
+        IsNormalized::No | IsNormalized::Maybe => {
+            let out: String = s.nfkc().collect();
+            if out == s { Cow::Borrowed(s) } else { Cow::Owned(out) }
+        }
+    }
+}
+
+/// The safe width fold (see the module documentation for the exact differences from NFKC).
+///
+/// `ＡＢＣ１２３`→`ABC123`, `ﾔﾏﾀﾞ　ﾀﾛｳ`→`ヤマダ タロウ`, `カ゛`→`ガ`, `塚` (U+FA10) unchanged.
+pub fn fold_width(s: &str) -> Cow<'_, str> {
+    let mut buf = Lazy::new(s);
+    for (at, c) in s.char_indices() {
+        for_each_unit(c, |unit| match unit {
+            Unit::Same(ch) => buf.keep(ch),
+            Unit::New(ch) => buf.push(at, ch),
+            Unit::Mark { ch, input } => push_mark(&mut buf, at, ch, input),
+            Unit::Voice { semi, input } => push_voicing(&mut buf, at, semi, input),
+        });
+    }
+    buf.finish()
+}
+
+/// Every dash, hyphen, minus and long-vowel look-alike → ASCII `-`.
+///
+/// The set: the 18 characters geolonia folds (U+002D, U+FF0D, U+FE63, U+2212, U+2010,
+/// U+2043, U+2011, U+2012, U+2013, U+2014, U+FE58, U+2015, U+23AF, U+23E4, `ー` U+30FC,
+/// `ｰ` U+FF70, U+2500, U+2501) plus the waves `〜` U+301C, `～` U+FF5E, `~`, `⁓` U+2053 and
+/// `〰` U+3030. Callers decide where this is safe (it erases `ー` in names).
+pub fn fold_dashes(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '-' && is_dash(c)) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().map(|c| if is_dash(c) { '-' } else { c }).collect())
+}
+
+/// True for every character [`fold_dashes`] maps to `-` (including `-` itself).
+pub fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{FF0D}'
+            | '\u{FE63}'
+            | '\u{2212}'
+            | '\u{2010}'
+            | '\u{2043}'
+            | '\u{2011}'
+            | '\u{2012}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{FE58}'
+            | '\u{2015}'
+            | '\u{23AF}'
+            | '\u{23E4}'
+            | '\u{30FC}'
+            | '\u{FF70}'
+            | '\u{2500}'
+            | '\u{2501}'
+            | '\u{301C}'
+            | '\u{FF5E}'
+            | '~'
+            | '\u{2053}'
+            | '\u{3030}'
+    )
+}
+
+/// Trim, and turn every run of Unicode whitespace (U+3000, tabs, newlines, NBSP …) into
+/// one U+0020.
+pub fn collapse_whitespace(s: &str) -> Cow<'_, str> {
+    let mut prev_space = true; // true at the start: a leading space is a change
+    let mut clean = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if prev_space || c != ' ' {
+                clean = false;
+                break;
+            }
+            prev_space = true;
+        } else {
+            prev_space = false;
+        }
+    }
+    if clean && (s.is_empty() || !prev_space) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Cow::Owned(out)
+}
+
+/// Remove every Unicode whitespace character (including U+3000).
+pub fn remove_whitespace(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_whitespace) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().filter(|c| !c.is_whitespace()).collect())
+}
+
+/// Remove variation selectors U+FE00–FE0F and ideographic variation selectors
+/// U+E0100–E01EF (`葛`+U+E0100 → `葛`).
+pub fn strip_variation_selectors(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_variation_selector) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().filter(|&c| !is_variation_selector(c)).collect())
+}
+
+/// True for U+FE00–FE0F and U+E0100–E01EF.
+pub fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+// ---------------------------------------------------------------------------------------
+// Building blocks shared with kana.rs and zengin.rs (one-pass folds).
+
+/// Full-width forms of the half-width katakana block U+FF61–FF9D (Unicode NFKC data).
+const HALF_TO_FULL: [char; 61] = [
+    '\u{3002}', '\u{300C}', '\u{300D}', '\u{3001}', '\u{30FB}', '\u{30F2}', '\u{30A1}', '\u{30A3}', '\u{30A5}',
+    '\u{30A7}', '\u{30A9}', '\u{30E3}', '\u{30E5}', '\u{30E7}', '\u{30C3}', '\u{30FC}', '\u{30A2}', '\u{30A4}',
+    '\u{30A6}', '\u{30A8}', '\u{30AA}', '\u{30AB}', '\u{30AD}', '\u{30AF}', '\u{30B1}', '\u{30B3}', '\u{30B5}',
+    '\u{30B7}', '\u{30B9}', '\u{30BB}', '\u{30BD}', '\u{30BF}', '\u{30C1}', '\u{30C4}', '\u{30C6}', '\u{30C8}',
+    '\u{30CA}', '\u{30CB}', '\u{30CC}', '\u{30CD}', '\u{30CE}', '\u{30CF}', '\u{30D2}', '\u{30D5}', '\u{30D8}',
+    '\u{30DB}', '\u{30DE}', '\u{30DF}', '\u{30E0}', '\u{30E1}', '\u{30E2}', '\u{30E4}', '\u{30E6}', '\u{30E8}',
+    '\u{30E9}', '\u{30EA}', '\u{30EB}', '\u{30EC}', '\u{30ED}', '\u{30EF}', '\u{30F3}',
+];
+
+/// Full-width form of a half-width katakana or half-width CJK punctuation character
+/// (U+FF61–FF9D); `None` for anything else (including `ﾞ` `ﾟ`).
+#[inline]
+pub(super) fn half_to_full(c: char) -> Option<char> {
+    let i = (c as u32).checked_sub(0xFF61)?;
+    HALF_TO_FULL.get(usize::try_from(i).ok()?).copied()
+}
+
+/// Half-width form of a full-width katakana letter that JIS X 0201 has (`ア`→`ｱ`, `ッ`→`ｯ`,
+/// `ー`→`ｰ`, `・`→`･`, `。「」、`); `None` otherwise (voiced kana, `ヵヶヰヱヮヽヾ`).
+pub(super) fn full_to_half(c: char) -> Option<char> {
+    let pos = HALF_TO_FULL.iter().position(|&f| f == c)?;
+    char::from_u32(0xFF61 + u32::try_from(pos).ok()?)
+}
+
+/// A piece of the width fold of one input character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Unit {
+    /// The input character, unchanged and never the second half of a composition.
+    Same(char),
+    /// A replacement character that never composes with what precedes it.
+    New(char),
+    /// A character that may compose with the previous output character (a combining mark
+    /// or Hangul vowel/trailing jamo); `input` is the input character when it is kept 1:1.
+    Mark { ch: char, input: Option<char> },
+    /// A (semi-)voicing mark in any of its six forms; `input` as for `Mark`.
+    Voice { semi: bool, input: Option<char> },
+}
+
+/// Calls `f` with the width-fold units of `c`, in order (usually exactly one).
+#[inline]
+pub(super) fn for_each_unit(c: char, mut f: impl FnMut(Unit)) {
+    let u = c as u32;
+    if u < 0x80 {
+        return f(Unit::Same(c));
+    }
+    match u {
+        0x3000 => f(Unit::New(' ')),
+        0xFF01..=0xFF5E => match char::from_u32(u - 0xFEE0) {
+            Some(a) => f(Unit::New(a)),
+            None => f(Unit::Same(c)),
+        },
+        0xFF61..=0xFF9D => match half_to_full(c) {
+            Some(full) => f(Unit::New(full)),
+            None => f(Unit::Same(c)),
+        },
+        0xFF9E | 0x3099 | 0x309B => f(Unit::Voice { semi: false, input: Some(c) }),
+        0xFF9F | 0x309A | 0x309C => f(Unit::Voice { semi: true, input: Some(c) }),
+        // Kana (ゟ U+309F and ヿ U+30FF go through NFKC), CJK ideographs, compatibility
+        // ideographs (protected), Hangul syllables, everything in planes 2 and above.
+        0x3041..=0x3098
+        | 0x309D..=0x309E
+        | 0x30A0..=0x30FE
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0x20000.. => f(Unit::Same(c)),
+        _ => {
+            if is_nfkc_quick(std::iter::once(c)) == IsNormalized::No {
+                for d in std::iter::once(c).nfkc() {
+                    f(classify_nfkc_output(d));
+                }
+            } else {
+                f(Unit::Mark { ch: c, input: Some(c) });
+            }
+        }
+    }
+}
+
+fn classify_nfkc_output(d: char) -> Unit {
+    match d {
+        '\u{3099}' => Unit::Voice { semi: false, input: None },
+        '\u{309A}' => Unit::Voice { semi: true, input: None },
+        '\0'..='\u{7F}' | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{4E00}'..='\u{9FFF}' => Unit::New(d),
+        _ => Unit::Mark { ch: d, input: None },
+    }
+}
+
+/// True for a kana letter a voicing mark may follow: hiragana U+3041–3096, `ゝゞ`, katakana
+/// U+30A1–30FA, `ヽヾ`, small katakana extensions U+31F0–31FF. Not `ー`.
+pub(super) fn is_kana_letter(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3041}'..='\u{3096}'
+            | '\u{309D}'..='\u{309E}'
+            | '\u{30A1}'..='\u{30FA}'
+            | '\u{30FD}'..='\u{30FE}'
+            | '\u{31F0}'..='\u{31FF}'
+    )
+}
+
+/// The precomposed kana for `base` + (semi-)voicing mark (`カ`→`ガ`, `ハ`→`パ`, `ウ`→`ヴ`,
+/// `ワ`→`ヷ`, `ゝ`→`ゞ`), exactly Unicode's canonical compositions with U+3099/U+309A
+/// (only kana have any), as a table instead of a hash lookup.
+#[inline]
+pub(super) fn compose_kana(base: char, semi: bool) -> Option<char> {
+    let u = base as u32;
+    let hira = (0x3041..=0x309E).contains(&u);
+    let k = if hira { u + 0x60 } else { u };
+    let voiced = match k {
+        0x30CF..=0x30DB if (k - 0x30CF) % 3 == 0 => Some(if semi { k + 2 } else { k + 1 }),
+        _ if semi => None,
+        0x30AB..=0x30C1 if (k - 0x30AB) % 2 == 0 => Some(k + 1),
+        0x30C4 | 0x30C6 | 0x30C8 => Some(k + 1),
+        0x30A6 => Some(0x30F4),
+        0x30EF..=0x30F2 if !hira => Some(k + 8),
+        0x30FD => Some(0x30FE),
+        _ => None,
+    }?;
+    char::from_u32(if hira { voiced - 0x60 } else { voiced })
+}
+
+/// Pushes a possibly-composing character: composed with the previous output character
+/// when Unicode has a canonical composition for the pair.
+pub(super) fn push_mark(buf: &mut Lazy<'_>, at: usize, ch: char, input: Option<char>) {
+    if let Some(x) = buf.last(at).and_then(|l| compose(l, ch)) {
+        buf.pop(at);
+        buf.push(at, x);
+    } else {
+        buf.emit(at, ch, input);
+    }
+}
+
+/// Pushes a (semi-)voicing mark: composed into the previous kana where a precomposed
+/// character exists, the combining form after any other kana letter, the spacing form
+/// (`゛`/`゜`) elsewhere. A U+0020 between a kana and a combining mark (NFKC's rendering
+/// of `゛`) is removed first.
+#[inline]
+pub(super) fn push_voicing(buf: &mut Lazy<'_>, at: usize, semi: bool, input: Option<char>) {
+    let (combining, spacing) = if semi { ('\u{309A}', '\u{309C}') } else { ('\u{3099}', '\u{309B}') };
+    if input == Some(combining) || input.is_none() {
+        let (l1, l2) = buf.last2(at);
+        if l1 == Some(' ') && l2.is_some_and(is_kana_letter) {
+            buf.pop(at);
+        }
+    }
+    match buf.last(at) {
+        Some(l) => {
+            if let Some(x) = compose_kana(l, semi) {
+                buf.pop(at);
+                buf.push(at, x);
+            } else if is_kana_letter(l) {
+                buf.emit(at, combining, input);
+            } else {
+                buf.emit(at, spacing, input);
+            }
+        }
+        None => buf.emit(at, spacing, input),
+    }
+}
+
+/// Copy-on-write output buffer: while nothing has changed, the output is the prefix
+/// `src[..at]` of the input and nothing is allocated.
+pub(super) struct Lazy<'a> {
+    src: &'a str,
+    out: Option<String>,
+}
+
+impl<'a> Lazy<'a> {
+    pub(super) fn new(src: &'a str) -> Self {
+        Lazy { src, out: None }
+    }
+
+    /// The output buffer, created from `src[..at]` on first use.
+    #[cold]
+    pub(super) fn materialize(&mut self, at: usize) -> &mut String {
+        let src = self.src;
+        self.out.get_or_insert_with(|| {
+            let mut o = String::with_capacity(src.len() + 8);
+            o.push_str(src.get(..at).unwrap_or(src));
+            o
+        })
+    }
+
+    /// Keeps the current input character `c` (which starts at the current position).
+    #[inline]
+    pub(super) fn keep(&mut self, c: char) {
+        if let Some(o) = &mut self.out {
+            o.push(c);
+        }
+    }
+
+    /// Pushes a character that differs from the input.
+    #[inline(always)]
+    pub(super) fn push(&mut self, at: usize, c: char) {
+        match &mut self.out {
+            Some(o) => o.push(c),
+            None => self.materialize(at).push(c),
+        }
+    }
+
+    /// Keeps `ch` if it is the input character itself, else pushes it.
+    #[inline]
+    pub(super) fn emit(&mut self, at: usize, ch: char, input: Option<char>) {
+        if input == Some(ch) {
+            self.keep(ch);
+        } else {
+            self.push(at, ch);
+        }
+    }
+
+    /// Drops the current input character.
+    pub(super) fn skip(&mut self, at: usize) {
+        self.materialize(at);
+    }
+
+    #[inline]
+    fn view(&self, at: usize) -> &str {
+        match &self.out {
+            Some(o) => o,
+            None => self.src.get(..at).unwrap_or(""),
+        }
+    }
+
+    /// The last output character.
+    #[inline]
+    pub(super) fn last(&self, at: usize) -> Option<char> {
+        self.view(at).chars().next_back()
+    }
+
+    /// The last output character and the one before it.
+    pub(super) fn last2(&self, at: usize) -> (Option<char>, Option<char>) {
+        let mut it = self.view(at).chars().rev();
+        let l1 = it.next();
+        (l1, it.next())
+    }
+
+    /// True when nothing has been output yet.
+    pub(super) fn is_empty(&self, at: usize) -> bool {
+        self.view(at).is_empty()
+    }
+
+    /// Removes the last output character.
+    #[inline]
+    pub(super) fn pop(&mut self, at: usize) -> Option<char> {
+        match &mut self.out {
+            Some(o) => o.pop(),
+            None => self.materialize(at).pop(),
+        }
+    }
+
+    pub(super) fn finish(self) -> Cow<'a, str> {
+        match self.out {
+            Some(o) => Cow::Owned(o),
+            None => Cow::Borrowed(self.src),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests may panic")]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fw(s: &str) -> String {
+        fold_width(s).into_owned()
+    }
+
+    #[test]
+    fn nfkc_is_plain_nfkc() {
+        assert!(matches!(nfkc("ヤマダ"), Cow::Borrowed(_)));
+        assert_eq!(nfkc("ｶﾞ"), "ガ");
+        assert_eq!(nfkc("ｱﾞ"), "ア\u{3099}");
+        assert_eq!(nfkc("カ゛"), "カ \u{3099}");
+        assert_eq!(nfkc("\u{FA10}"), "\u{585A}");
+        assert_eq!(nfkc("㈱"), "(株)");
+    }
+
+    #[test]
+    fn domain_2_1_vectors() {
+        assert_eq!(fw("ｶﾞ"), "ガ");
+        assert_eq!(fw("ﾊﾟ"), "パ");
+        assert_eq!(fw("ｳﾞ"), "ヴ");
+        assert_eq!(fw("ﾜﾞ"), "ヷ");
+        assert_eq!(fw("ｱﾞ"), "ア\u{3099}");
+        assert_eq!(fw("カ゛"), "ガ"); // NFKC would give "カ ゙"
+        assert_eq!(fw("ハ゜"), "パ");
+        assert_eq!(fw("か\u{3099}"), "が");
+        assert_eq!(fw("ｯｬｰ"), "ッャー");
+        assert_eq!(fw("ｹ"), "ケ");
+        assert_eq!(fw("ヶヵ"), "ヶヵ");
+        assert_eq!(fw("ゟヿ"), "よりコト");
+        assert_eq!(fw("々〻ゝゞヽヾ"), "々〻ゝゞヽヾ");
+        assert_eq!(fw("ヰヱゐゑ"), "ヰヱゐゑ");
+        assert_eq!(fw("\u{3000}"), " ");
+        assert_eq!(fw("･"), "・");
+        assert_eq!(fw("·•"), "·•");
+        assert_eq!(fw("－～"), "-~");
+        assert_eq!(fw("−‐–—―─━〜ー"), "−‐–—―─━〜ー");
+        assert_eq!(fw("‑"), "‐");
+        assert_eq!(fw("㈱㍿㈲㋿㍻"), "(株)株式会社(有)令和平成");
+        assert_eq!(fw("①Ⅳ⑴⒈℡№㌢㊤〒"), "1IV(1)1.TELNoセンチ上〒");
+        assert_eq!(fw("\u{2F00}\u{2F47}\u{2E9F}"), "一日母");
+        assert_eq!(fw("ＡＢＣ１２３"), "ABC123");
+    }
+
+    #[test]
+    fn compatibility_ideographs_are_kept() {
+        for c in [
+            "\u{FA10}",
+            "\u{FA19}",
+            "\u{FA1B}",
+            "\u{FA26}",
+            "\u{FA2C}",
+            "\u{F9DC}",
+            "\u{F929}",
+            "\u{FA12}",
+            "\u{FA11}",
+            "\u{2F800}",
+        ] {
+            assert!(matches!(fold_width(c), Cow::Borrowed(_)), "{c}");
+        }
+    }
+
+    #[test]
+    fn voicing_marks_never_become_spaces() {
+        assert_eq!(fw("ア゛"), "ア\u{3099}");
+        assert_eq!(fw("゛"), "゛");
+        assert_eq!(fw("ﾞ"), "゛");
+        assert_eq!(fw("\u{3099}"), "゛");
+        assert_eq!(fw("A゜"), "A゜");
+        assert_eq!(fw("ｽﾞｽﾞｷ"), "ズズキ");
+        // NFKC artefact repaired
+        assert_eq!(fw("カ \u{3099}"), "ガ");
+        assert_eq!(fw(&nfkc("スズキ カ゛ク")), "スズキ ガク");
+        assert_eq!(fw("ヽ゛"), "ヾ");
+        assert_eq!(fw("ゝ\u{3099}"), "ゞ");
+    }
+
+    #[test]
+    fn borrowed_when_unchanged() {
+        for s in ["", "山田 太郎", "ヤマダ タロウ", "abc", "ア\u{3099}", "葛\u{E0100}", "𠮷野"] {
+            assert!(matches!(fold_width(s), Cow::Borrowed(_)), "{s}");
+        }
+        assert!(matches!(fold_dashes("a-b"), Cow::Borrowed(_)));
+        assert!(matches!(collapse_whitespace("a b"), Cow::Borrowed(_)));
+        assert!(matches!(remove_whitespace("ab"), Cow::Borrowed(_)));
+        assert!(matches!(strip_variation_selectors("葛"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn compose_kana_matches_unicode() {
+        let bases = (0x3000..=0x30FF_u32).chain(0x31F0..=0x31FF).chain([0x41, 0x4E00]);
+        for u in bases {
+            let c = char::from_u32(u).unwrap();
+            assert_eq!(compose_kana(c, false), compose(c, '\u{3099}'), "{c}");
+            assert_eq!(compose_kana(c, true), compose(c, '\u{309A}'), "{c}");
+        }
+    }
+
+    #[test]
+    fn latin_combining_composes() {
+        assert_eq!(fw("e\u{301}"), "é");
+        assert_eq!(fw("\u{1100}\u{1161}"), "가");
+    }
+
+    #[test]
+    fn dashes() {
+        let all = "-－﹣−‐⁃‑‒–—﹘―⎯⏤ーｰ─━〜～~⁓〰";
+        assert_eq!(fold_dashes(all), "-".repeat(all.chars().count()));
+        assert_eq!(fold_dashes("1丁目2−3"), "1丁目2-3");
+        assert_eq!(fold_dashes("一"), "一");
+    }
+
+    #[test]
+    fn whitespace() {
+        assert_eq!(collapse_whitespace("  山田\u{3000}\u{3000}太郎\t "), "山田 太郎");
+        assert_eq!(collapse_whitespace(" "), "");
+        assert_eq!(collapse_whitespace("a\u{3000}b"), "a b");
+        assert_eq!(collapse_whitespace("a  b"), "a b");
+        assert_eq!(collapse_whitespace("a "), "a");
+        assert_eq!(remove_whitespace(" 山田\u{3000}太郎 "), "山田太郎");
+        assert_eq!(strip_variation_selectors("葛\u{E0100}飾\u{FE00}"), "葛飾");
+    }
+
+    #[test]
+    fn half_full_tables_round_trip() {
+        for u in 0xFF61..=0xFF9D_u32 {
+            let h = char::from_u32(u).unwrap();
+            let f = half_to_full(h).unwrap();
+            assert_eq!(full_to_half(f), Some(h));
+            assert_eq!(nfkc(&h.to_string()), f.to_string());
+        }
+        assert_eq!(half_to_full('ﾞ'), None);
+    }
+
+    fn japaneseish() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("ｶ"),
+            Just("ﾞ"),
+            Just("ﾟ"),
+            Just("ｱ"),
+            Just("゛"),
+            Just("゜"),
+            Just("\u{3099}"),
+            Just("\u{309A}"),
+            Just("か"),
+            Just("ハ"),
+            Just("ヽ"),
+            Just("ゝ"),
+            Just(" "),
+            Just("\u{3000}"),
+            Just("\u{FE00}"),
+            Just("\u{E0100}"),
+            Just("𠮷"),
+            Just("\u{FA10}"),
+            Just("﨑"),
+            Just("\0"),
+            Just("ー"),
+            Just("-"),
+            Just("～"),
+            Just("〜"),
+            Just("e"),
+            Just("\u{301}"),
+            Just("①"),
+            Just("㈱"),
+            Just("¨"),
+            Just("\u{1100}"),
+            Just("\u{1161}"),
+            Just("\u{11A8}"),
+            Just("ゟ"),
+            Just("Ａ"),
+            Just("ｰ"),
+            Just("\t"),
+            Just("ウ"),
+            Just("ワ"),
+            Just("ヰ"),
+        ];
+        prop::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn idempotent_any(s in any::<String>()) {
+            let once = fold_width(&s).into_owned();
+            prop_assert_eq!(fold_width(&once).into_owned(), once.clone());
+            let d = fold_dashes(&s).into_owned();
+            prop_assert_eq!(fold_dashes(&d).into_owned(), d);
+            let w = collapse_whitespace(&s).into_owned();
+            prop_assert_eq!(collapse_whitespace(&w).into_owned(), w);
+            let r = remove_whitespace(&s).into_owned();
+            prop_assert_eq!(remove_whitespace(&r).into_owned(), r);
+            let v = strip_variation_selectors(&s).into_owned();
+            prop_assert_eq!(strip_variation_selectors(&v).into_owned(), v);
+            let n = nfkc(&s).into_owned();
+            prop_assert_eq!(nfkc(&n).into_owned(), n);
+        }
+
+        #[test]
+        fn idempotent_japanese(s in japaneseish()) {
+            let once = fold_width(&s).into_owned();
+            prop_assert_eq!(fold_width(&once).into_owned(), once.clone());
+            // borrowed iff unchanged
+            prop_assert_eq!(matches!(fold_width(&s), Cow::Borrowed(_)), once == s);
+        }
+    }
+
+    #[test]
+    fn long_input() {
+        let s = "ｶﾞ\u{3099}\u{E0100}𠮷\0".repeat(2000);
+        let once = fw(&s);
+        assert_eq!(fw(&once), once);
+    }
+}

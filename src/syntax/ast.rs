@@ -1,0 +1,300 @@
+//! The abstract syntax tree: what a rule file says, with byte spans into the original text.
+//!
+//! Nothing here is resolved or typed; see `check` for that.
+
+use std::fmt;
+
+/// Index of a source file in a [`crate::source::SourceMap`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span { file, start: clamp(start), end: clamp(end) }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
+}
+
+/// A name with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// One parsed rule file.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Include(Include),
+    Schema(Schema),
+    Let(Let),
+    Table(Table),
+    Rule(Rule),
+    Decide(Decide),
+}
+
+#[derive(Clone, Debug)]
+pub struct Include {
+    pub path: StrLit,
+}
+
+#[derive(Clone, Debug)]
+pub struct Schema {
+    pub name: Ident,
+    pub fields: Vec<FieldDecl>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub optional: bool,
+    pub secret: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeExpr {
+    Text,
+    Int,
+    Date,
+    Bool,
+    Enum(Vec<Ident>),
+    List(Box<TypeExpr>),
+    Group(Vec<FieldDecl>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Let {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    Set,
+    Map,
+}
+
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub kind: TableKind,
+    pub name: Ident,
+    pub source: TableSource,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum TableSource {
+    /// `{ "a", "b" }` or `{ "a": "x", "b": "y" }`; for sets the value is `None`.
+    Inline(Vec<(Expr, Option<Expr>)>),
+    /// `file("prefectures.tsv", column: "name")`.
+    File { path: StrLit, options: Vec<(Ident, StrLit)> },
+}
+
+/// A string literal: the unescaped value and the span of the whole literal including quotes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrLit {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Warn,
+    Review,
+    Reject,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Review => "review",
+            Severity::Reject => "reject",
+        }
+    }
+    /// Score penalty used when a rule does not write one.
+    pub fn default_penalty(self) -> u32 {
+        match self {
+            Severity::Warn => 10,
+            Severity::Review => 30,
+            Severity::Reject => 100,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: Ident,
+    pub title: Option<StrLit>,
+    pub when: Vec<Expr>,
+    pub require: Vec<Expr>,
+    pub outcomes: Vec<Outcome>,
+    pub fields: Vec<Vec<Vec<Ident>>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub severity: Severity,
+    pub penalty: Option<(u32, Span)>,
+    pub message: Option<StrLit>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Decision {
+    Accept,
+    Review,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Accept => "accept",
+            Decision::Review => "review",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Decide {
+    pub arms: Vec<DecideArm>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct DecideArm {
+    pub decision: Decision,
+    /// `None` for `otherwise`.
+    pub cond: Option<DCond>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum DCond {
+    Or(Vec<DCond>),
+    And(Vec<DCond>),
+    Not(Box<DCond>),
+    Any(Severity),
+    NoneOf(Severity),
+    Count(Severity, CmpOp, i64),
+    Score(CmpOp, i64),
+    Fired(Ident),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Cmp(CmpOp),
+    And,
+    Or,
+    Concat,
+    Add,
+    Sub,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Str(String),
+    Int(i64),
+    /// A date literal as written (`1900-01-01`); validated by the checker.
+    Date(String),
+    Bool(bool),
+    Regex(String),
+    Today,
+    /// `a.b.c`: a binding, a table or a record field.
+    Path(Vec<Ident>),
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    Not(Box<Expr>),
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    In {
+        negated: bool,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Matches {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Index {
+        base: Box<Expr>,
+        key: Box<Expr>,
+    },
+    Set(Vec<Expr>),
+    /// `a = b` where `a == b` was meant; kept so the checker can explain it.
+    SingleEq {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        eq_span: Span,
+    },
+}

@@ -1,0 +1,51 @@
+//! Syntax diagnostic codes.
+
+/// Codes for problems found while reading the text of a rule file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SyntaxCode {
+    Unexpected,
+    UnclosedString,
+    FullWidth,
+    SingleEquals,
+    BadEscape,
+    NumberTooLarge,
+}
+
+impl SyntaxCode {
+    pub const ALL: &'static [SyntaxCode] = &[
+        SyntaxCode::Unexpected,
+        SyntaxCode::UnclosedString,
+        SyntaxCode::FullWidth,
+        SyntaxCode::SingleEquals,
+        SyntaxCode::BadEscape,
+        SyntaxCode::NumberTooLarge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyntaxCode::Unexpected => "kensa::syntax::unexpected",
+            SyntaxCode::UnclosedString => "kensa::syntax::unclosed_string",
+            SyntaxCode::FullWidth => "kensa::syntax::full_width",
+            SyntaxCode::SingleEquals => "kensa::syntax::single_equals",
+            SyntaxCode::BadEscape => "kensa::syntax::bad_escape",
+            SyntaxCode::NumberTooLarge => "kensa::syntax::number_too_large",
+        }
+    }
+
+    pub fn explanation(self) -> &'static str {
+        match self {
+            SyntaxCode::Unexpected => {
+                "The text does not follow the shape of the rule language at this point. The message lists what could come here; compare with docs/LANGUAGE.md."
+            }
+            SyntaxCode::UnclosedString => {
+                "Text in quotes must end with a `\"` on the same line. This often happens when a Japanese message is typed with the IME still on and the closing quote becomes `”`."
+            }
+            SyntaxCode::FullWidth => {
+                "A full-width symbol such as `（`, `）`, `＝` or `”` was typed where the rule language needs the ASCII one. Switch the IME off and type it again; Japanese is only allowed inside quotes."
+            }
+            SyntaxCode::SingleEquals => "`=` gives a name to something (in `let`); to compare two values write `==`.",
+            SyntaxCode::BadEscape => "A backslash in text must be followed by `\"`, `\\`, `n` or `t`.",
+            SyntaxCode::NumberTooLarge => "A number is larger than the rule language can hold (about 9.2 × 10^18).",
+        }
+    }
+}

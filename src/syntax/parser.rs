@@ -1,0 +1,826 @@
+//! pest parse tree → AST, with tailored messages for the mistakes beginners make.
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+
+use super::ast::*;
+use super::error::SyntaxCode;
+use crate::diagnostic::Diagnostic;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/kensa.pest"]
+struct KensaParser;
+
+type P<'i> = Pair<'i, Rule>;
+
+/// Parse one rule file. Syntax errors do not stop the parse: the file is cut at top-level
+/// items (a line starting with `rule`, `schema`, `let`, … in the first column) and every
+/// piece is parsed on its own, so one run reports every broken item.
+pub fn parse_file(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    let (module, mut diags) = parse_file_unsorted(file, text);
+    // A mistake found by the pre-scan also trips the parser at the same place: keep the
+    // tailored message only.
+    let tailored: Vec<u32> = diags
+        .iter()
+        .filter(|d| d.code != SyntaxCode::Unexpected.into())
+        .filter_map(|d| d.primary_span().map(|s| s.start))
+        .collect();
+    diags.retain(|d| {
+        d.code != SyntaxCode::Unexpected.into() || d.primary_span().is_none_or(|s| !tailored.contains(&s.start))
+    });
+    diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
+    (module, diags)
+}
+
+fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    let (fixed, mut diags) = prescan(file, text);
+    let src: &str = &fixed;
+    match KensaParser::parse(Rule::file, src) {
+        Ok(mut pairs) => {
+            let mut cx = Cx { file, offset: 0, diags: Vec::new() };
+            let module = pairs.next().map(|p| cx.module(p)).unwrap_or_default();
+            diags.extend(cx.diags);
+            (module, diags)
+        }
+        Err(_) => {
+            let mut module = Module::default();
+            for (start, end) in segments(src) {
+                let piece = src.get(start..end).unwrap_or("");
+                match KensaParser::parse(Rule::file, piece) {
+                    Ok(mut pairs) => {
+                        let mut cx = Cx { file, offset: start, diags: Vec::new() };
+                        if let Some(m) = pairs.next().map(|p| cx.module(p)) {
+                            module.items.extend(m.items);
+                        }
+                        diags.extend(cx.diags);
+                    }
+                    Err(e) => diags.push(pest_error(file, start, piece, &e)),
+                }
+            }
+            (module, diags)
+        }
+    }
+}
+
+/// Parse an expression that starts at byte `offset` of `file` (used for `{…}` in messages).
+pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    match KensaParser::parse(Rule::expr_only, text) {
+        Ok(mut pairs) => {
+            let mut cx = Cx { file, offset, diags: Vec::new() };
+            let expr = pairs
+                .next()
+                .and_then(|p| p.into_inner().next())
+                .map(|p| cx.expr(p))
+                .ok_or_else(|| Diagnostic::error(SyntaxCode::Unexpected, "expected an expression"))?;
+            match cx.diags.into_iter().next() {
+                Some(d) => Err(d),
+                None => Ok(expr),
+            }
+        }
+        Err(e) => Err(pest_error(file, offset, text, &e)),
+    }
+}
+
+const TOP_LEVEL: &[&str] = &["rule", "schema", "let", "set", "map", "decide", "include"];
+
+/// Byte ranges of top-level items: each starts at a line whose first column begins a top-level keyword.
+fn segments(text: &str) -> Vec<(usize, usize)> {
+    let mut starts = vec![0];
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if pos > 0 {
+            let starts_item = TOP_LEVEL.iter().any(|kw| {
+                line.strip_prefix(kw)
+                    .is_some_and(|rest| rest.starts_with([' ', '\t', '{', '\r', '\n']) || rest.is_empty())
+            });
+            if starts_item {
+                starts.push(pos);
+            }
+        }
+        pos += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(text.len());
+        out.push((*s, e));
+    }
+    out
+}
+
+/// Full-width symbols typed with the IME on, and their ASCII meaning.
+const FULL_WIDTH: &[(char, &str)] = &[
+    ('（', "("),
+    ('）', ")"),
+    ('＝', "="),
+    ('”', "\""),
+    ('“', "\""),
+    ('＂', "\""),
+    ('，', ","),
+    ('：', ":"),
+    ('｛', "{"),
+    ('｝', "}"),
+    ('［', "["),
+    ('］', "]"),
+    ('＜', "<"),
+    ('＞', ">"),
+    ('！', "!"),
+    ('；', ";"),
+    ('．', "."),
+    ('＋', "+"),
+    ('－', "-"),
+    ('／', "/"),
+];
+
+/// Find unclosed strings and full-width symbols outside quotes. Returns the text with each
+/// mistake replaced by same-length ASCII (so spans stay valid) and a diagnostic per mistake.
+fn prescan(file: FileId, text: &str) -> (String, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let mut in_str: Option<usize> = None;
+        let mut fixed = String::with_capacity(line.len());
+        let mut chars = line.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match (in_str, c) {
+                (Some(_), '\\') => {
+                    fixed.push(c);
+                    if let Some((_, n)) = chars.next() {
+                        fixed.push(n);
+                    }
+                }
+                (Some(_), '"') => {
+                    in_str = None;
+                    fixed.push(c);
+                }
+                (Some(_), '\n' | '\r') => fixed.push(c),
+                (Some(_), _) => fixed.push(c),
+                (None, '"') => {
+                    in_str = Some(i);
+                    fixed.push(c);
+                }
+                (None, '/') if chars.peek().is_some_and(|(_, n)| *n == '/') => {
+                    fixed.push_str(line.get(i..).unwrap_or(""));
+                    break;
+                }
+                (None, '#') => {
+                    fixed.push_str(line.get(i..).unwrap_or(""));
+                    break;
+                }
+                (None, c) => {
+                    if let Some((_, ascii)) = FULL_WIDTH.iter().find(|(fw, _)| *fw == c) {
+                        let at = line_start + i;
+                        let span = Span::new(file, at, at + c.len_utf8());
+                        let mut d = Diagnostic::error(
+                            SyntaxCode::FullWidth,
+                            format!("full-width `{c}` where the rule language needs `{ascii}`"),
+                        )
+                        .label(span, "typed with the Japanese input on")
+                        .help(format!(
+                            "replace `{c}` with the ASCII `{ascii}`; Japanese is only allowed inside quotes"
+                        ));
+                        if *ascii == "\"" {
+                            d = d.help(format!(
+                                "replace `{c}` with the ASCII `\"`; text in quotes must start and end with `\"`"
+                            ));
+                        }
+                        diags.push(d);
+                        // Same byte length: the ASCII character padded with spaces.
+                        let replacement = if *ascii == "\"" { "\"" } else { ascii };
+                        fixed.push_str(replacement);
+                        for _ in replacement.len()..c.len_utf8() {
+                            fixed.push(' ');
+                        }
+                        if *ascii == "\"" {
+                            in_str = Some(i);
+                        }
+                    } else {
+                        fixed.push(c);
+                    }
+                }
+            }
+        }
+        if let Some(open) = in_str {
+            let at = line_start + open;
+            let content_end = line_start + line.trim_end_matches(['\n', '\r']).len();
+            let span = Span::new(file, at, content_end.max(at + 1));
+            diags.push(
+                Diagnostic::error(SyntaxCode::UnclosedString, "text in quotes is not closed on this line")
+                    .label(span, "this text has no closing `\"`")
+                    .help(
+                        "add a `\"` where the text ends (a closing `”` typed with the Japanese input does not count)",
+                    ),
+            );
+            // Blank the broken string out so that the rest of the file can still be parsed.
+            let keep = open;
+            let mut repaired: String = fixed.get(..keep).unwrap_or("").to_string();
+            let tail_len = fixed.len().saturating_sub(keep);
+            let newline = if fixed.ends_with("\r\n") {
+                "\r\n"
+            } else if fixed.ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            let body = tail_len.saturating_sub(newline.len());
+            if body >= 2 {
+                repaired.push_str("\"\"");
+                for _ in 2..body {
+                    repaired.push(' ');
+                }
+            } else {
+                for _ in 0..body {
+                    repaired.push(' ');
+                }
+            }
+            repaired.push_str(newline);
+            fixed = repaired;
+        }
+        out.push_str(&fixed);
+        line_start += line.len();
+    }
+    (out, diags)
+}
+
+fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = text.get(pos..).and_then(|t| t.split_whitespace().next()).unwrap_or("");
+    let found: String = found.chars().take(20).collect();
+    let at = offset + pos;
+    let end = at + text.get(pos..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8);
+    let span = Span::new(file, at, end.max(at));
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let what = match expected.as_slice() {
+        [] => String::from("something else"),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
+    };
+    let message = if found.is_empty() {
+        format!("unexpected end of file: expected {what}")
+    } else {
+        format!("expected {what}, found `{found}`")
+    };
+    let mut d = Diagnostic::error(SyntaxCode::Unexpected, message).label(span, format!("expected {what}"));
+    if found.starts_with('}') && expected.iter().any(|w| w.contains("outcome") || w.contains("require")) {
+        d = d.help("every rule needs `require …` and an outcome (`reject`, `review` or `warn`)");
+    }
+    d
+}
+
+fn describe(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::EOI => "the end of the file",
+        Rule::item
+        | Rule::include
+        | Rule::schema
+        | Rule::let_decl
+        | Rule::set_decl
+        | Rule::map_decl
+        | Rule::rule
+        | Rule::decide
+        | Rule::kw_include
+        | Rule::kw_schema
+        | Rule::kw_let
+        | Rule::kw_set
+        | Rule::kw_map
+        | Rule::kw_rule
+        | Rule::kw_decide => "`rule`, `schema`, `let`, `set`, `map`, `decide` or `include`",
+        Rule::field_decl => "a field (`name: text`)",
+        Rule::base_type | Rule::enum_type | Rule::list_type | Rule::group_type => {
+            "a type (`text`, `int`, `date`, `bool`, `enum(…)`, `list(…)` or `{ … }`)"
+        }
+        Rule::optional => "`?`",
+        Rule::secret | Rule::kw_secret => "`secret`",
+        Rule::ident | Rule::ident_raw => "a name",
+        Rule::rule_id => "a rule name such as `my_number.length`",
+        Rule::string | Rule::str_inner => "text in quotes",
+        Rule::when_clause | Rule::kw_when => "`when`",
+        Rule::require_clause | Rule::kw_require => "`require`",
+        Rule::outcome_clause | Rule::severity => "an outcome (`reject`, `review` or `warn`)",
+        Rule::fields_clause | Rule::kw_fields => "`fields`",
+        Rule::penalty => "a penalty such as `-30`",
+        Rule::decide_arm | Rule::decision => "`accept`, `review` or `reject`",
+        Rule::kw_if => "`if`",
+        Rule::kw_otherwise => "`otherwise`",
+        Rule::dcond
+        | Rule::dterm
+        | Rule::dnot
+        | Rule::d_any
+        | Rule::d_none
+        | Rule::d_count
+        | Rule::d_score
+        | Rule::d_fired
+        | Rule::kw_any
+        | Rule::kw_no
+        | Rule::kw_count
+        | Rule::kw_score
+        | Rule::kw_fired => {
+            "a condition (`any reject`, `no review`, `count review >= 2`, `score < 70`, `fired rule.id`)"
+        }
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::concat_expr
+        | Rule::add_expr
+        | Rule::postfix
+        | Rule::paren
+        | Rule::call
+        | Rule::path
+        | Rule::func_name
+        | Rule::neg
+        | Rule::kw_not
+        | Rule::kw_today_lit
+        | Rule::set_literal => "a value or condition",
+        Rule::cmp_bin | Rule::cmp_op => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+        Rule::in_tail | Rule::kw_in | Rule::not_in => "`in`",
+        Rule::matches_tail | Rule::kw_matches => "`matches`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::add_op => "`+` or `-`",
+        Rule::index => "`[`",
+        Rule::date | Rule::int | Rule::boolean | Rule::regex | Rule::regex_inner => "a value",
+        Rule::table_file | Rule::kw_file => "`file(\"…\")`",
+        Rule::table_opt => "an option such as `column: \"name\"`",
+        Rule::map_literal | Rule::map_entry => "`{ \"key\": \"value\", … }`",
+        _ => return None,
+    })
+}
+
+struct Cx {
+    file: FileId,
+    offset: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Cx {
+    /// The span of a pair without the whitespace pest may leave at its end.
+    fn span(&self, p: &P<'_>) -> Span {
+        let s = p.as_span();
+        let len = p.as_str().trim_end().len();
+        Span::new(self.file, self.offset + s.start(), self.offset + s.start() + len)
+    }
+
+    fn module(&mut self, p: P<'_>) -> Module {
+        let mut items = Vec::new();
+        for it in p.into_inner() {
+            let item = match it.as_rule() {
+                Rule::include => self.include(it),
+                Rule::schema => Some(Item::Schema(self.schema(it))),
+                Rule::let_decl => self.let_decl(it),
+                Rule::set_decl => self.table(it, TableKind::Set),
+                Rule::map_decl => self.table(it, TableKind::Map),
+                Rule::rule => self.rule(it),
+                Rule::decide => Some(Item::Decide(self.decide(it))),
+                _ => None,
+            };
+            items.extend(item);
+        }
+        Module { items }
+    }
+
+    fn include(&mut self, p: P<'_>) -> Option<Item> {
+        let s = p.into_inner().find(|x| x.as_rule() == Rule::string)?;
+        Some(Item::Include(Include { path: self.string(s) }))
+    }
+
+    fn ident(&self, p: &P<'_>) -> Ident {
+        Ident { name: p.as_str().to_string(), span: self.span(p) }
+    }
+
+    fn string(&mut self, p: P<'_>) -> StrLit {
+        let span = self.span(&p);
+        let raw = p.into_inner().next().map(|x| x.as_str()).unwrap_or("");
+        let mut value = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some('t') => value.push('\t'),
+                    Some('"') => value.push('"'),
+                    Some('\\') => value.push('\\'),
+                    Some(other) => {
+                        self.diags.push(
+                            Diagnostic::error(SyntaxCode::BadEscape, format!("unknown escape `\\{other}` in text"))
+                                .label(span, "in this text")
+                                .help("write `\\\\` for a backslash, `\\\"` for a quote"),
+                        );
+                        value.push(other);
+                    }
+                    None => {}
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        StrLit { value, span }
+    }
+
+    fn schema(&mut self, p: P<'_>) -> Schema {
+        let span = self.span(&p);
+        let mut name = Ident { name: String::new(), span };
+        let mut fields = Vec::new();
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::ident => name = self.ident(&x),
+                Rule::field_decl => fields.push(self.field(x)),
+                _ => {}
+            }
+        }
+        Schema { name, fields }
+    }
+
+    fn field(&mut self, p: P<'_>) -> FieldDecl {
+        let span = self.span(&p);
+        let mut name = Ident { name: String::new(), span };
+        let mut ty = TypeExpr::Text;
+        let mut optional = false;
+        let mut secret = false;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::ident => name = self.ident(&x),
+                Rule::optional => optional = true,
+                Rule::secret => secret = true,
+                _ => ty = self.ty(x),
+            }
+        }
+        FieldDecl { name, ty, optional, secret }
+    }
+
+    fn ty(&mut self, p: P<'_>) -> TypeExpr {
+        match p.as_rule() {
+            Rule::base_type => match p.as_str().trim() {
+                "int" => TypeExpr::Int,
+                "date" => TypeExpr::Date,
+                "bool" => TypeExpr::Bool,
+                _ => TypeExpr::Text,
+            },
+            Rule::enum_type => TypeExpr::Enum(p.into_inner().map(|x| self.ident(&x)).collect()),
+            Rule::list_type => {
+                let inner = p.into_inner().next().map(|x| self.ty(x)).unwrap_or(TypeExpr::Text);
+                TypeExpr::List(Box::new(inner))
+            }
+            Rule::group_type => TypeExpr::Group(p.into_inner().map(|x| self.field(x)).collect()),
+            _ => TypeExpr::Text,
+        }
+    }
+
+    fn let_decl(&mut self, p: P<'_>) -> Option<Item> {
+        let span = self.span(&p);
+        let mut inner = p.into_inner().filter(|x| x.as_rule() != Rule::kw_let);
+        let name = self.ident(&inner.next()?);
+        let value = self.expr(inner.next()?);
+        Some(Item::Let(Let { name, value, span }))
+    }
+
+    fn table(&mut self, p: P<'_>, kind: TableKind) -> Option<Item> {
+        let span = self.span(&p);
+        let mut inner = p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::kw_set | Rule::kw_map));
+        let name = self.ident(&inner.next()?);
+        let body = inner.next()?;
+        let source = match body.as_rule() {
+            Rule::table_file => {
+                let mut path = None;
+                let mut options = Vec::new();
+                for x in body.into_inner() {
+                    match x.as_rule() {
+                        Rule::string => path = Some(self.string(x)),
+                        Rule::table_opt => {
+                            let mut o = x.into_inner();
+                            if let (Some(k), Some(v)) = (o.next(), o.next()) {
+                                let k = self.ident(&k);
+                                options.push((k, self.string(v)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                TableSource::File { path: path?, options }
+            }
+            Rule::set_literal => TableSource::Inline(body.into_inner().map(|x| (self.literal(x), None)).collect()),
+            Rule::map_literal => TableSource::Inline(
+                body.into_inner()
+                    .filter_map(|e| {
+                        let mut kv = e.into_inner();
+                        let k = kv.next()?;
+                        let v = kv.next()?;
+                        Some((self.literal(k), Some(self.literal(v))))
+                    })
+                    .collect(),
+            ),
+            _ => return None,
+        };
+        Some(Item::Table(Table { kind, name, source, span }))
+    }
+
+    fn rule(&mut self, p: P<'_>) -> Option<Item> {
+        let span = self.span(&p);
+        let mut id = None;
+        let mut title = None;
+        let mut when = Vec::new();
+        let mut require = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut fields = Vec::new();
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::rule_id => id = Some(self.ident(&x)),
+                Rule::string => title = Some(self.string(x)),
+                Rule::when_clause => {
+                    when.extend(x.into_inner().find(|y| y.as_rule() == Rule::expr).map(|y| self.expr(y)))
+                }
+                Rule::require_clause => {
+                    require.extend(x.into_inner().find(|y| y.as_rule() == Rule::expr).map(|y| self.expr(y)));
+                }
+                Rule::outcome_clause => outcomes.push(self.outcome(x)),
+                Rule::fields_clause => fields.push(
+                    x.into_inner()
+                        .filter(|y| y.as_rule() == Rule::path)
+                        .map(|y| y.into_inner().map(|i| self.ident(&i)).collect())
+                        .collect(),
+                ),
+                _ => {}
+            }
+        }
+        Some(Item::Rule(Rule_ { id: id?, title, when, require, outcomes, fields, span }))
+    }
+
+    fn outcome(&mut self, p: P<'_>) -> Outcome {
+        let span = self.span(&p);
+        let mut severity = Severity::Review;
+        let mut penalty = None;
+        let mut message = None;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::severity => {
+                    severity = match x.as_str() {
+                        "reject" => Severity::Reject,
+                        "warn" => Severity::Warn,
+                        _ => Severity::Review,
+                    };
+                }
+                Rule::penalty => {
+                    let s = self.span(&x);
+                    let n = x.into_inner().next().map(|i| self.int(&i)).unwrap_or(0);
+                    penalty = Some((u32::try_from(n).unwrap_or(u32::MAX), s));
+                }
+                Rule::string => message = Some(self.string(x)),
+                _ => {}
+            }
+        }
+        Outcome { severity, penalty, message, span }
+    }
+
+    fn decide(&mut self, p: P<'_>) -> Decide {
+        let span = self.span(&p);
+        let mut arms = Vec::new();
+        for arm in p.into_inner().filter(|x| x.as_rule() == Rule::decide_arm) {
+            let aspan = self.span(&arm);
+            let mut decision = Decision::Accept;
+            let mut cond = None;
+            for x in arm.into_inner() {
+                match x.as_rule() {
+                    Rule::decision => {
+                        decision = match x.as_str() {
+                            "reject" => Decision::Reject,
+                            "review" => Decision::Review,
+                            _ => Decision::Accept,
+                        }
+                    }
+                    Rule::dcond => cond = Some(self.dcond(x)),
+                    _ => {}
+                }
+            }
+            arms.push(DecideArm { decision, cond, span: aspan });
+        }
+        Decide { arms, span }
+    }
+
+    fn dcond(&mut self, p: P<'_>) -> DCond {
+        let kind = p.as_rule();
+        let mut parts: Vec<P<'_>> =
+            p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::kw_or | Rule::kw_and | Rule::kw_not)).collect();
+        let sev = |x: Option<&P<'_>>| match x.map(|y| y.as_str()) {
+            Some("reject") => Severity::Reject,
+            Some("warn") => Severity::Warn,
+            _ => Severity::Review,
+        };
+        match kind {
+            Rule::dcond | Rule::dterm => {
+                if parts.len() == 1 {
+                    return parts.pop().map(|x| self.dcond(x)).unwrap_or(DCond::Or(Vec::new()));
+                }
+                let items = parts.into_iter().map(|x| self.dcond(x)).collect();
+                if kind == Rule::dcond { DCond::Or(items) } else { DCond::And(items) }
+            }
+            Rule::dnot => DCond::Not(Box::new(parts.pop().map(|x| self.dcond(x)).unwrap_or(DCond::Or(Vec::new())))),
+            Rule::d_any => DCond::Any(sev(parts.iter().find(|x| x.as_rule() == Rule::severity))),
+            Rule::d_none => DCond::NoneOf(sev(parts.iter().find(|x| x.as_rule() == Rule::severity))),
+            Rule::d_count => {
+                let s = sev(parts.iter().find(|x| x.as_rule() == Rule::severity));
+                let op = parts.iter().find(|x| x.as_rule() == Rule::cmp_op).map_or(CmpOp::Ge, |x| cmp_op(x.as_str()));
+                let n = parts.iter().find(|x| x.as_rule() == Rule::int).map_or(0, |x| self.int(x));
+                DCond::Count(s, op, n)
+            }
+            Rule::d_score => {
+                let op = parts.iter().find(|x| x.as_rule() == Rule::cmp_op).map_or(CmpOp::Lt, |x| cmp_op(x.as_str()));
+                let n = parts.iter().find(|x| x.as_rule() == Rule::int).map_or(0, |x| self.int(x));
+                DCond::Score(op, n)
+            }
+            Rule::d_fired => {
+                let id = parts.iter().find(|x| x.as_rule() == Rule::rule_id).map(|x| self.ident(x));
+                DCond::Fired(id.unwrap_or(Ident { name: String::new(), span: Span::new(self.file, 0, 0) }))
+            }
+            _ => DCond::Or(Vec::new()),
+        }
+    }
+
+    fn int(&mut self, p: &P<'_>) -> i64 {
+        match p.as_str().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                self.diags.push(
+                    Diagnostic::error(SyntaxCode::NumberTooLarge, "this number is too large")
+                        .label(self.span(p), "too large"),
+                );
+                0
+            }
+        }
+    }
+
+    fn literal(&mut self, p: P<'_>) -> Expr {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::string => ExprKind::Str(self.string(p).value),
+            Rule::int => ExprKind::Int(self.int(&p)),
+            Rule::date => ExprKind::Date(p.as_str().to_string()),
+            Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
+            Rule::regex => ExprKind::Regex(p.into_inner().next().map(|x| x.as_str().to_string()).unwrap_or_default()),
+            _ => ExprKind::Str(p.as_str().to_string()),
+        };
+        Expr { kind, span }
+    }
+
+    fn expr(&mut self, p: P<'_>) -> Expr {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::expr | Rule::paren | Rule::primary => match p.into_inner().next() {
+                Some(x) => self.expr(x),
+                None => Expr { kind: ExprKind::Bool(false), span },
+            },
+            Rule::or_expr | Rule::and_expr => {
+                let op = if p.as_rule() == Rule::or_expr { BinOp::Or } else { BinOp::And };
+                let mut it = p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::kw_or | Rule::kw_and));
+                let Some(first) = it.next() else { return Expr { kind: ExprKind::Bool(false), span } };
+                let mut acc = self.expr(first);
+                for x in it {
+                    let rhs = self.expr(x);
+                    let s = acc.span.to(rhs.span);
+                    acc = Expr { kind: ExprKind::Binary { op, lhs: Box::new(acc), rhs: Box::new(rhs) }, span: s };
+                }
+                acc
+            }
+            Rule::not_expr => {
+                let parts: Vec<P<'_>> = p.into_inner().collect();
+                let mut negs = Vec::new();
+                let mut inner = None;
+                for x in parts {
+                    if x.as_rule() == Rule::neg {
+                        negs.push(self.span(&x));
+                    } else {
+                        inner = Some(self.expr(x));
+                    }
+                }
+                let mut e = inner.unwrap_or(Expr { kind: ExprKind::Bool(false), span });
+                for ns in negs.into_iter().rev() {
+                    let s = ns.to(e.span);
+                    e = Expr { kind: ExprKind::Not(Box::new(e)), span: s };
+                }
+                e
+            }
+            Rule::cmp_expr => {
+                let mut it = p.into_inner();
+                let Some(first) = it.next() else { return Expr { kind: ExprKind::Bool(false), span } };
+                let lhs = self.expr(first);
+                let Some(tail) = it.next() else { return lhs };
+                let tail_rule = tail.as_rule();
+                let tail_span = self.span(&tail);
+                let mut ti = tail.into_inner();
+                match tail_rule {
+                    Rule::cmp_bin => {
+                        let op = ti.next().map_or(CmpOp::Eq, |o| cmp_op(o.as_str()));
+                        let rhs = ti.next().map(|x| self.expr(x)).unwrap_or(Expr { kind: ExprKind::Bool(false), span });
+                        Expr {
+                            kind: ExprKind::Binary { op: BinOp::Cmp(op), lhs: Box::new(lhs), rhs: Box::new(rhs) },
+                            span,
+                        }
+                    }
+                    Rule::in_tail => {
+                        let mut negated = false;
+                        let mut rhs = None;
+                        for x in ti {
+                            match x.as_rule() {
+                                Rule::not_in => negated = true,
+                                Rule::kw_in => {}
+                                _ => rhs = Some(self.expr(x)),
+                            }
+                        }
+                        let rhs = rhs.unwrap_or(Expr { kind: ExprKind::Set(Vec::new()), span });
+                        Expr { kind: ExprKind::In { negated, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }
+                    }
+                    Rule::matches_tail => {
+                        let rhs = ti
+                            .find(|x| x.as_rule() != Rule::kw_matches)
+                            .map(|x| self.expr(x))
+                            .unwrap_or(Expr { kind: ExprKind::Str(String::new()), span });
+                        Expr { kind: ExprKind::Matches { lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }
+                    }
+                    _ => {
+                        // single_eq
+                        let rhs = ti.next().map(|x| self.expr(x)).unwrap_or(Expr { kind: ExprKind::Bool(false), span });
+                        let eq_span = Span::new(self.file, tail_span.start as usize, tail_span.start as usize + 1);
+                        Expr { kind: ExprKind::SingleEq { lhs: Box::new(lhs), rhs: Box::new(rhs), eq_span }, span }
+                    }
+                }
+            }
+            Rule::concat_expr => {
+                let mut it = p.into_inner();
+                let Some(first) = it.next() else { return Expr { kind: ExprKind::Bool(false), span } };
+                let mut acc = self.expr(first);
+                for x in it {
+                    let rhs = self.expr(x);
+                    let s = acc.span.to(rhs.span);
+                    acc = Expr {
+                        kind: ExprKind::Binary { op: BinOp::Concat, lhs: Box::new(acc), rhs: Box::new(rhs) },
+                        span: s,
+                    };
+                }
+                acc
+            }
+            Rule::add_expr => {
+                let mut it = p.into_inner();
+                let Some(first) = it.next() else { return Expr { kind: ExprKind::Bool(false), span } };
+                let mut acc = self.expr(first);
+                while let Some(op) = it.next() {
+                    let op = if op.as_str().trim() == "-" { BinOp::Sub } else { BinOp::Add };
+                    let Some(x) = it.next() else { break };
+                    let rhs = self.expr(x);
+                    let s = acc.span.to(rhs.span);
+                    acc = Expr { kind: ExprKind::Binary { op, lhs: Box::new(acc), rhs: Box::new(rhs) }, span: s };
+                }
+                acc
+            }
+            Rule::postfix => {
+                let mut it = p.into_inner();
+                let Some(first) = it.next() else { return Expr { kind: ExprKind::Bool(false), span } };
+                let mut acc = self.expr(first);
+                for idx in it {
+                    let ispan = self.span(&idx);
+                    let Some(k) = idx.into_inner().next() else { continue };
+                    let key = self.expr(k);
+                    let s = acc.span.to(ispan);
+                    acc = Expr { kind: ExprKind::Index { base: Box::new(acc), key: Box::new(key) }, span: s };
+                }
+                acc
+            }
+            Rule::set_literal => Expr { kind: ExprKind::Set(p.into_inner().map(|x| self.literal(x)).collect()), span },
+            Rule::call => {
+                let mut it = p.into_inner();
+                let name = it.next().map(|n| self.ident(&n)).unwrap_or(Ident { name: String::new(), span });
+                let args = it.map(|x| self.expr(x)).collect();
+                Expr { kind: ExprKind::Call { name, args }, span }
+            }
+            Rule::path => Expr { kind: ExprKind::Path(p.into_inner().map(|x| self.ident(&x)).collect()), span },
+            Rule::kw_today_lit => Expr { kind: ExprKind::Today, span },
+            Rule::string | Rule::int | Rule::date | Rule::boolean | Rule::regex => self.literal(p),
+            _ => Expr { kind: ExprKind::Bool(false), span },
+        }
+    }
+}
+
+/// The AST's rule type, named apart from pest's generated `Rule` enum.
+type Rule_ = super::ast::Rule;
+
+fn cmp_op(s: &str) -> CmpOp {
+    match s {
+        "!=" => CmpOp::Ne,
+        "<" => CmpOp::Lt,
+        "<=" => CmpOp::Le,
+        ">" => CmpOp::Gt,
+        ">=" => CmpOp::Ge,
+        _ => CmpOp::Eq,
+    }
+}
