@@ -19,7 +19,8 @@ const NEEDS_REGISTRY: &[&str] = &[
 #[test]
 fn every_sample_case_is_judged_as_expected() {
     let engine = Engine::builtin().unwrap().with_today(Date::parse("2026-11-27").unwrap());
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/enrollment-cases.jsonl")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/enrollment-cases.jsonl")).unwrap();
     let mut wrong = Vec::new();
     let mut judged = 0;
     for line in text.lines() {
@@ -41,7 +42,11 @@ fn every_sample_case_is_judged_as_expected() {
         judged += 1;
         if !ok {
             let rules: Vec<&str> = verdict.findings.iter().map(|f| f.rule.as_str()).collect();
-            wrong.push(format!("{category} {} expected {expect}, got {} {rules:?}", verdict.id.unwrap_or_default(), verdict.decision));
+            wrong.push(format!(
+                "{category} {} expected {expect}, got {} {rules:?}",
+                verdict.id.unwrap_or_default(),
+                verdict.decision
+            ));
         }
     }
     assert!(judged >= 70, "only {judged} cases judged");

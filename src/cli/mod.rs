@@ -2,6 +2,7 @@
 //! into a validated configuration before a command runs.
 
 mod check;
+mod doc;
 mod eval;
 mod input;
 mod normalize;
@@ -47,6 +48,8 @@ enum Command {
     },
     /// Normalize text line by line (kana, zengin, name, address, date, digits, …).
     Normalize(normalize::Args),
+    /// Write the reference docs: every builtin function and every diagnostic code.
+    Doc(doc::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Rules { command } => rules::run(command),
         Command::Normalize(a) => normalize::run(a),
+        Command::Doc(a) => doc::run(a),
     };
     ExitCode::from(code)
 }

@@ -475,8 +475,10 @@ fn tail(s: &str, from: usize) -> &str {
 
 /// Longest prefecture name at the start of `text`.
 fn match_prefecture(text: &str) -> Option<(u8, usize)> {
+    let first = text.chars().find(|c| !c.is_whitespace())?;
     PREFECTURES
         .iter()
+        .filter(|(name, _)| name.starts_with(first))
         .filter_map(|&(name, code)| match_prefix(text, name, false).map(|(len, _)| (code, len)))
         .max_by_key(|&(_, len)| len)
 }
