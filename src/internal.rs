@@ -72,3 +72,34 @@ pub fn diagnostics_markdown() -> String {
     }
     out
 }
+
+/// `kensa normalize KIND --json`: the normalized form with its parts (for `address`, every
+/// parsed part and the key; for `date`, year, month and day).
+pub fn normalize_json(kind: &str, line: &str) -> Result<serde_json::Value, String> {
+    use crate::normalize::{address, date};
+    use serde_json::json;
+    Ok(match kind {
+        "address" => {
+            let a = address::parse(line);
+            json!({
+                "input": line,
+                "key": a.key().ok(),
+                "prefecture": a.prefecture,
+                "prefecture_inferred": a.prefecture_inferred,
+                "invalid_prefecture": a.invalid_prefecture,
+                "municipality": a.municipality,
+                "town": a.town,
+                "known_town": a.known_town,
+                "chome": a.chome,
+                "ban": a.ban,
+                "go": a.go,
+                "rest": a.rest,
+            })
+        }
+        "date" => {
+            let d = date::Date::parse(line).map_err(|e| e.to_string())?;
+            json!({"input": line, "date": d.to_string(), "year": d.year(), "month": d.month(), "day": d.day()})
+        }
+        other => json!({"input": line, "output": normalize(other, line)?}),
+    })
+}

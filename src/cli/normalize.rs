@@ -28,6 +28,10 @@ pub enum Kind {
 pub struct Args {
     #[arg(value_enum)]
     kind: Kind,
+    /// Write one JSON object per line with the parts (for `address`: prefecture, municipality,
+    /// town, 丁目, 番, 号, building, key); a line that cannot be normalized gives `null`.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -48,13 +52,17 @@ pub fn run(args: Args) -> u8 {
             }
         };
         let line = line.strip_suffix('\r').unwrap_or(&line);
-        let result = kensa::internal::normalize(kind_name(args.kind), line);
+        let result = if args.json {
+            kensa::internal::normalize_json(kind_name(args.kind), line).map(|v| v.to_string())
+        } else {
+            kensa::internal::normalize(kind_name(args.kind), line)
+        };
         let text = match result {
             Ok(s) => s,
             Err(reason) => {
                 eprintln!("line {}: {reason}", i + 1);
                 failed += 1;
-                String::new()
+                if args.json { String::from("null") } else { String::new() }
             }
         };
         if writeln!(out, "{text}").is_err() {

@@ -5,6 +5,8 @@
 //! `Send + Sync`: one compiled program is shared by reference across threads.
 //! Never: reads files, evaluates records.
 
+mod fold;
+
 use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
@@ -229,6 +231,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         None => default_decide(),
     };
 
+    fold::fold(&mut cx.nodes);
     Program {
         fields,
         roots,
