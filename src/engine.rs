@@ -7,14 +7,16 @@ use rayon::prelude::*;
 
 use crate::compile::{self, Program};
 use crate::diagnostic::{Diagnostic, render_plain};
-use crate::eval::{self, EvalOptions, RecordError, Verdict};
+use crate::eval::{self, Candidate, EvalOptions, RecordError, Verdict};
 use crate::normalize::date::Date;
+use crate::registry::{MemoryRegistry, Registry};
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{FileId, Item, Module};
 use crate::{check, syntax};
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
 pub static BUILTIN_RULES: &[(&str, &str)] = &[
+    ("registry.kensa", include_str!("../rules/registry.kensa")),
     ("resident.kensa", include_str!("../rules/resident.kensa")),
     ("tables/prefectures.csv", include_str!("../rules/tables/prefectures.csv")),
 ];
@@ -150,6 +152,59 @@ impl Engine {
     /// Evaluate one record and explain what every rule did (`Verdict::trace`).
     pub fn explain(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
         eval::evaluate(&self.program, record, &self.options(true))
+    }
+
+    /// Evaluate one record against the enrolled records of a registry: duplicate, conflict and
+    /// ambiguity rules see the candidates that share a blocking key with it (a candidate with
+    /// the record's own `id` is left out).
+    pub fn evaluate_in(&self, record: &serde_json::Value, registry: &dyn Registry) -> Result<Verdict, RecordError> {
+        self.evaluate_in_with(record, registry, false)
+    }
+
+    /// [`Engine::evaluate_in`] with an explanation of every rule.
+    pub fn explain_in(&self, record: &serde_json::Value, registry: &dyn Registry) -> Result<Verdict, RecordError> {
+        self.evaluate_in_with(record, registry, true)
+    }
+
+    fn evaluate_in_with(
+        &self,
+        record: &serde_json::Value,
+        registry: &dyn Registry,
+        explain: bool,
+    ) -> Result<Verdict, RecordError> {
+        let opts = self.options(explain);
+        if self.program.matching.is_none() || registry.is_empty() {
+            return eval::evaluate(&self.program, record, &opts);
+        }
+        let keys = eval::blocking_keys(&self.program, record, opts.today);
+        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+        let own_id = record.get("id");
+        let candidates: Vec<Candidate<'_>> = found
+            .iter()
+            .filter(|c| own_id.is_none() || c.get("id") != own_id)
+            .map(|c| Candidate { record: c })
+            .collect();
+        eval::evaluate_with(&self.program, record, &opts, &candidates)
+    }
+
+    /// Whether the rules compare records with a registry (they have a `match` block).
+    pub fn uses_registry(&self) -> bool {
+        self.program.matching.is_some()
+    }
+
+    /// The blocking keys the rules compute for a record; a registry indexes its records by them.
+    pub fn blocking_keys(&self, record: &serde_json::Value) -> Vec<(u32, String)> {
+        eval::blocking_keys(&self.program, record, self.today.unwrap_or_else(today_in_japan))
+    }
+
+    /// Build an in-memory registry from enrolled records, keyed by these rules.
+    pub fn memory_registry(&self, records: impl IntoIterator<Item = serde_json::Value>) -> MemoryRegistry {
+        let mut reg = MemoryRegistry::new();
+        for r in records {
+            let keys = self.blocking_keys(&r);
+            reg.insert(r, keys);
+        }
+        reg
     }
 
     /// Evaluate a typed record (any `Serialize` type whose shape matches the schema).

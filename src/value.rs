@@ -39,6 +39,7 @@ pub enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
+    Float(f64),
     Date(Date),
     Text(Txt<'a>),
     List(Rc<Vec<Value<'a>>>),
@@ -85,6 +86,7 @@ impl<'a> Value<'a> {
             Value::Null => "absent",
             Value::Bool(_) => "yes/no",
             Value::Int(_) => "number",
+            Value::Float(_) => "number",
             Value::Date(_) => "date",
             Value::Text(_) => "text",
             Value::List(_) => "list",
@@ -99,6 +101,7 @@ impl fmt::Display for Value<'_> {
             Value::Null => f.write_str("(なし)"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(n) => write!(f, "{n}"),
+            Value::Float(x) => write!(f, "{}", (x * 1000.0).round() / 1000.0),
             Value::Date(d) => write!(f, "{d}"),
             Value::Text(t) => f.write_str(t.as_str()),
             Value::List(items) => {

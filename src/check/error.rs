@@ -31,6 +31,13 @@ pub enum CheckCode {
     UnreachableRule,
     NeverFires,
     PenaltyRange,
+    DuplicateMatch,
+    BadComparator,
+    BadLevel,
+    BadProbability,
+    NoMatchBlock,
+    CandidateOutside,
+    NestedQuantifier,
 }
 
 impl CheckCode {
@@ -63,6 +70,13 @@ impl CheckCode {
         CheckCode::UnreachableRule,
         CheckCode::NeverFires,
         CheckCode::PenaltyRange,
+        CheckCode::DuplicateMatch,
+        CheckCode::BadComparator,
+        CheckCode::BadLevel,
+        CheckCode::BadProbability,
+        CheckCode::NoMatchBlock,
+        CheckCode::CandidateOutside,
+        CheckCode::NestedQuantifier,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +109,13 @@ impl CheckCode {
             CheckCode::UnreachableRule => "kensa::check::unreachable_rule",
             CheckCode::NeverFires => "kensa::check::never_fires",
             CheckCode::PenaltyRange => "kensa::check::penalty_range",
+            CheckCode::DuplicateMatch => "kensa::check::duplicate_match",
+            CheckCode::BadComparator => "kensa::check::bad_comparator",
+            CheckCode::BadLevel => "kensa::check::bad_level",
+            CheckCode::BadProbability => "kensa::check::bad_probability",
+            CheckCode::NoMatchBlock => "kensa::check::no_match_block",
+            CheckCode::CandidateOutside => "kensa::check::candidate_outside",
+            CheckCode::NestedQuantifier => "kensa::check::nested_quantifier",
         }
     }
 
@@ -166,6 +187,27 @@ impl CheckCode {
                 "The `require` condition of this rule is always true, so the rule can never produce a finding."
             }
             CheckCode::PenaltyRange => "A score penalty must be between 0 and 100.",
+            CheckCode::DuplicateMatch => {
+                "A rule set has one `match` block that says how records are compared with the registry; two were found."
+            }
+            CheckCode::BadComparator => {
+                "`using` names a comparator kensa does not have, or one that cannot compare this kind of value. Comparators: `exact` (any value), `jaro_winkler`, `levenshtein`, `damerau` (text), `date` (dates)."
+            }
+            CheckCode::BadLevel => {
+                "A level test does not fit the comparator (e.g. `swapped` is for dates, `similarity >= …` for `jaro_winkler`, `distance <= …` for `levenshtein`/`damerau`), or the last level is not `else`. Every comparison ends with an `else` level that catches everything else."
+            }
+            CheckCode::BadProbability => {
+                "`m`, `u` and `prior` are probabilities: greater than 0 and at most 1 (`prior` below 1)."
+            }
+            CheckCode::NoMatchBlock => {
+                "`any candidate`, `no candidate` and `count candidates` look at registry records found by the `match` block, but the rule set has none. Add `match { block on …; compare … }`."
+            }
+            CheckCode::CandidateOutside => {
+                "`candidate.…` names a field of a registry record and only has a meaning inside `any candidate where (…)`, `no candidate where (…)` or `count candidates where (…)`."
+            }
+            CheckCode::NestedQuantifier => {
+                "A condition about candidates cannot itself contain another `any`/`no`/`count` over candidates."
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub use types::{FieldTy, Ty};
 
 use crate::builtins::{self, PTy};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::linkage::{Comparator, Test};
 use crate::normalize::date::Date;
 use crate::source::SourceMap;
 use crate::syntax::ast::{self, BinOp, CmpOp, DCond, Expr, ExprKind, FileId, Ident, Severity, Span, TableKind};
@@ -109,6 +110,41 @@ pub struct Env {
     pub tables: Vec<TableInfo>,
     pub rules: Vec<RuleInfo>,
     pub decide: Option<ast::Decide>,
+    pub matching: Option<MatchInfo>,
+}
+
+/// The checked `match` block.
+#[derive(Clone, Debug)]
+pub struct MatchInfo {
+    pub prior: f64,
+    pub blocks: Vec<Expr>,
+    pub compares: Vec<CompareInfo>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompareInfo {
+    pub name: String,
+    pub value: Expr,
+    pub comparator: Comparator,
+    pub levels: Vec<LevelInfo>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LevelInfo {
+    pub name: String,
+    pub test: Test,
+    pub m: f64,
+    pub u: f64,
+}
+
+/// What `candidate.…` refers to inside a quantifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CandRef {
+    Field(usize),
+    Let(usize),
+    Probability,
+    Level(usize),
+    Weight(usize),
 }
 
 /// What a name in an expression refers to.
@@ -120,6 +156,23 @@ pub enum Resolved {
 }
 
 impl Env {
+    /// Resolve the part after `candidate.` the way the checker did.
+    pub fn resolve_candidate(&self, rest: &[Ident]) -> Option<CandRef> {
+        let names: Vec<&str> = rest.iter().map(|i| i.name.as_str()).collect();
+        let compare = |n: &str| self.matching.as_ref().and_then(|m| m.compares.iter().position(|c| c.name == n));
+        match names.as_slice() {
+            ["probability"] => return Some(CandRef::Probability),
+            ["level", c] => return compare(c).map(CandRef::Level),
+            ["weight", c] => return compare(c).map(CandRef::Weight),
+            _ => {}
+        }
+        match self.resolve(rest)? {
+            Resolved::Field(s) => Some(CandRef::Field(s)),
+            Resolved::Let(i) => Some(CandRef::Let(i)),
+            Resolved::Table(_) => None,
+        }
+    }
+
     /// Resolve a dotted path the way the checker did.
     pub fn resolve(&self, path: &[Ident]) -> Option<Resolved> {
         let first = path.first()?;
@@ -141,8 +194,14 @@ impl Env {
 
 /// Check parsed modules. Returns the environment when there is no error, and every diagnostic.
 pub fn check(sources: &mut SourceMap, modules: &[(FileId, ast::Module)]) -> (Option<Env>, Vec<Diagnostic>) {
-    let mut cx =
-        Checker { sources, env: Env::default(), diags: Vec::new(), let_state: Vec::new(), used: HashSet::new() };
+    let mut cx = Checker {
+        sources,
+        env: Env::default(),
+        diags: Vec::new(),
+        let_state: Vec::new(),
+        used: HashSet::new(),
+        in_quantifier: false,
+    };
     cx.run(modules);
     let has_error = cx.diags.iter().any(Diagnostic::is_error);
     let mut diags = cx.diags;
@@ -164,6 +223,8 @@ struct Checker<'s> {
     let_state: Vec<LetState>,
     /// Names of bindings and tables that are referenced.
     used: HashSet<String>,
+    /// Checking the condition of `any candidate where (…)`.
+    in_quantifier: bool,
 }
 
 impl Checker<'_> {
@@ -281,6 +342,22 @@ impl Checker<'_> {
 
         for i in 0..self.env.lets.len() {
             self.let_ty(i);
+        }
+
+        // How records are compared with the registry.
+        let matches: Vec<&ast::Match> = items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Match(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        if let Some((first, rest)) = matches.split_first() {
+            for m in rest {
+                self.err(CheckCode::DuplicateMatch, m.span, "a second `match` block", "second match here");
+            }
+            let info = self.match_block(first);
+            self.env.matching = Some(info);
         }
 
         // Rules.
@@ -740,6 +817,122 @@ impl Checker<'_> {
         false
     }
 
+    // ------------------------------------------------------------------ match
+
+    fn match_block(&mut self, m: &ast::Match) -> MatchInfo {
+        let prior = match m.prior {
+            None => 0.001,
+            Some((p, span)) => {
+                if !(p > 0.0 && p < 1.0) {
+                    self.err(
+                        CheckCode::BadProbability,
+                        span,
+                        format!("prior {p} is not between 0 and 1"),
+                        "not a probability",
+                    );
+                }
+                p
+            }
+        };
+        for b in &m.blocks {
+            let t = self.expr(b);
+            if !matches!(t, Ty::Text | Ty::Int | Ty::Date | Ty::Enum(_) | Ty::Any) {
+                self.err(
+                    CheckCode::TypeMismatch,
+                    b.span,
+                    format!("a blocking key must be text, but this is {}", t.describe()),
+                    "here",
+                );
+            }
+        }
+        let mut compares: Vec<CompareInfo> = Vec::new();
+        for c in &m.compares {
+            if compares.iter().any(|x| x.name == c.name.name) {
+                self.err(
+                    CheckCode::DuplicateName,
+                    c.name.span,
+                    format!("comparison `{}` is declared twice", c.name.name),
+                    "again",
+                );
+            }
+            let t = self.expr(&c.value);
+            let comparator = match Comparator::from_name(&c.comparator.name) {
+                Some(k) => k,
+                None => {
+                    let help = did_you_mean(&c.comparator.name, Comparator::NAMES.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("comparators: {}", Comparator::NAMES.join(", ")));
+                    self.err(
+                        CheckCode::BadComparator,
+                        c.comparator.span,
+                        format!("unknown comparator `{}`", c.comparator.name),
+                        "unknown",
+                    )
+                    .help = Some(help);
+                    Comparator::Exact
+                }
+            };
+            let fits = match comparator {
+                Comparator::Date => matches!(t, Ty::Date | Ty::Any),
+                Comparator::Exact => true,
+                _ => matches!(t, Ty::Text | Ty::Enum(_) | Ty::Any),
+            };
+            if !fits {
+                self.err(
+                    CheckCode::BadComparator,
+                    c.value.span,
+                    format!("`{}` cannot compare {}", c.comparator.name, t.describe()),
+                    format!("this is {}", t.describe()),
+                );
+            }
+            let mut levels = Vec::new();
+            for l in &c.levels {
+                let test = match l.test {
+                    ast::LevelTest::Same => Test::Same,
+                    ast::LevelTest::Similarity(x) => Test::Similarity(x),
+                    ast::LevelTest::Distance(n) => Test::Distance(n),
+                    ast::LevelTest::Swapped => Test::Swapped,
+                    ast::LevelTest::YearTypo => Test::YearTypo,
+                    ast::LevelTest::WithinDays(n) => Test::WithinDays(n),
+                    ast::LevelTest::Else => Test::Else,
+                };
+                if !test.fits(comparator) {
+                    self.err(
+                        CheckCode::BadLevel,
+                        l.span,
+                        format!("this level test does not fit `{}`", c.comparator.name),
+                        "does not fit",
+                    )
+                    .help = Some(String::from(
+                        "`similarity >= …` is for jaro_winkler; `distance <= …` for levenshtein and damerau; `swapped`, `year_typo`, `within N days` for date",
+                    ));
+                }
+                for (what, p) in [("m", l.m), ("u", l.u)] {
+                    if !(p > 0.0 && p <= 1.0) {
+                        self.err(
+                            CheckCode::BadProbability,
+                            l.span,
+                            format!("{what} = {p} is not a probability"),
+                            "between 0 and 1",
+                        );
+                    }
+                }
+                levels.push(LevelInfo { name: l.name.name.clone(), test, m: l.m, u: l.u });
+            }
+            if !matches!(levels.last(), Some(LevelInfo { test: Test::Else, .. })) {
+                self.err(
+                    CheckCode::BadLevel,
+                    c.span,
+                    format!("comparison `{}` must end with an `else` level", c.name.name),
+                    "no `else` level",
+                )
+                .help = Some(String::from("add e.g. `other: else m 0.05 u 0.95` as the last level"));
+            }
+            compares.push(CompareInfo { name: c.name.name.clone(), value: c.value.clone(), comparator, levels });
+        }
+        MatchInfo { prior, blocks: m.blocks.clone(), compares }
+    }
+
     // ------------------------------------------------------------------ decide
 
     fn decide(&mut self, d: &ast::Decide) {
@@ -828,6 +1021,12 @@ impl Checker<'_> {
     }
 
     fn path_ty(&mut self, path: &[Ident], span: Span) -> Ty {
+        if let [first, rest @ ..] = path
+            && first.name == "candidate"
+            && self.env.resolve(path).is_none()
+        {
+            return self.candidate_ty(rest, span);
+        }
         match self.env.resolve(path) {
             Some(Resolved::Field(slot)) => self.env.schema.fields.get(slot).map_or(Ty::Any, |f| f.ty.to_ty()),
             Some(Resolved::Let(i)) => {
@@ -852,10 +1051,43 @@ impl Checker<'_> {
         }
     }
 
+    fn candidate_ty(&mut self, rest: &[Ident], span: Span) -> Ty {
+        if !self.in_quantifier {
+            self.err(
+                CheckCode::CandidateOutside,
+                span,
+                "`candidate` is only known inside a condition about candidates",
+                "here",
+            )
+            .help = Some(String::from(
+                "write it inside `any candidate where (…)`, `no candidate where (…)` or `count candidates where (…)`",
+            ));
+            return Ty::Any;
+        }
+        match self.env.resolve_candidate(rest) {
+            Some(CandRef::Probability | CandRef::Weight(_)) => Ty::Float,
+            Some(CandRef::Level(_)) => Ty::Text,
+            Some(CandRef::Field(_) | CandRef::Let(_)) => self.path_ty(rest, span),
+            None if rest.first().is_some_and(|r| r.name == "level" || r.name == "weight") => {
+                let compares: Vec<String> =
+                    self.env.matching.iter().flat_map(|m| m.compares.iter().map(|c| c.name.clone())).collect();
+                self.err(CheckCode::UnknownName, span, "unknown comparison", "no such comparison").help =
+                    Some(format!("the comparisons are: {}", compares.join(", ")));
+                Ty::Any
+            }
+            None if rest.is_empty() => {
+                self.err(CheckCode::UnknownField, span, "`candidate` needs a field after it", "e.g. `candidate.id`");
+                Ty::Any
+            }
+            None => self.path_ty(rest, span),
+        }
+    }
+
     fn expr(&mut self, e: &Expr) -> Ty {
         match &e.kind {
             ExprKind::Str(_) => Ty::Text,
             ExprKind::Int(_) => Ty::Int,
+            ExprKind::Float(_) => Ty::Float,
             ExprKind::Bool(_) => Ty::Bool,
             ExprKind::Today => Ty::Date,
             ExprKind::Date(s) => {
@@ -876,6 +1108,34 @@ impl Checker<'_> {
                 _ => Ty::Set(Box::new(Ty::Text)),
             },
             ExprKind::Call { name, args } => self.call(name, args, e.span),
+            ExprKind::Quantifier { quant, cond } => {
+                if self.env.matching.is_none() {
+                    self.err(
+                        CheckCode::NoMatchBlock,
+                        e.span,
+                        "there is no `match` block, so there are no candidates",
+                        "here",
+                    )
+                    .help = Some(String::from(
+                        "add `match { block on …; compare … }` to say how records are compared with the registry",
+                    ));
+                }
+                if self.in_quantifier {
+                    self.err(
+                        CheckCode::NestedQuantifier,
+                        e.span,
+                        "a condition about candidates inside another one",
+                        "nested",
+                    );
+                }
+                if let Some(c) = cond {
+                    let was = std::mem::replace(&mut self.in_quantifier, true);
+                    let t = self.expr(c);
+                    self.in_quantifier = was;
+                    self.expect_bool(&t, c.span, "`where` needs a condition");
+                }
+                if *quant == ast::Quant::Count { Ty::Int } else { Ty::Bool }
+            }
             ExprKind::Not(x) => {
                 let t = self.expr(x);
                 self.expect_bool(&t, x.span, "`not` needs a condition");
@@ -1042,7 +1302,8 @@ impl Checker<'_> {
                     }
                 }
                 let ordered = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
-                let ok = lt.compatible(&rt) && (!ordered || matches!(lt, Ty::Int | Ty::Date | Ty::Text | Ty::Any));
+                let ok = lt.compatible(&rt)
+                    && (!ordered || matches!(lt, Ty::Int | Ty::Float | Ty::Date | Ty::Text | Ty::Any));
                 if !ok {
                     let help = if matches!((&lt, &rt), (Ty::Date, Ty::Text) | (Ty::Text, Ty::Date)) {
                         "write dates as `YYYY-MM-DD` without quotes, or use `parse_date(…)`"
@@ -1134,6 +1395,7 @@ pub fn visit_children(e: &Expr, mut f: impl FnMut(&Expr)) {
     match &e.kind {
         ExprKind::Str(_)
         | ExprKind::Int(_)
+        | ExprKind::Float(_)
         | ExprKind::Date(_)
         | ExprKind::Bool(_)
         | ExprKind::Regex(_)
@@ -1153,5 +1415,10 @@ pub fn visit_children(e: &Expr, mut f: impl FnMut(&Expr)) {
             f(key);
         }
         ExprKind::Set(items) => items.iter().for_each(f),
+        ExprKind::Quantifier { cond, .. } => {
+            if let Some(c) = cond {
+                f(c);
+            }
+        }
     }
 }

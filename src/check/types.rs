@@ -47,6 +47,8 @@ pub enum Ty {
     Int,
     Date,
     Bool,
+    /// A number with decimals (probabilities and weights).
+    Float,
     Regex,
     Enum(Vec<String>),
     List(Box<Ty>),
@@ -63,6 +65,7 @@ impl Ty {
         match (self, other) {
             (Ty::Any, _) | (_, Ty::Any) => true,
             (Ty::Enum(_) | Ty::Text, Ty::Enum(_) | Ty::Text) => true,
+            (Ty::Int | Ty::Float, Ty::Int | Ty::Float) => true,
             (Ty::List(a), Ty::List(b)) | (Ty::Set(a), Ty::Set(b)) => a.compatible(b),
             (a, b) => a == b,
         }
@@ -73,6 +76,7 @@ impl Ty {
         match self {
             Ty::Text => String::from("text"),
             Ty::Int => String::from("a number"),
+            Ty::Float => String::from("a number with decimals"),
             Ty::Date => String::from("a date"),
             Ty::Bool => String::from("a condition (yes/no)"),
             Ty::Regex => String::from("a pattern"),

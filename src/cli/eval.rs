@@ -53,12 +53,21 @@ pub fn run(args: Args) -> u8 {
     };
     let engine = engine.with_today(args.today.unwrap_or_else(kensa::today_in_japan)).with_strict(args.strict);
 
-    if let Some(reg) = &args.registry
-        && let Err(msg) = check_registry(reg)
-    {
-        eprintln!("error: {msg}");
-        return exit::UNUSABLE;
-    }
+    let registry = match &args.registry {
+        None => None,
+        Some(path) => match load_registry(&engine, path) {
+            Ok(r) => {
+                if !engine.uses_registry() {
+                    eprintln!("note: the rules have no `match` block, so the registry is not consulted");
+                }
+                Some(r)
+            }
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return exit::UNUSABLE;
+            }
+        },
+    };
 
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build() {
         Ok(p) => p,
@@ -98,8 +107,12 @@ pub fn run(args: Args) -> u8 {
     let format = args.format;
 
     let flush = |batch: &mut Vec<(Pos, Raw)>, writer: &mut Writer<_>| -> io::Result<()> {
-        let rendered: Vec<Rendered> = pool
-            .install(|| batch.par_drain(..).map(|(pos, raw)| process(&engine, pos, raw, explain, format)).collect());
+        let rendered: Vec<Rendered> = pool.install(|| {
+            batch
+                .par_drain(..)
+                .map(|(pos, raw)| process(&engine, registry.as_ref(), pos, raw, explain, format))
+                .collect()
+        });
         writer.write_all(rendered)
     };
 
@@ -133,7 +146,14 @@ pub fn run(args: Args) -> u8 {
     if stats.errors > 0 { exit::SOME_FAILED } else { exit::OK }
 }
 
-fn process(engine: &kensa::Engine, pos: Pos, raw: Raw, explain: bool, format: OutFormat) -> Rendered {
+fn process(
+    engine: &kensa::Engine,
+    registry: Option<&kensa::registry::MemoryRegistry>,
+    pos: Pos,
+    raw: Raw,
+    explain: bool,
+    format: OutFormat,
+) -> Rendered {
     let value = match raw {
         Raw::Value(v) => v,
         Raw::Json(line) => match serde_json::from_str::<serde_json::Value>(&line) {
@@ -142,24 +162,46 @@ fn process(engine: &kensa::Engine, pos: Pos, raw: Raw, explain: bool, format: Ou
         },
         Raw::Error(msg) => return Rendered::error(pos, msg, format),
     };
-    let verdict = if explain { engine.explain(&value) } else { engine.evaluate(&value) };
+    let verdict = match (registry, explain) {
+        (Some(r), true) => engine.explain_in(&value, r),
+        (Some(r), false) => engine.evaluate_in(&value, r),
+        (None, true) => engine.explain(&value),
+        (None, false) => engine.evaluate(&value),
+    };
     match verdict {
         Ok(v) => Rendered::verdict(pos, &v, format),
         Err(e) => Rendered::error(pos, e.to_string(), format),
     }
 }
 
-/// Read the registry file far enough to know it is usable.
-fn check_registry(path: &std::path::Path) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read registry `{}`: {e}", path.display()))?;
-    let mut n = 0;
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        serde_json::from_str::<serde_json::Value>(line)
-            .map_err(|e| format!("registry `{}` line {}: {}", path.display(), i + 1, input::json_error(&e)))?;
-        n += 1;
+/// Read the enrolled records (JSONL, JSON, YAML or CSV) into memory, keyed by the rules.
+fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<kensa::registry::MemoryRegistry, String> {
+    let name = path.display().to_string();
+    let format = Format::from_path(path).unwrap_or(Format::Jsonl);
+    if !path.is_file() {
+        return Err(format!("cannot open registry `{name}`: no such file"));
     }
-    Ok(n)
+    let mut records = Vec::new();
+    let mut problem = None;
+    let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+        let value = match raw {
+            Raw::Value(v) => Ok(v),
+            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| input::json_error(&e)),
+            Raw::Error(msg) => Err(msg),
+        };
+        match value {
+            Ok(v) => records.push(v),
+            Err(msg) => {
+                if problem.is_none() {
+                    problem = Some(format!("registry `{name}` record {}: {msg}", pos.n));
+                }
+            }
+        }
+        Ok(())
+    };
+    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
+    if let Some(p) = problem {
+        return Err(p);
+    }
+    Ok(engine.memory_registry(records))
 }

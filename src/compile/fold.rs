@@ -43,6 +43,7 @@ fn to_const(v: Value<'_>) -> Option<Const> {
         Value::Null => Const::Null,
         Value::Bool(b) => Const::Bool(b),
         Value::Int(n) => Const::Int(n),
+        Value::Float(x) => Const::Float(x),
         Value::Date(d) => Const::Date(d),
         Value::Text(t) => Const::Text(t.as_str().into()),
         Value::List(_) | Value::Group => return None,

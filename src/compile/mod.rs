@@ -12,10 +12,11 @@ use std::collections::{HashMap, HashSet};
 use regex::Regex;
 
 use crate::builtins::{self, Imp};
-use crate::check::{Env, FieldTy, Resolved, TableData, TemplatePart};
+use crate::check::{CandRef, Env, FieldTy, Resolved, TableData, TemplatePart};
+use crate::linkage::{self, Comparator, Test};
 use crate::normalize::date::Date;
 use crate::source::SourceMap;
-use crate::syntax::ast::{self, BinOp, CmpOp, Decision, Expr, ExprKind, Severity};
+use crate::syntax::ast::{self, BinOp, CmpOp, Decision, Expr, ExprKind, Quant, Severity};
 
 /// Index of a node in [`Program::nodes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +28,7 @@ pub enum Const {
     Null,
     Bool(bool),
     Int(i64),
+    Float(f64),
     Date(Date),
     Text(Box<str>),
 }
@@ -38,19 +40,70 @@ pub enum Node {
     Field(u32),
     Let(u32),
     Today,
-    Call1 { f: Imp, sees_absent: bool, arg: NodeId },
-    Call2 { f: Imp, sees_absent: bool, a: NodeId, b: NodeId },
+    Call1 {
+        f: Imp,
+        sees_absent: bool,
+        arg: NodeId,
+    },
+    Call2 {
+        f: Imp,
+        sees_absent: bool,
+        a: NodeId,
+        b: NodeId,
+    },
     Not(NodeId),
     And(NodeId, NodeId),
     Or(NodeId, NodeId),
     Cmp(CmpOp, NodeId, NodeId),
-    InSet { value: NodeId, set: u32, negated: bool },
-    InList { value: NodeId, list: NodeId, negated: bool },
+    InSet {
+        value: NodeId,
+        set: u32,
+        negated: bool,
+    },
+    InList {
+        value: NodeId,
+        list: NodeId,
+        negated: bool,
+    },
     Matches(NodeId, u32),
     Concat(Box<[NodeId]>),
     Add(NodeId, NodeId),
     Sub(NodeId, NodeId),
-    Index { map: u32, key: NodeId },
+    Index {
+        map: u32,
+        key: NodeId,
+    },
+    /// `any candidate where (…)` and friends.
+    Quant {
+        quant: Quant,
+        cond: Option<NodeId>,
+    },
+    /// Inside a quantifier: a field or binding of the current candidate.
+    CandField(u32),
+    CandLet(u32),
+    CandProbability,
+    CandLevel(u32),
+    CandWeight(u32),
+}
+
+/// One compiled comparison of the `match` block.
+#[derive(Clone, Debug)]
+pub struct CCompare {
+    pub name: Box<str>,
+    pub value: NodeId,
+    pub comparator: Comparator,
+    pub tests: Box<[Test]>,
+    pub levels: Box<[Box<str>]>,
+    /// log2(m/u) per level.
+    pub weights: Box<[f64]>,
+}
+
+/// The compiled `match` block.
+#[derive(Clone, Debug)]
+pub struct CMatch {
+    pub prior: f64,
+    pub blocks: Box<[NodeId]>,
+    pub compares: Box<[CCompare]>,
 }
 
 /// A compiled set table.
@@ -125,6 +178,7 @@ pub struct Program {
     pub regexes: Box<[Regex]>,
     pub rules: Box<[CRule]>,
     pub decide: Box<[(Decision, Option<DCond>)]>,
+    pub matching: Option<CMatch>,
 }
 
 impl Program {
@@ -172,10 +226,35 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
             }
         }
     }
-    let mut cx =
-        Lower { env, sources, nodes: Vec::new(), regexes: Vec::new(), regex_ids: HashMap::new(), sets, table_slots };
+    let mut cx = Lower {
+        env,
+        sources,
+        nodes: Vec::new(),
+        regexes: Vec::new(),
+        regex_ids: HashMap::new(),
+        sets,
+        table_slots,
+        in_quantifier: false,
+    };
 
     let lets = env.lets.iter().map(|l| cx.expr(&l.value)).collect();
+
+    let matching = env.matching.as_ref().map(|m| CMatch {
+        prior: m.prior,
+        blocks: m.blocks.iter().map(|b| cx.expr(b)).collect(),
+        compares: m
+            .compares
+            .iter()
+            .map(|c| CCompare {
+                name: c.name.as_str().into(),
+                value: cx.expr(&c.value),
+                comparator: c.comparator,
+                tests: c.levels.iter().map(|l| l.test).collect(),
+                levels: c.levels.iter().map(|l| l.name.as_str().into()).collect(),
+                weights: c.levels.iter().map(|l| linkage::weight(l.m, l.u)).collect(),
+            })
+            .collect(),
+    });
 
     let rules: Vec<CRule> = env
         .rules
@@ -242,6 +321,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         regexes: cx.regexes.into_boxed_slice(),
         rules: rules.into_boxed_slice(),
         decide,
+        matching,
     }
 }
 
@@ -280,6 +360,7 @@ struct Lower<'e> {
     regex_ids: HashMap<String, u32>,
     sets: Vec<SetTable>,
     table_slots: Vec<u32>,
+    in_quantifier: bool,
 }
 
 impl Lower<'_> {
@@ -315,6 +396,13 @@ impl Lower<'_> {
         match &e.kind {
             ExprKind::Str(s) => self.konst(Const::Text(s.as_str().into())),
             ExprKind::Int(n) => self.konst(Const::Int(*n)),
+            ExprKind::Float(x) => self.konst(Const::Float(*x)),
+            ExprKind::Quantifier { quant, cond } => {
+                let was = std::mem::replace(&mut self.in_quantifier, true);
+                let cond = cond.as_ref().map(|c| self.expr(c));
+                self.in_quantifier = was;
+                self.push(Node::Quant { quant: *quant, cond })
+            }
             ExprKind::Bool(b) => self.konst(Const::Bool(*b)),
             ExprKind::Date(s) => match Date::parse(s) {
                 Ok(d) => self.konst(Const::Date(d)),
@@ -322,6 +410,21 @@ impl Lower<'_> {
             },
             ExprKind::Regex(_) => self.konst(Const::Null),
             ExprKind::Today => self.push(Node::Today),
+            ExprKind::Path(p)
+                if self.in_quantifier
+                    && self.env.resolve(p).is_none()
+                    && p.first().is_some_and(|f| f.name == "candidate") =>
+            {
+                let rest = p.get(1..).unwrap_or(&[]);
+                match self.env.resolve_candidate(rest) {
+                    Some(CandRef::Field(slot)) => self.push(Node::CandField(to_u32(slot))),
+                    Some(CandRef::Let(i)) => self.push(Node::CandLet(to_u32(i))),
+                    Some(CandRef::Probability) => self.push(Node::CandProbability),
+                    Some(CandRef::Level(i)) => self.push(Node::CandLevel(to_u32(i))),
+                    Some(CandRef::Weight(i)) => self.push(Node::CandWeight(to_u32(i))),
+                    None => self.konst(Const::Null),
+                }
+            }
             ExprKind::Path(p) => match self.env.resolve(p) {
                 Some(Resolved::Field(slot)) => self.push(Node::Field(to_u32(slot))),
                 Some(Resolved::Let(i)) => self.push(Node::Let(to_u32(i))),
@@ -491,6 +594,7 @@ impl Lower<'_> {
             e.kind,
             ExprKind::Str(_)
                 | ExprKind::Int(_)
+                | ExprKind::Float(_)
                 | ExprKind::Bool(_)
                 | ExprKind::Date(_)
                 | ExprKind::Regex(_)

@@ -13,9 +13,10 @@ use std::rc::Rc;
 use crate::builtins::{Ctx, Imp};
 use crate::check::FieldTy;
 use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Program, SetTable};
+use crate::linkage;
 use crate::normalize::date::Date;
 use crate::normalize::digits::mask;
-use crate::syntax::ast::{CmpOp, Decision, Severity};
+use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
 pub use verdict::{Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
@@ -36,17 +37,49 @@ pub const SCHEMA_REQUIRED: &str = "schema.required";
 pub const SCHEMA_TYPE: &str = "schema.type";
 pub const SCHEMA_UNKNOWN_FIELD: &str = "schema.unknown_field";
 
+/// A registry record the `match` block found for the record being evaluated.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate<'c> {
+    pub record: &'c serde_json::Value,
+}
+
+/// The blocking keys of a record: (index of the `block on …` line, key text). Absent keys are
+/// left out. The registry stores the same keys for its records.
+pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date) -> Vec<(u32, String)> {
+    let Some(m) = &program.matching else { return Vec::new() };
+    let serde_json::Value::Object(obj) = record else { return Vec::new() };
+    let mut frame = Frame::new(program, Ctx { today }, &[]);
+    let opts = EvalOptions { today, strict: false, explain: false };
+    if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
+        return Vec::new();
+    }
+    let mut keys = Vec::with_capacity(m.blocks.len());
+    for (i, b) in m.blocks.iter().enumerate() {
+        match frame.eval(*b) {
+            Value::Null => {}
+            Value::Text(t) if t.as_str().is_empty() => {}
+            v => keys.push((u32::try_from(i).unwrap_or(u32::MAX), v.to_string())),
+        }
+    }
+    keys
+}
+
 /// Evaluate one record.
 pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
+    evaluate_with(program, record, opts, &[])
+}
+
+/// Evaluate one record against registry candidates (found with [`blocking_keys`]).
+pub fn evaluate_with(
+    program: &Program,
+    record: &serde_json::Value,
+    opts: &EvalOptions,
+    candidates: &[Candidate<'_>],
+) -> Result<Verdict, RecordError> {
     let serde_json::Value::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
-    let mut frame = Frame {
-        program,
-        slots: vec![Value::Null; program.fields.len()],
-        lets: vec![None; program.lets.len()],
-        ctx: Ctx { today: opts.today },
-    };
+    let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates);
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
     let mut fired = vec![false; program.rules.len()];
@@ -139,9 +172,115 @@ struct Frame<'p, 'r> {
     slots: Vec<Value<'r>>,
     lets: Vec<Option<Value<'r>>>,
     ctx: Ctx,
+    /// Registry records to compare with; read into frames on first use.
+    candidates: &'r [Candidate<'r>],
+    cand_frames: Option<Vec<CandFrame<'p, 'r>>>,
+    /// The candidate a quantifier is looking at.
+    current: Option<usize>,
+    /// Candidates that satisfied a quantifier's condition (the `related` of a finding).
+    matched: Vec<usize>,
+}
+
+/// One registry candidate: its fields, and how it compares with the record.
+struct CandFrame<'p, 'r> {
+    id: String,
+    frame: Frame<'p, 'r>,
+    levels: Vec<Option<usize>>,
+    weights: Vec<f64>,
+    probability: f64,
 }
 
 impl<'p: 'r, 'r> Frame<'p, 'r> {
+    fn new(program: &'p Program, ctx: Ctx, candidates: &'r [Candidate<'r>]) -> Self {
+        Frame {
+            program,
+            slots: vec![Value::Null; program.fields.len()],
+            lets: vec![None; program.lets.len()],
+            ctx,
+            candidates,
+            cand_frames: None,
+            current: None,
+            matched: Vec::new(),
+        }
+    }
+
+    /// Read the candidates and compare each with the record (once per record).
+    fn ensure_candidates(&mut self) {
+        if self.cand_frames.is_some() {
+            return;
+        }
+        let program = self.program;
+        let Some(m) = &program.matching else {
+            self.cand_frames = Some(Vec::new());
+            return;
+        };
+        let mine: Vec<Value<'r>> = m.compares.iter().map(|c| self.eval(c.value)).collect();
+        let opts = EvalOptions { today: self.ctx.today, strict: false, explain: false };
+        let mut frames = Vec::with_capacity(self.candidates.len());
+        for cand in self.candidates {
+            let serde_json::Value::Object(obj) = cand.record else { continue };
+            let mut frame = Frame::new(program, self.ctx, &[]);
+            if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
+                continue;
+            }
+            let id = match obj.get("id") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let mut levels = Vec::with_capacity(m.compares.len());
+            let mut weights = Vec::with_capacity(m.compares.len());
+            let mut total = 0.0;
+            for (c, a) in m.compares.iter().zip(&mine) {
+                let b = frame.eval(c.value);
+                let level = match (comparable(a), comparable(&b)) {
+                    (Some(x), Some(y)) => linkage::level(c.comparator, &c.tests, x, y),
+                    _ => None,
+                };
+                let w = level.and_then(|l| c.weights.get(l).copied()).unwrap_or(0.0);
+                total += w;
+                levels.push(level);
+                weights.push(w);
+            }
+            let probability = linkage::probability(m.prior, total);
+            frames.push(CandFrame { id, frame, levels, weights, probability });
+        }
+        self.cand_frames = Some(frames);
+    }
+
+    fn quantify(&mut self, quant: Quant, cond: Option<NodeId>) -> Value<'r> {
+        if self.current.is_some() {
+            return Value::Null;
+        }
+        self.ensure_candidates();
+        let n = self.cand_frames.as_ref().map_or(0, Vec::len);
+        let mut count = 0i64;
+        for i in 0..n {
+            self.current = Some(i);
+            let hit = match cond {
+                None => true,
+                Some(c) => matches!(self.eval(c), Value::Bool(true)),
+            };
+            self.current = None;
+            if hit {
+                count += 1;
+                if !self.matched.contains(&i) {
+                    self.matched.push(i);
+                }
+            }
+        }
+        match quant {
+            Quant::Any => Value::Bool(count > 0),
+            Quant::No => Value::Bool(count == 0),
+            Quant::Count => Value::Int(count),
+        }
+    }
+
+    fn current_candidate(&mut self) -> Option<&mut CandFrame<'p, 'r>> {
+        let i = self.current?;
+        self.cand_frames.as_mut()?.get_mut(i)
+    }
+
     // ------------------------------------------------------------------ reading the record
 
     fn load_object(
@@ -216,6 +355,19 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         Ok(())
     }
 
+    /// A `let` binding, computed at most once per record.
+    fn eval_let(&mut self, i: usize) -> Value<'r> {
+        if let Some(Some(v)) = self.lets.get(i) {
+            return v.clone();
+        }
+        let root = self.program.lets.get(i).copied();
+        let v = root.map_or(Value::Null, |r| self.eval(r));
+        if let Some(slot) = self.lets.get_mut(i) {
+            *slot = Some(v.clone());
+        }
+        v
+    }
+
     fn set(&mut self, slot: u32, v: Value<'r>) {
         if let Some(s) = self.slots.get_mut(slot as usize) {
             *s = v;
@@ -255,14 +407,17 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 }
             }
         }
-        // Evidence of the first failing `require`.
+        // Evidence of the first failing `require`, and the candidates its quantifiers matched.
         let mut evidence = Vec::new();
+        let mut related = Vec::new();
         for (i, &q) in rule.require.iter().enumerate() {
+            self.matched.clear();
             if let Value::Bool(false) = self.eval(q) {
                 for e in rule.evidence.get(i).map(|b| &b[..]).unwrap_or(&[]) {
                     let v = self.eval(e.node);
                     evidence.push((e.label.to_string(), to_json(&v, e.secret)));
                 }
+                related = self.related_evidence(&mut evidence);
                 break;
             }
         }
@@ -273,8 +428,30 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             message,
             fields: rule.fields.iter().map(|f| f.to_string()).collect(),
             evidence,
-            related: Vec::new(),
+            related,
         }
+    }
+
+    /// Ids of the matched candidates; adds their probabilities and weights to the evidence.
+    fn related_evidence(&mut self, evidence: &mut Vec<(String, serde_json::Value)>) -> Vec<String> {
+        let program = self.program;
+        let (Some(frames), Some(m)) = (self.cand_frames.as_ref(), program.matching.as_ref()) else { return Vec::new() };
+        let mut ids = Vec::new();
+        let mut items = Vec::new();
+        for &i in &self.matched {
+            let Some(c) = frames.get(i) else { continue };
+            ids.push(c.id.clone());
+            let mut weights = serde_json::Map::new();
+            for ((cmp, level), w) in m.compares.iter().zip(&c.levels).zip(&c.weights) {
+                let level = level.and_then(|l| cmp.levels.get(l)).map_or("absent", |n| &**n);
+                weights.insert(cmp.name.to_string(), serde_json::json!({"level": level, "weight": round3(*w)}));
+            }
+            items.push(serde_json::json!({"id": c.id, "probability": round3(c.probability), "weights": weights}));
+        }
+        if !items.is_empty() {
+            evidence.push((String::from("candidates"), serde_json::Value::Array(items)));
+        }
+        ids
     }
 
     // ------------------------------------------------------------------ expressions
@@ -287,22 +464,12 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 Const::Null => Value::Null,
                 Const::Bool(b) => Value::Bool(*b),
                 Const::Int(n) => Value::Int(*n),
+                Const::Float(x) => Value::Float(*x),
                 Const::Date(d) => Value::Date(*d),
                 Const::Text(t) => Value::Text(Txt::Borrowed(t)),
             },
             Node::Field(slot) => self.slots.get(*slot as usize).cloned().unwrap_or_default(),
-            Node::Let(i) => {
-                let i = *i as usize;
-                if let Some(Some(v)) = self.lets.get(i) {
-                    return v.clone();
-                }
-                let root = program.lets.get(i).copied();
-                let v = root.map_or(Value::Null, |r| self.eval(r));
-                if let Some(slot) = self.lets.get_mut(i) {
-                    *slot = Some(v.clone());
-                }
-                v
-            }
+            Node::Let(i) => self.eval_let(*i as usize),
             Node::Today => Value::Date(self.ctx.today),
             Node::Call1 { f, sees_absent, arg } => {
                 let a = self.eval(*arg);
@@ -414,7 +581,42 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 (Value::Text(k), Some(m)) => m.get(k.as_str()).map_or(Value::Null, |v| Value::Text(Txt::Borrowed(v))),
                 _ => Value::Null,
             },
+            Node::Quant { quant, cond } => self.quantify(*quant, *cond),
+            Node::CandField(slot) => {
+                self.current_candidate().and_then(|c| c.frame.slots.get(*slot as usize).cloned()).unwrap_or_default()
+            }
+            Node::CandLet(i) => match (self.current_candidate(), program.lets.get(*i as usize)) {
+                (Some(c), Some(_)) => c.frame.eval_let(*i as usize),
+                _ => Value::Null,
+            },
+            Node::CandProbability => self.current_candidate().map_or(Value::Null, |c| Value::Float(c.probability)),
+            Node::CandLevel(i) => {
+                let level = self.current_candidate().and_then(|c| c.levels.get(*i as usize).copied().flatten());
+                let name = program
+                    .matching
+                    .as_ref()
+                    .and_then(|m| m.compares.get(*i as usize))
+                    .and_then(|c| level.and_then(|l| c.levels.get(l)));
+                name.map_or(Value::Null, |n| Value::Text(Txt::Borrowed(n)))
+            }
+            Node::CandWeight(i) => self
+                .current_candidate()
+                .and_then(|c| c.weights.get(*i as usize).copied())
+                .map_or(Value::Null, Value::Float),
         }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A value as the comparators see it: text (numbers and choices as text) or a date.
+fn comparable<'v>(v: &'v Value<'_>) -> Option<linkage::Cmp<'v>> {
+    match v {
+        Value::Text(t) => Some(linkage::Cmp::Text(t.as_str())),
+        Value::Date(d) => Some(linkage::Cmp::Date(*d)),
+        _ => None,
     }
 }
 
@@ -430,6 +632,17 @@ fn compare(a: &Value<'_>, b: &Value<'_>, op: CmpOp) -> Value<'static> {
         (Value::Null, _) | (_, Value::Null) => return Value::Null,
         (Value::Text(x), Value::Text(y)) => x.as_str().cmp(y.as_str()),
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Float(_) | Value::Int(_), Value::Float(_) | Value::Int(_)) => {
+            let f = |v: &Value<'_>| match v {
+                Value::Float(x) => *x,
+                Value::Int(n) => *n as f64,
+                _ => 0.0,
+            };
+            match f(a).partial_cmp(&f(b)) {
+                Some(o) => o,
+                None => return Value::Null,
+            }
+        }
         (Value::Date(x), Value::Date(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (x, y) => {
@@ -541,6 +754,7 @@ fn to_json(v: &Value<'_>, secret: bool) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(n) => J::from(*n),
+        Value::Float(x) => J::from(round3(*x)),
         Value::Date(d) => J::String(d.to_string()),
         Value::Text(t) => J::String(t.as_str().to_string()),
         Value::List(items) => J::Array(items.iter().map(|x| to_json(x, false)).collect()),

@@ -76,6 +76,8 @@ pub enum RecordError {
     UnknownField { path: String },
     #[error("{0}")]
     Malformed(String),
+    #[error("{0}")]
+    Registry(String),
 }
 
 impl Serialize for Verdict {

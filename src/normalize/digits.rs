@@ -102,7 +102,7 @@ pub fn luhn_valid(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// True iff `s` is a health-insurer number: 8 ASCII digits (法別番号, 都道府県, 保険者別番号,

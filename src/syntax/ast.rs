@@ -50,6 +50,55 @@ pub enum Item {
     Table(Table),
     Rule(Rule),
     Decide(Decide),
+    Match(Match),
+}
+
+/// `match { prior …; block on …; compare … }`: how a record is compared with registry records.
+#[derive(Clone, Debug)]
+pub struct Match {
+    pub prior: Option<(f64, Span)>,
+    pub blocks: Vec<Expr>,
+    pub compares: Vec<Compare>,
+    pub span: Span,
+}
+
+/// `compare kana = kana_name using jaro_winkler { … }`.
+#[derive(Clone, Debug)]
+pub struct Compare {
+    pub name: Ident,
+    pub value: Expr,
+    pub comparator: Ident,
+    pub levels: Vec<Level>,
+    pub span: Span,
+}
+
+/// One agreement level of a comparison with its m and u probabilities.
+#[derive(Clone, Debug)]
+pub struct Level {
+    pub name: Ident,
+    pub test: LevelTest,
+    pub m: f64,
+    pub u: f64,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LevelTest {
+    Same,
+    Similarity(f64),
+    Distance(u32),
+    Swapped,
+    YearTypo,
+    WithinDays(u32),
+    Else,
+}
+
+/// `any candidate`, `no candidate`, `count candidates`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quant {
+    Any,
+    No,
+    Count,
 }
 
 #[derive(Clone, Debug)]
@@ -260,6 +309,7 @@ pub struct Expr {
 pub enum ExprKind {
     Str(String),
     Int(i64),
+    Float(f64),
     /// A date literal as written (`1900-01-01`); validated by the checker.
     Date(String),
     Bool(bool),
@@ -291,6 +341,11 @@ pub enum ExprKind {
         key: Box<Expr>,
     },
     Set(Vec<Expr>),
+    /// `any candidate where (…)`: over the registry records the match block found.
+    Quantifier {
+        quant: Quant,
+        cond: Option<Box<Expr>>,
+    },
     /// `a = b` where `a == b` was meant; kept so the checker can explain it.
     SingleEq {
         lhs: Box<Expr>,

@@ -82,7 +82,7 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagn
     }
 }
 
-const TOP_LEVEL: &[&str] = &["rule", "schema", "let", "set", "map", "decide", "include"];
+const TOP_LEVEL: &[&str] = &["rule", "schema", "let", "set", "map", "decide", "include", "match"];
 
 /// Byte ranges of top-level items: each starts at a line whose first column begins a top-level keyword.
 fn segments(text: &str) -> Vec<(usize, usize)> {
@@ -356,6 +356,33 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::table_file | Rule::kw_file => "`file(\"…\")`",
         Rule::table_opt => "an option such as `column: \"name\"`",
         Rule::map_literal | Rule::map_entry => "`{ \"key\": \"value\", … }`",
+        Rule::match_block | Rule::kw_match => "`match`",
+        Rule::prior_decl
+        | Rule::kw_prior
+        | Rule::block_decl
+        | Rule::kw_block
+        | Rule::compare_decl
+        | Rule::kw_compare => "`prior`, `block on …` or `compare … = … using … { … }`",
+        Rule::kw_on => "`on`",
+        Rule::kw_using => "`using` and a comparator (`exact`, `jaro_winkler`, `levenshtein`, `damerau`, `date`)",
+        Rule::level_decl => "a level such as `close: similarity >= 0.92 m 0.07 u 0.01`",
+        Rule::level_test
+        | Rule::lt_same
+        | Rule::lt_similarity
+        | Rule::lt_distance
+        | Rule::lt_swapped
+        | Rule::lt_year_typo
+        | Rule::lt_within
+        | Rule::lt_else => {
+            "a level test (`same`, `similarity >= 0.9`, `distance <= 1`, `swapped`, `year_typo`, `within 30 days`, `else`)"
+        }
+        Rule::kw_m => "`m` and a probability",
+        Rule::kw_u => "`u` and a probability",
+        Rule::float => "a number",
+        Rule::quantifier | Rule::quant_kind | Rule::kw_candidate | Rule::kw_candidates => {
+            "`any candidate`, `no candidate` or `count candidates`"
+        }
+        Rule::kw_where => "`where (…)`",
         _ => return None,
     })
 }
@@ -385,6 +412,7 @@ impl Cx {
                 Rule::map_decl => self.table(it, TableKind::Map),
                 Rule::rule => self.rule(it),
                 Rule::decide => Some(Item::Decide(self.decide(it))),
+                Rule::match_block => Some(Item::Match(self.match_block(it))),
                 _ => None,
             };
             items.extend(item);
@@ -584,6 +612,81 @@ impl Cx {
         Outcome { severity, penalty, message, span }
     }
 
+    fn number(&mut self, p: &P<'_>) -> f64 {
+        p.as_str().trim().parse::<f64>().unwrap_or(0.0)
+    }
+
+    fn match_block(&mut self, p: P<'_>) -> Match {
+        let span = self.span(&p);
+        let mut m = Match { prior: None, blocks: Vec::new(), compares: Vec::new(), span };
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::prior_decl => {
+                    if let Some(n) = x.into_inner().find(|y| matches!(y.as_rule(), Rule::float | Rule::int)) {
+                        m.prior = Some((self.number(&n), self.span(&n)));
+                    }
+                }
+                Rule::block_decl => {
+                    if let Some(e) = x.into_inner().find(|y| y.as_rule() == Rule::expr) {
+                        m.blocks.push(self.expr(e));
+                    }
+                }
+                Rule::compare_decl => {
+                    let cspan = self.span(&x);
+                    let mut idents = Vec::new();
+                    let mut value = None;
+                    let mut levels = Vec::new();
+                    for y in x.into_inner() {
+                        match y.as_rule() {
+                            Rule::ident => idents.push(self.ident(&y)),
+                            Rule::expr => value = Some(self.expr(y)),
+                            Rule::level_decl => levels.push(self.level(y)),
+                            _ => {}
+                        }
+                    }
+                    let mut idents = idents.into_iter();
+                    if let (Some(name), Some(comparator), Some(value)) = (idents.next(), idents.next(), value) {
+                        m.compares.push(Compare { name, value, comparator, levels, span: cspan });
+                    }
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+
+    fn level(&mut self, p: P<'_>) -> Level {
+        let span = self.span(&p);
+        let mut name = Ident { name: String::new(), span };
+        let mut test = LevelTest::Else;
+        let mut numbers = Vec::new();
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::ident => name = self.ident(&x),
+                Rule::level_test => {
+                    if let Some(t) = x.into_inner().next() {
+                        let arg = t.clone().into_inner().find(|a| matches!(a.as_rule(), Rule::float | Rule::int));
+                        let n = arg.as_ref().map_or(0.0, |a| self.number(a));
+                        test = match t.as_rule() {
+                            Rule::lt_same => LevelTest::Same,
+                            Rule::lt_similarity => LevelTest::Similarity(n),
+                            Rule::lt_distance => LevelTest::Distance(n as u32),
+                            Rule::lt_swapped => LevelTest::Swapped,
+                            Rule::lt_year_typo => LevelTest::YearTypo,
+                            Rule::lt_within => LevelTest::WithinDays(n as u32),
+                            _ => LevelTest::Else,
+                        };
+                    }
+                }
+                Rule::float | Rule::int => numbers.push(self.number(&x)),
+                _ => {}
+            }
+        }
+        let m = numbers.first().copied().unwrap_or(0.0);
+        let u = numbers.get(1).copied().unwrap_or(0.0);
+        Level { name, test, m, u, span }
+    }
+
     fn decide(&mut self, p: P<'_>) -> Decide {
         let span = self.span(&p);
         let mut arms = Vec::new();
@@ -666,6 +769,7 @@ impl Cx {
         let kind = match p.as_rule() {
             Rule::string => ExprKind::Str(self.string(p).value),
             Rule::int => ExprKind::Int(self.int(&p)),
+            Rule::float => ExprKind::Float(p.as_str().parse::<f64>().unwrap_or(0.0)),
             Rule::date => ExprKind::Date(p.as_str().to_string()),
             Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
             Rule::regex => ExprKind::Regex(p.into_inner().next().map(|x| x.as_str().to_string()).unwrap_or_default()),
@@ -805,7 +909,26 @@ impl Cx {
             }
             Rule::path => Expr { kind: ExprKind::Path(p.into_inner().map(|x| self.ident(&x)).collect()), span },
             Rule::kw_today_lit => Expr { kind: ExprKind::Today, span },
-            Rule::string | Rule::int | Rule::date | Rule::boolean | Rule::regex => self.literal(p),
+            Rule::string | Rule::int | Rule::float | Rule::date | Rule::boolean | Rule::regex => self.literal(p),
+            Rule::quantifier => {
+                let mut quant = Quant::Any;
+                let mut cond = None;
+                for x in p.into_inner() {
+                    match x.as_rule() {
+                        Rule::quant_kind => {
+                            let first = x.into_inner().next().map(|k| k.as_rule());
+                            quant = match first {
+                                Some(Rule::kw_no) => Quant::No,
+                                Some(Rule::kw_count) => Quant::Count,
+                                _ => Quant::Any,
+                            };
+                        }
+                        Rule::expr => cond = Some(Box::new(self.expr(x))),
+                        _ => {}
+                    }
+                }
+                Expr { kind: ExprKind::Quantifier { quant, cond }, span }
+            }
             _ => Expr { kind: ExprKind::Bool(false), span },
         }
     }
