@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::compile::{self, Program};
 use crate::diagnostic::{Diagnostic, render_plain};
-use crate::eval::{self, Candidate, EvalOptions, RecordError, Verdict};
+use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, RecordError, Verdict};
 use crate::normalize::date::Date;
 use crate::registry::{MemoryRegistry, Registry};
 use crate::source::{LoadCode, SourceMap};
@@ -185,6 +185,29 @@ impl Engine {
             .map(|c| Candidate { record: c })
             .collect();
         eval::evaluate_with(&self.program, record, &opts, &candidates)
+    }
+
+    /// How a record compares with every registry record that shares a blocking key with it
+    /// (a candidate with the record's own `id` is left out): probability and per-comparison
+    /// levels and weights. Used by `kensa dedup` and `kensa link`.
+    pub fn matches_in(
+        &self,
+        record: &serde_json::Value,
+        registry: &dyn Registry,
+    ) -> Result<Vec<CandidateMatch>, RecordError> {
+        let today = self.today.unwrap_or_else(today_in_japan);
+        if self.program.matching.is_none() || registry.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = eval::blocking_keys(&self.program, record, today);
+        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+        let own_id = record.get("id");
+        let candidates: Vec<Candidate<'_>> = found
+            .iter()
+            .filter(|c| own_id.is_none() || c.get("id") != own_id)
+            .map(|c| Candidate { record: c })
+            .collect();
+        eval::compare_candidates(&self.program, record, today, &candidates)
     }
 
     /// Whether the rules compare records with a registry (they have a `match` block).

@@ -23,6 +23,6 @@ pub mod internal;
 
 pub use diagnostic::{Code, Diagnostic, Label, Level};
 pub use engine::{CompileError, Engine, Report, check_builtin, check_path, today_in_japan};
-pub use eval::{Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use eval::{CandidateMatch, Comparison, Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
 pub use normalize::date::Date;
 pub use syntax::ast::{Decision, Severity};

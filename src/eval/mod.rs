@@ -19,7 +19,7 @@ use crate::normalize::digits::mask;
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
-pub use verdict::{Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use verdict::{CandidateMatch, Comparison, Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
 
 /// Per-evaluation settings.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +62,41 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
         }
     }
     keys
+}
+
+/// How a record compares with each candidate: the evidence behind `probability`.
+pub fn compare_candidates(
+    program: &Program,
+    record: &serde_json::Value,
+    today: Date,
+    candidates: &[Candidate<'_>],
+) -> Result<Vec<CandidateMatch>, RecordError> {
+    let serde_json::Value::Object(obj) = record else {
+        return Err(RecordError::NotAnObject { found: json_kind(record) });
+    };
+    let mut frame = Frame::new(program, Ctx { today }, candidates);
+    let opts = EvalOptions { today, strict: false, explain: false };
+    frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new())?;
+    frame.ensure_candidates();
+    let Some(m) = &program.matching else { return Ok(Vec::new()) };
+    let frames = frame.cand_frames.take().unwrap_or_default();
+    Ok(frames
+        .into_iter()
+        .map(|c| CandidateMatch {
+            id: c.id,
+            probability: c.probability,
+            comparisons: m
+                .compares
+                .iter()
+                .zip(c.levels.iter().zip(&c.weights))
+                .map(|(cmp, (level, w))| Comparison {
+                    name: cmp.name.to_string(),
+                    level: level.and_then(|l| cmp.levels.get(l)).map(|n| n.to_string()),
+                    weight: *w,
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// Evaluate one record.

@@ -36,6 +36,26 @@ pub struct Finding {
     pub related: Vec<String>,
 }
 
+/// How a record compares with one registry record (the `match` block's verdict on the pair).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CandidateMatch {
+    /// The registry record's `id`.
+    pub id: String,
+    /// Match probability from the prior and the summed weights.
+    pub probability: f64,
+    pub comparisons: Vec<Comparison>,
+}
+
+/// One `compare` line applied to a pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub name: String,
+    /// The level reached; `None` when a value is absent on either side (weight 0).
+    pub level: Option<String>,
+    /// log2(m/u) of that level.
+    pub weight: f64,
+}
+
 /// What one rule did with one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuleOutcome {
