@@ -178,10 +178,10 @@ impl Engine {
         }
         let keys = eval::blocking_keys(&self.program, record, opts.today);
         let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        let own_id = record.get("id");
+        let own_id = self.program.record_id(record);
         let candidates: Vec<Candidate<'_>> = found
             .iter()
-            .filter(|c| own_id.is_none() || c.get("id") != own_id)
+            .filter(|c| own_id.is_none() || self.program.record_id(c) != own_id)
             .map(|c| Candidate { record: c })
             .collect();
         eval::evaluate_with(&self.program, record, &opts, &candidates)
@@ -201,10 +201,10 @@ impl Engine {
         }
         let keys = eval::blocking_keys(&self.program, record, today);
         let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        let own_id = record.get("id");
+        let own_id = self.program.record_id(record);
         let candidates: Vec<Candidate<'_>> = found
             .iter()
-            .filter(|c| own_id.is_none() || c.get("id") != own_id)
+            .filter(|c| own_id.is_none() || self.program.record_id(c) != own_id)
             .map(|c| Candidate { record: c })
             .collect();
         eval::compare_candidates(&self.program, record, today, &candidates)

@@ -43,6 +43,8 @@ pub struct SchemaInfo {
     pub name: String,
     pub fields: Vec<FieldInfo>,
     pub roots: Vec<usize>,
+    /// The top-level field that names a record: the one marked `id`, else a field called `id`.
+    pub id_field: Option<usize>,
 }
 
 impl SchemaInfo {
@@ -419,6 +421,13 @@ impl Checker<'_> {
     fn schema(&mut self, s: &ast::Schema) {
         self.env.schema.name = s.name.name.clone();
         let roots = self.fields(&s.fields, "", false);
+        let marked: Vec<&ast::FieldDecl> = s.fields.iter().filter(|f| f.is_id).collect();
+        for extra in marked.iter().skip(1) {
+            self.err(CheckCode::DuplicateField, extra.name.span, "only one field can be marked `id`", "second `id`");
+        }
+        let id_name = marked.first().map_or("id", |f| f.name.name.as_str());
+        self.env.schema.id_field =
+            roots.iter().copied().find(|&i| self.env.schema.fields.get(i).is_some_and(|f| f.key == id_name));
         self.env.schema.roots = roots;
     }
 
@@ -466,6 +475,9 @@ impl Checker<'_> {
                         );
                     }
                 }
+            }
+            if d.is_id && (!prefix.is_empty() || !matches!(d.ty, ast::TypeExpr::Text | ast::TypeExpr::Int)) {
+                self.err(CheckCode::TypeMismatch, d.name.span, "the `id` field must be a top-level text or int field", "here");
             }
             if let ast::TypeExpr::Group(children) = &d.ty {
                 let kids = self.fields(children, &path, secret);

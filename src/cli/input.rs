@@ -137,7 +137,7 @@ pub fn read(
             }
         }
         Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+            let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(reader);
             let headers: Vec<String> = rdr.headers().map_err(csv_io)?.iter().map(|h| h.trim().to_string()).collect();
             let mut record = csv::StringRecord::new();
             loop {

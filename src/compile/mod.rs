@@ -179,9 +179,20 @@ pub struct Program {
     pub rules: Box<[CRule]>,
     pub decide: Box<[(Decision, Option<DCond>)]>,
     pub matching: Option<CMatch>,
+    /// The JSON key of the field that names a record.
+    pub id_key: Option<Box<str>>,
 }
 
 impl Program {
+    /// The id of a record, as text (`None` without an id field or value).
+    pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
+        match record.get(self.id_key.as_deref()?)? {
+            serde_json::Value::String(s) => Some(s.trim().to_string()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id.0 as usize)
     }
@@ -322,6 +333,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         rules: rules.into_boxed_slice(),
         decide,
         matching,
+        id_key: env.schema.id_field.and_then(|i| env.schema.fields.get(i)).map(|f| f.key.as_str().into()),
     }
 }
 

@@ -140,11 +140,7 @@ pub fn evaluate_with(
 
     let score = 100u32.saturating_sub(penalty_sum);
     let decision = decide(program, &findings, &fired, score);
-    let id = match obj.get("id") {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    let id = program.record_id(record);
     Ok(Verdict { id, decision, score, findings, trace })
 }
 
@@ -258,11 +254,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
                 continue;
             }
-            let id = match obj.get("id") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
+            let id = program.record_id(cand.record).unwrap_or_default();
             let mut levels = Vec::with_capacity(m.compares.len());
             let mut weights = Vec::with_capacity(m.compares.len());
             let mut total = 0.0;

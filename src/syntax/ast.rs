@@ -118,6 +118,8 @@ pub struct FieldDecl {
     pub ty: TypeExpr,
     pub optional: bool,
     pub secret: bool,
+    /// Marked `id`: the field that names the record (in findings' `related` and in output).
+    pub is_id: bool,
 }
 
 #[derive(Clone, Debug)]

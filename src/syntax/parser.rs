@@ -303,6 +303,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         }
         Rule::optional => "`?`",
         Rule::secret | Rule::kw_secret => "`secret`",
+        Rule::id_mark | Rule::kw_id => "`id`",
         Rule::ident | Rule::ident_raw => "a name",
         Rule::rule_id => "a rule name such as `my_number.length`",
         Rule::string | Rule::str_inner => "text in quotes",
@@ -478,15 +479,17 @@ impl Cx {
         let mut ty = TypeExpr::Text;
         let mut optional = false;
         let mut secret = false;
+        let mut is_id = false;
         for x in p.into_inner() {
             match x.as_rule() {
                 Rule::ident => name = self.ident(&x),
                 Rule::optional => optional = true,
                 Rule::secret => secret = true,
+                Rule::id_mark => is_id = true,
                 _ => ty = self.ty(x),
             }
         }
-        FieldDecl { name, ty, optional, secret }
+        FieldDecl { name, ty, optional, secret, is_id }
     }
 
     fn ty(&mut self, p: P<'_>) -> TypeExpr {
