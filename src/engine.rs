@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -9,7 +10,8 @@ use crate::compile::{self, Program};
 use crate::diagnostic::{Diagnostic, render_plain};
 use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, RecordError, Verdict};
 use crate::normalize::date::Date;
-use crate::registry::{MemoryRegistry, Registry};
+use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MemoryRegistry, Registry, fnv1a};
+use std::collections::HashMap;
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{FileId, Item, Module};
 use crate::{check, syntax};
@@ -176,14 +178,8 @@ impl Engine {
         if self.program.matching.is_none() || registry.is_empty() {
             return eval::evaluate(&self.program, record, &opts);
         }
-        let keys = eval::blocking_keys(&self.program, record, opts.today);
-        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        let own_id = self.program.record_id(record);
-        let candidates: Vec<Candidate<'_>> = found
-            .iter()
-            .filter(|c| own_id.is_none() || self.program.record_id(c) != own_id)
-            .map(|c| Candidate { record: c })
-            .collect();
+        let found = self.candidates(record, registry, opts.today)?;
+        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
         eval::evaluate_with(&self.program, record, &opts, &candidates)
     }
 
@@ -199,15 +195,25 @@ impl Engine {
         if self.program.matching.is_none() || registry.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = eval::blocking_keys(&self.program, record, today);
-        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        let own_id = self.program.record_id(record);
-        let candidates: Vec<Candidate<'_>> = found
-            .iter()
-            .filter(|c| own_id.is_none() || self.program.record_id(c) != own_id)
-            .map(|c| Candidate { record: c })
-            .collect();
+        let found = self.candidates(record, registry, today)?;
+        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
         eval::compare_candidates(&self.program, record, today, &candidates)
+    }
+
+    /// The registry records sharing a blocking key with `record`, without the record itself
+    /// (same id).
+    fn candidates(
+        &self,
+        record: &serde_json::Value,
+        registry: &dyn Registry,
+        today: Date,
+    ) -> Result<Vec<Arc<serde_json::Value>>, RecordError> {
+        let keys = eval::blocking_keys(&self.program, record, today);
+        let mut found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+        if let Some(own) = self.program.record_id(record) {
+            found.retain(|c| self.program.record_id(c).as_deref() != Some(own.as_str()));
+        }
+        Ok(found)
     }
 
     /// Whether the rules compare records with a registry (they have a `match` block).
@@ -218,6 +224,138 @@ impl Engine {
     /// The blocking keys the rules compute for a record; a registry indexes its records by them.
     pub fn blocking_keys(&self, record: &serde_json::Value) -> Vec<(u32, String)> {
         eval::blocking_keys(&self.program, record, self.today.unwrap_or_else(today_in_japan))
+    }
+
+    /// The id of a record as the rules name it (the schema field marked `id`).
+    pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
+        self.program.record_id(record)
+    }
+
+    /// A record ready to be stored in a registry: its uid (`id:<id>`, or `hash:<content hash>`
+    /// without an id) and its blocking keys.
+    pub fn registry_entry(&self, record: serde_json::Value) -> Entry {
+        let keys = self.blocking_keys(&record);
+        let uid = match self.program.record_id(&record) {
+            Some(id) => format!("id:{id}"),
+            None => format!("hash:{:016x}", fnv1a(record.to_string().as_bytes())),
+        };
+        Entry { uid, record, keys }
+    }
+
+    /// A stable fingerprint of everything the blocking keys depend on: the `block on …`
+    /// expressions, the `let` bindings and tables they use (transitively), and the record
+    /// schema. Whitespace and comments outside those texts do not change it; editing a rule,
+    /// a message or a comparison does not either. A registry built with another fingerprint
+    /// has stale keys.
+    pub fn fingerprint(&self) -> String {
+        let sources = &self.report.sources;
+        let mut blocks: Vec<String> = Vec::new();
+        let mut lets: HashMap<String, String> = HashMap::new();
+        let mut tables: HashMap<String, String> = HashMap::new();
+        let mut schema = String::new();
+        for (id, file) in sources.files() {
+            if !file.name.ends_with(".kensa") {
+                continue;
+            }
+            let (module, _) = syntax::parse_file(id, &file.text);
+            for item in &module.items {
+                match item {
+                    Item::Match(m) => blocks.extend(m.blocks.iter().map(|b| squash(sources.slice(b.span)))),
+                    Item::Let(l) => {
+                        lets.insert(l.name.name.clone(), squash(sources.slice(l.value.span)));
+                    }
+                    Item::Table(t) => {
+                        let mut text = squash(sources.slice(t.span));
+                        if let crate::syntax::ast::TableSource::File { path, .. } = &t.source {
+                            for (_, f) in sources.files() {
+                                if f.name.ends_with(path.value.as_str()) {
+                                    text.push('\n');
+                                    text.push_str(&f.text);
+                                }
+                            }
+                        }
+                        tables.insert(t.name.name.clone(), text);
+                    }
+                    Item::Schema(sc) => {
+                        schema.push_str(&sc.name.name);
+                        schema_text(&sc.fields, &mut schema);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Follow the names the blocks use to the bindings and tables behind them.
+        let mut used: Vec<String> = Vec::new();
+        let mut queue: Vec<String> = blocks.clone();
+        while let Some(text) = queue.pop() {
+            for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()) {
+                if used.iter().any(|u| u == word) {
+                    continue;
+                }
+                if let Some(t) = lets.get(word).or_else(|| tables.get(word)) {
+                    used.push(word.to_string());
+                    queue.push(t.clone());
+                }
+            }
+        }
+        used.sort();
+        let mut all = String::from("kensa-keys-1\n");
+        for b in &blocks {
+            all.push_str("block ");
+            all.push_str(b);
+            all.push('\n');
+        }
+        for u in &used {
+            let text = lets.get(u).or_else(|| tables.get(u)).map_or("", String::as_str);
+            all.push_str(&format!("def {u} = {text}\n"));
+        }
+        all.push_str("schema ");
+        all.push_str(&schema);
+        format!("{:016x}", fnv1a(all.as_bytes()))
+    }
+
+    /// The version a registry built with these rules records for its keys.
+    pub fn key_version(&self) -> KeyVersion {
+        KeyVersion {
+            rules: self.fingerprint(),
+            variant_table: crate::normalize::variant::VARIANT_TABLE_VERSION.to_string(),
+            postal_data: crate::normalize::postal::POSTAL_DATA_VERSION.to_string(),
+            kensa: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Check a record against a registry and enroll it when it is accepted, atomically: the
+    /// store serializes enrollments, so of two enrollments of one person (also from two
+    /// processes at the same time) the second sees the first. Unlike [`Engine::evaluate_in`],
+    /// a stored record with the same id is a candidate too: enrolling a record twice makes the
+    /// second a duplicate, not an accept.
+    pub fn enroll(&self, record: serde_json::Value, store: &dyn Enroll) -> Result<Enrollment, RecordError> {
+        let entry = self.registry_entry(record);
+        let opts = self.options(false);
+        let mut outcome: Option<Result<Verdict, RecordError>> = None;
+        let mut taken = false;
+        let inserted = store
+            .enroll(&entry, &mut |found, uid_taken| {
+                taken = uid_taken;
+                let fetched = match found.candidates(&entry.keys) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        outcome = Some(Err(RecordError::Registry(e.to_string())));
+                        return false;
+                    }
+                };
+                let candidates: Vec<Candidate<'_>> = fetched.iter().map(|c| Candidate { record: c }).collect();
+                let verdict = eval::evaluate_with(&self.program, &entry.record, &opts, &candidates);
+                let accept = matches!(&verdict, Ok(v) if v.decision == crate::Decision::Accept);
+                outcome = Some(verdict);
+                accept && !uid_taken
+            })
+            .map_err(|e| RecordError::Registry(e.to_string()))?;
+        match outcome {
+            Some(Ok(verdict)) => Ok(Enrollment { verdict, enrolled: inserted, already_stored: taken }),
+            Some(Err(e)) => Err(e),
+            None => Err(RecordError::Registry(String::from("the registry did not check the record"))),
+        }
     }
 
     /// Build an in-memory registry from enrolled records, keyed by these rules.
@@ -305,4 +443,50 @@ pub fn today_in_japan() -> Date {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs + 9 * 3600) / 86_400;
     Date::from_days(i32::try_from(days).unwrap_or(0))
+}
+
+/// Collapse runs of whitespace to one space, so that reformatting a block does not change the
+/// fingerprint.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The record schema as text, for the fingerprint.
+fn schema_text(fields: &[crate::syntax::ast::FieldDecl], out: &mut String) {
+    use crate::syntax::ast::TypeExpr;
+    fn ty(t: &TypeExpr, out: &mut String) {
+        match t {
+            TypeExpr::Text => out.push_str("text"),
+            TypeExpr::Int => out.push_str("int"),
+            TypeExpr::Date => out.push_str("date"),
+            TypeExpr::Bool => out.push_str("bool"),
+            TypeExpr::Enum(v) => {
+                out.push_str("enum(");
+                for i in v {
+                    out.push_str(&i.name);
+                    out.push(',');
+                }
+                out.push(')');
+            }
+            TypeExpr::List(t) => {
+                out.push_str("list(");
+                ty(t, out);
+                out.push(')');
+            }
+            TypeExpr::Group(f) => schema_text(f, out),
+        }
+    }
+    out.push('{');
+    for f in fields {
+        out.push_str(&f.name.name);
+        out.push(':');
+        ty(&f.ty, out);
+        for (flag, c) in [(f.optional, '?'), (f.secret, '*'), (f.is_id, '#')] {
+            if flag {
+                out.push(c);
+            }
+        }
+        out.push(';');
+    }
+    out.push('}');
 }

@@ -720,30 +720,7 @@ fn read_number(s: &str) -> Option<(u32, usize, bool)> {
     Some((total.checked_add(cur.unwrap_or(0))?, end, true))
 }
 
-/// Hyphen look-alikes read as a separator next to a digit: exactly geolonia's 18 (DOMAIN
-/// §3.3). Narrower than `width::is_dash`, which also folds the waves `〜`/`～`/`~` (ranges).
-pub(crate) fn is_hyphen(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '\u{FF0D}'
-            | '\u{FE63}'
-            | '\u{2212}'
-            | '\u{2010}'
-            | '\u{2043}'
-            | '\u{2011}'
-            | '\u{2012}'
-            | '\u{2013}'
-            | '\u{2014}'
-            | '\u{FE58}'
-            | '\u{2015}'
-            | '\u{23AF}'
-            | '\u{23E4}'
-            | '\u{30FC}'
-            | '\u{FF70}'
-            | '\u{2500}'
-            | '\u{2501}'
-    )
-}
+pub(crate) use super::width::is_hyphen;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unit {
