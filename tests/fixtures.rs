@@ -131,6 +131,10 @@ const NOT_FROM_A_FILE: &[&str] = &[
     "kensa::syntax::single_equals",
 ];
 
+/// Codes of the registry `match` block, which was still being written when these fixtures
+/// were; each needs an err fixture (then remove it from this list).
+const NO_FIXTURE_YET: &[&str] = &[];
+
 #[test]
 fn every_diagnostic_code_has_an_err_fixture() {
     let mut shown = std::collections::HashSet::new();
@@ -142,9 +146,11 @@ fn every_diagnostic_code_has_an_err_fixture() {
     let missing: Vec<&str> = kensa::internal::diagnostic_codes()
         .into_iter()
         .map(|(c, _)| c)
-        .filter(|c| !shown.contains(c) && !NOT_FROM_A_FILE.contains(c))
+        .filter(|c| !shown.contains(c) && !NOT_FROM_A_FILE.contains(c) && !NO_FIXTURE_YET.contains(c))
         .collect();
     assert!(missing.is_empty(), "no err fixture shows: {missing:?}");
+    let done: Vec<&&str> = NO_FIXTURE_YET.iter().filter(|c| shown.contains(**c)).collect();
+    assert!(done.is_empty(), "these now have a fixture; remove them from NO_FIXTURE_YET: {done:?}");
 }
 
 #[test]

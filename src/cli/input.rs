@@ -101,7 +101,7 @@ pub fn read(
                 if e.is_io() {
                     return Err(io::Error::other(e.to_string()));
                 }
-                sink(pos(Unit::Record, count + 1), Raw::Error(json_error(&e)))?;
+                sink(pos(Unit::Record, count + 1), Raw::Error(json_file_error(&e)))?;
             }
             Ok(())
         }
@@ -201,16 +201,26 @@ fn csv_object(headers: &[String], row: &csv::StringRecord) -> serde_json::Value 
     serde_json::Value::Object(root)
 }
 
-/// The reason a JSON text could not be read, without quoting its content.
+/// The reason a JSON line could not be read, without quoting its content.
 pub fn json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Syntax => "invalid JSON",
-        Category::Eof => "the JSON ends too early",
-        Category::Data => "unexpected JSON data",
-        Category::Io => "read error",
-    };
-    format!("{what} at column {}", e.column())
+    match e.classify() {
+        Category::Eof => String::from("the JSON ends too early: the line is incomplete"),
+        Category::Syntax => format!("invalid JSON at column {}", e.column()),
+        Category::Data => format!("unexpected JSON data at column {}", e.column()),
+        Category::Io => String::from("read error"),
+    }
+}
+
+/// The reason a JSON file could not be read, with the line and column in the file.
+fn json_file_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => String::from("the JSON ends too early: the file is incomplete"),
+        Category::Syntax => format!("invalid JSON at line {}, column {}", e.line(), e.column()),
+        Category::Data => format!("unexpected JSON data at line {}, column {}", e.line(), e.column()),
+        Category::Io => String::from("read error"),
+    }
 }
 
 /// Streams the elements of a top-level JSON array (or a single object) to a callback.

@@ -319,9 +319,13 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         findings: &mut Vec<Finding>,
     ) -> Result<(), RecordError> {
         let program = self.program;
+        // Keys of `obj` that are schema fields; fewer than `obj.len()` means unknown keys.
+        let mut known_keys = 0;
         for &slot in slots {
             let Some(field) = program.fields.get(slot as usize) else { continue };
-            match obj.get(&*field.key) {
+            let value = obj.get(&*field.key);
+            known_keys += usize::from(value.is_some());
+            match value {
                 None | Some(serde_json::Value::Null) => {
                     if !field.optional {
                         findings.push(schema_finding(
@@ -359,7 +363,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             }
         }
         // Fields the schema does not know.
-        if obj.len() > slots.len() || slots.iter().any(|&s| program.fields.get(s as usize).is_none()) {
+        if known_keys < obj.len() {
             for key in obj.keys() {
                 let known = slots.iter().any(|&s| program.fields.get(s as usize).is_some_and(|f| *f.key == **key));
                 if !known {

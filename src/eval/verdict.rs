@@ -117,9 +117,10 @@ impl Serialize for Verdict {
 
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Finding", 6)?;
+        let mut st = s.serialize_struct("Finding", 7)?;
         st.serialize_field("rule", &self.rule)?;
         st.serialize_field("severity", self.severity.as_str())?;
+        st.serialize_field("penalty", &self.penalty)?;
         st.serialize_field("message", &self.message)?;
         st.serialize_field("fields", &self.fields)?;
         st.serialize_field("evidence", &Ordered(&self.evidence))?;
