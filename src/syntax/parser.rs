@@ -55,7 +55,7 @@ fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
                         }
                         diags.extend(cx.diags);
                     }
-                    Err(e) => diags.push(pest_error(file, start, piece, &e)),
+                    Err(e) => diags.push(pest_error(file, start, piece, &e, end < src.len())),
                 }
             }
             (module, diags)
@@ -78,7 +78,7 @@ pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagn
                 None => Ok(expr),
             }
         }
-        Err(e) => Err(pest_error(file, offset, text, &e)),
+        Err(e) => Err(pest_error(file, offset, text, &e, false)),
     }
 }
 
@@ -243,11 +243,22 @@ fn prescan(file: FileId, text: &str) -> (String, Vec<Diagnostic>) {
     (out, diags)
 }
 
-fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+/// `cut`: `text` is one item of a longer file (after an earlier syntax error), so its end is
+/// the start of the next item, not the end of the file.
+fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Rule>, cut: bool) -> Diagnostic {
+    let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    let only_braces = matches!(&e.variant, ErrorVariant::ParsingError { positives, .. }
+        if !positives.is_empty() && positives.iter().all(|r| matches!(r, Rule::lbrace | Rule::rbrace)));
+    let content_end = text.trim_end().len();
+    let item_ends_early = cut && pos >= content_end;
+    if only_braces || item_ends_early {
+        // Point just after the last word written, where the missing piece belongs.
+        let before = text.get(..pos).unwrap_or("");
+        pos = before.trim_end().len();
+    }
     let found = text.get(pos..).and_then(|t| t.split_whitespace().next()).unwrap_or("");
     let found: String = found.chars().take(20).collect();
     let at = offset + pos;
@@ -267,7 +278,9 @@ fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Ru
         [one] => (*one).to_string(),
         [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
     };
-    let message = if found.is_empty() {
+    let message = if item_ends_early {
+        format!("expected {what}: the item ends here")
+    } else if found.is_empty() {
         format!("unexpected end of file: expected {what}")
     } else {
         format!("expected {what}, found `{found}`")
@@ -276,12 +289,18 @@ fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Ru
     if found.starts_with('}') && expected.iter().any(|w| w.contains("outcome") || w.contains("require")) {
         d = d.help("every rule needs `require …` and an outcome (`reject`, `review` or `warn`)");
     }
+    if !found.is_empty() && found.chars().all(|c| c.is_ascii_digit()) && expected.iter().any(|w| w.contains("penalty"))
+    {
+        d = d.help(format!("a penalty is written with a minus sign: `-{found}`"));
+    }
     d
 }
 
 fn describe(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::EOI => "the end of the file",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
         Rule::item
         | Rule::include
         | Rule::schema

@@ -1,12 +1,5 @@
-//! Bugs in syntax error messages (src/syntax/parser.rs `pest_error`). Move into
-//! tests/fixtures.rs (or add the texts as err fixtures) once fixed.
-//!
-//! 1. A token the grammar writes as a literal (`{`, `}`, `(`, `)`) is never named in
-//!    "expected …": pest only reports rule names, and `describe` has no entry for literals.
-//!    When the literal is the only thing that could come, the message is "expected something
-//!    else" and the span falls back to an earlier position (the start of the item).
-//! 2. An item is cut off at the next top-level keyword; when it ends too early the message
-//!    says "unexpected end of file" although the file goes on, and points at the next item.
+//! Syntax errors name what is missing (`{`, `}`) and where it belongs; an item that ends too
+//! early is not reported as the end of the file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -23,17 +16,16 @@ fn first_error(text: &str) -> (String, usize, usize) {
 fn missing_opening_brace_of_a_rule_is_named() {
     let text = "schema R { id: text, family_name: text }\nrule name.x \"氏がありません\"\n  require not blank(family_name)\n  reject\n}\n";
     let (message, line, col) = first_error(text);
-    // got: "expected something else, found `rule`" at 2:1
     assert!(!message.contains("something else"), "{message}");
     assert!(message.contains("`{`"), "{message}");
-    assert_eq!((line, col), (2, 28), "{message}");
+    // Right after the title, where the `{` belongs.
+    assert_eq!((line, col), (2, 22), "{message}");
 }
 
 #[test]
 fn missing_closing_brace_is_named() {
     let text = "schema R { id: text, family_name: text }\nrule name.x {\n  require not blank(family_name)\n  reject \"氏がありません\"\n";
     let (message, _, _) = first_error(text);
-    // got: "unexpected end of file: expected `fields`, `require`, `when` or an outcome (…)"
     assert!(message.contains("`}`"), "{message}");
 }
 
@@ -41,7 +33,6 @@ fn missing_closing_brace_is_named() {
 fn item_cut_short_is_not_the_end_of_the_file() {
     let text = "schema R { id: text, family_name: text }\nlet k = family_name ++\n\nrule name.x {\n  require not blank(k)\n  reject \"氏がありません\"\n}\n";
     let (message, line, _) = first_error(text);
-    // got: "unexpected end of file: expected a value or condition" at 4:1 (the next rule)
     assert!(!message.contains("end of file"), "{message}");
     assert_eq!(line, 2, "{message}");
 }
