@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::check::error::CheckCode;
 use crate::source::{LoadCode, SourceMap};
@@ -109,7 +109,7 @@ impl Diagnostic {
                 LabeledSpan::new_with_span(text, SourceSpan::new((l.span.start as usize).into(), l.span.len()))
             })
             .collect();
-        RenderedDiagnostic { diag: self.clone(), source: NamedSource::new(name, text), labels }
+        RenderedDiagnostic { diag: self.clone(), source: Source { name, text }, labels }
     }
 }
 
@@ -133,8 +133,42 @@ impl From<CheckCode> for Code {
 #[derive(Debug)]
 pub struct RenderedDiagnostic {
     diag: Diagnostic,
-    source: NamedSource<Arc<str>>,
+    source: Source,
     labels: Vec<LabeledSpan>,
+}
+
+/// A named rule text. Unlike miette's `NamedSource`, the column it reports for a position
+/// counts characters, not bytes (`氏「{nmae}」` is at column 4, not 8), so `file:line:column`
+/// agrees with `kensa check --format json` and with editors.
+#[derive(Debug)]
+struct Source {
+    name: String,
+    text: Arc<str>,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let column = if context_lines_before == 0 {
+            let before = self.text.get(..span.offset()).unwrap_or("");
+            before.rsplit('\n').next().map_or(0, |l| l.chars().count())
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Display for RenderedDiagnostic {

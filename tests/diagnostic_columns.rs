@@ -1,8 +1,5 @@
-//! Bug: the `file:line:column` header of a rendered diagnostic counts the column in bytes,
-//! so on a line with Japanese text it disagrees with `kensa check --format json` (which
-//! counts characters) and with every editor. src/diagnostic.rs `render_plain` hands byte
-//! offsets to miette, which prints `offset - line_start` in bytes.
-//! Move into tests/fixtures.rs once fixed (and accept the changed err snapshots).
+//! The `file:line:column` header of a rendered diagnostic counts characters, as
+//! `kensa check --format json` and editors do, also on lines with Japanese text.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
