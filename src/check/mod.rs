@@ -477,7 +477,12 @@ impl Checker<'_> {
                 }
             }
             if d.is_id && (!prefix.is_empty() || !matches!(d.ty, ast::TypeExpr::Text | ast::TypeExpr::Int)) {
-                self.err(CheckCode::TypeMismatch, d.name.span, "the `id` field must be a top-level text or int field", "here");
+                self.err(
+                    CheckCode::TypeMismatch,
+                    d.name.span,
+                    "the `id` field must be a top-level text or int field",
+                    "here",
+                );
             }
             if let ast::TypeExpr::Group(children) = &d.ty {
                 let kids = self.fields(children, &path, secret);
