@@ -11,10 +11,10 @@ use crate::diagnostic::{Diagnostic, render_plain};
 use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, RecordError, Verdict};
 use crate::normalize::date::Date;
 use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MemoryRegistry, Registry, fnv1a};
-use std::collections::HashMap;
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{FileId, Item, Module};
 use crate::{check, syntax};
+use std::collections::HashMap;
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
 pub static BUILTIN_RULES: &[(&str, &str)] = &[
@@ -146,7 +146,8 @@ impl Engine {
         EvalOptions { today: self.today.unwrap_or_else(today_in_japan), strict: self.strict, explain }
     }
 
-    /// Evaluate one record (a JSON object in the schema's shape).
+    /// Evaluate one record (a JSON object in the schema's shape) without a registry: rules
+    /// about registry candidates are not applicable (see [`Engine::evaluate_in`]).
     pub fn evaluate(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
         eval::evaluate(&self.program, record, &self.options(false))
     }
@@ -175,7 +176,7 @@ impl Engine {
         explain: bool,
     ) -> Result<Verdict, RecordError> {
         let opts = self.options(explain);
-        if self.program.matching.is_none() || registry.is_empty() {
+        if self.program.matching.is_none() {
             return eval::evaluate(&self.program, record, &opts);
         }
         let found = self.candidates(record, registry, opts.today)?;
@@ -216,6 +217,96 @@ impl Engine {
         Ok(found)
     }
 
+    /// Like [`Engine::matches_in`], but a candidate with the record's own `id` is kept: for
+    /// linking a file to a registry whose records are named independently (`kensa link`).
+    pub fn links_in(
+        &self,
+        record: &serde_json::Value,
+        registry: &dyn Registry,
+    ) -> Result<Vec<CandidateMatch>, RecordError> {
+        let today = self.today.unwrap_or_else(today_in_japan);
+        if self.program.matching.is_none() || registry.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = eval::blocking_keys(&self.program, record, today);
+        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
+        eval::compare_candidates(&self.program, record, today, &candidates)
+    }
+
+    /// How the `match` block compares two given records, whether or not they share a blocking
+    /// key (`None` without a `match` block). Used to estimate u from random pairs.
+    pub fn compare_records(
+        &self,
+        record: &serde_json::Value,
+        other: &serde_json::Value,
+    ) -> Result<Option<CandidateMatch>, RecordError> {
+        let today = self.today.unwrap_or_else(today_in_japan);
+        if self.program.matching.is_none() {
+            return Ok(None);
+        }
+        let candidates = [Candidate { record: other }];
+        Ok(eval::compare_candidates(&self.program, record, today, &candidates)?.into_iter().next())
+    }
+
+    /// The id of a record as the rules name it (the schema field marked `id`).
+    pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
+        self.program.record_id(record)
+    }
+
+    /// The prior and the m/u numbers of the `match` block as written, with where each number
+    /// stands in the rule text, so `kensa train` can write estimated numbers back.
+    pub fn match_parameters(&self) -> Option<crate::linkage::em::MatchParameters> {
+        use crate::linkage::em::{CompareParameters, LevelParameters, MatchParameters, TextRange, find_m_u};
+        self.program.matching.as_ref()?;
+        for (file, source) in self.report.sources.files() {
+            let (module, _) = syntax::parse_file(file, &source.text);
+            let Some(m) = module.items.iter().find_map(|i| if let Item::Match(m) = i { Some(m) } else { None }) else {
+                continue;
+            };
+            let range = |start: u32, end: u32| TextRange {
+                file: source.name.clone(),
+                start: start as usize,
+                end: end as usize,
+            };
+            let compares = m
+                .compares
+                .iter()
+                .map(|c| CompareParameters {
+                    name: c.name.name.clone(),
+                    levels: c
+                        .levels
+                        .iter()
+                        .map(|l| {
+                            let text = source.text.get(l.span.start as usize..l.span.end as usize).unwrap_or("");
+                            let at = find_m_u(text);
+                            let off = l.span.start as usize;
+                            let abs = |(a, b): (usize, usize)| TextRange {
+                                file: source.name.clone(),
+                                start: off + a,
+                                end: off + b,
+                            };
+                            LevelParameters {
+                                name: l.name.name.clone(),
+                                m: l.m,
+                                u: l.u,
+                                m_at: at.map(|(x, _)| abs(x)),
+                                u_at: at.map(|(_, y)| abs(y)),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect();
+            return Some(MatchParameters {
+                prior: self.program.matching.as_ref().map_or(0.001, |p| p.prior),
+                prior_at: m.prior.map(|(_, s)| range(s.start, s.end)),
+                block_at: range(m.span.start, m.span.end),
+                compares,
+            });
+        }
+        None
+    }
+
     /// Whether the rules compare records with a registry (they have a `match` block).
     pub fn uses_registry(&self) -> bool {
         self.program.matching.is_some()
@@ -224,11 +315,6 @@ impl Engine {
     /// The blocking keys the rules compute for a record; a registry indexes its records by them.
     pub fn blocking_keys(&self, record: &serde_json::Value) -> Vec<(u32, String)> {
         eval::blocking_keys(&self.program, record, self.today.unwrap_or_else(today_in_japan))
-    }
-
-    /// The id of a record as the rules name it (the schema field marked `id`).
-    pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
-        self.program.record_id(record)
     }
 
     /// A record ready to be stored in a registry: its uid (`id:<id>`, or `hash:<content hash>`

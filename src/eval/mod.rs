@@ -99,9 +99,9 @@ pub fn compare_candidates(
         .collect())
 }
 
-/// Evaluate one record.
+/// Evaluate one record without a registry: rules about candidates are not applicable.
 pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
-    evaluate_with(program, record, opts, &[])
+    run(program, record, opts, None)
 }
 
 /// Evaluate one record against registry candidates (found with [`blocking_keys`]).
@@ -111,10 +111,20 @@ pub fn evaluate_with(
     opts: &EvalOptions,
     candidates: &[Candidate<'_>],
 ) -> Result<Verdict, RecordError> {
+    run(program, record, opts, Some(candidates))
+}
+
+fn run(
+    program: &Program,
+    record: &serde_json::Value,
+    opts: &EvalOptions,
+    candidates: Option<&[Candidate<'_>]>,
+) -> Result<Verdict, RecordError> {
     let serde_json::Value::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
-    let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates);
+    let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates.unwrap_or(&[]));
+    frame.registry = candidates.is_some();
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
     let mut fired = vec![false; program.rules.len()];
@@ -210,6 +220,8 @@ struct Frame<'p, 'r> {
     current: Option<usize>,
     /// Candidates that satisfied a quantifier's condition (the `related` of a finding).
     matched: Vec<usize>,
+    /// A registry was consulted; without one, conditions about candidates are unknown.
+    registry: bool,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -232,6 +244,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             cand_frames: None,
             current: None,
             matched: Vec::new(),
+            registry: true,
         }
     }
 
@@ -276,7 +289,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
     }
 
     fn quantify(&mut self, quant: Quant, cond: Option<NodeId>) -> Value<'r> {
-        if self.current.is_some() {
+        if self.current.is_some() || !self.registry {
             return Value::Null;
         }
         self.ensure_candidates();
