@@ -18,14 +18,22 @@ thread_local! {
 /// Parse an address, reusing the previous result when the text is the same.
 fn parsed(s: &str) -> Rc<Address> {
     LAST.with(|cell| {
-        if let Some((k, a)) = cell.borrow().as_ref()
-            && k == s
-        {
-            return a.clone();
+        let mut last = cell.borrow_mut();
+        match last.as_mut() {
+            Some((k, a)) if k == s => a.clone(),
+            Some((k, a)) => {
+                // Reuse the key's buffer: one allocation less per new address.
+                k.clear();
+                k.push_str(s);
+                *a = Rc::new(address::parse(s));
+                a.clone()
+            }
+            None => {
+                let a = Rc::new(address::parse(s));
+                *last = Some((s.to_string(), a.clone()));
+                a
+            }
         }
-        let a = Rc::new(address::parse(s));
-        *cell.borrow_mut() = Some((s.to_string(), a.clone()));
-        a
     })
 }
 
@@ -69,7 +77,12 @@ pub fn key<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
 
 pub fn postal_code<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     match v.as_text() {
-        Some(s) => postal::parse_code(s).map_or(Value::Null, |c| Value::owned(c.as_str().to_string())),
+        Some(s) => match postal::parse_code(s) {
+            // Already 7 ASCII digits: keep the text as it is (no copy).
+            Ok(c) if c.as_str() == s => v,
+            Ok(c) => Value::owned(c.as_str().to_string()),
+            Err(_) => Value::Null,
+        },
         None => Value::Null,
     }
 }

@@ -16,7 +16,9 @@ pub struct Args {
     /// Rule file or folder (default: the standard rule set compiled into kensa).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// Records already enrolled (JSONL), for duplicate and conflict rules.
+    /// Records already enrolled, for duplicate and conflict rules: a registry database
+    /// (`kensa registry import`; `.db`, `.sqlite` or any SQLite file), or a JSONL, JSON, YAML or
+    /// CSV file loaded into memory.
     #[arg(long)]
     registry: Option<PathBuf>,
     /// Output format.
@@ -110,7 +112,7 @@ pub fn run(args: Args) -> u8 {
         let rendered: Vec<Rendered> = pool.install(|| {
             batch
                 .par_drain(..)
-                .map(|(pos, raw)| process(&engine, registry.as_ref(), pos, raw, explain, format))
+                .map(|(pos, raw)| process(&engine, registry.as_deref(), pos, raw, explain, format))
                 .collect()
         });
         writer.write_all(rendered)
@@ -148,7 +150,7 @@ pub fn run(args: Args) -> u8 {
 
 fn process(
     engine: &kensa::Engine,
-    registry: Option<&kensa::registry::MemoryRegistry>,
+    registry: Option<&dyn kensa::registry::Registry>,
     pos: Pos,
     raw: Raw,
     explain: bool,
@@ -174,8 +176,14 @@ fn process(
     }
 }
 
-/// Read the enrolled records (JSONL, JSON, YAML or CSV) into memory, keyed by the rules.
-fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<kensa::registry::MemoryRegistry, String> {
+/// Open a registry database read-only, or read the enrolled records (JSONL, JSON, YAML or CSV)
+/// into memory, keyed by the rules.
+fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<Box<dyn kensa::registry::Registry>, String> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {
+        let reg = kensa::registry::SqliteRegistry::open_read(path, &engine.key_version()).map_err(|e| e.to_string())?;
+        return Ok(Box::new(reg));
+    }
     let name = path.display().to_string();
     let format = Format::from_path(path).unwrap_or(Format::Jsonl);
     if !path.is_file() {
@@ -203,5 +211,5 @@ fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<kensa
     if let Some(p) = problem {
         return Err(p);
     }
-    Ok(engine.memory_registry(records))
+    Ok(Box::new(engine.memory_registry(records)))
 }

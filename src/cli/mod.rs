@@ -2,12 +2,17 @@
 //! into a validated configuration before a command runs.
 
 mod check;
+mod dedup;
 mod doc;
+mod enroll;
 mod eval;
 mod input;
+mod link;
 mod normalize;
 mod output;
+mod registry;
 mod rules;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,8 +53,21 @@ enum Command {
     },
     /// Normalize text line by line (kana, zengin, name, address, date, digits, …).
     Normalize(normalize::Args),
+    /// Find duplicate pairs within one file with the rules' `match` block (JSONL pairs, optional clusters).
+    Dedup(dedup::Args),
+    /// Link each record of a file to the records of a registry file (JSONL pairs).
+    Link(link::Args),
+    /// Estimate the match block's prior and m/u by EM on a file and write the rules back.
+    Train(train::Args),
     /// Write the reference docs: every builtin function and every diagnostic code.
     Doc(doc::Args),
+    /// Build and inspect a registry database (enrolled records indexed by blocking keys).
+    Registry {
+        #[command(subcommand)]
+        command: registry::Command,
+    },
+    /// Judge records against a registry database and enroll the accepted ones, one transaction each.
+    Enroll(enroll::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -67,6 +85,11 @@ pub fn main() -> ExitCode {
         Command::Rules { command } => rules::run(command),
         Command::Normalize(a) => normalize::run(a),
         Command::Doc(a) => doc::run(a),
+        Command::Dedup(a) => dedup::run(a),
+        Command::Link(a) => link::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Registry { command } => registry::run(command),
+        Command::Enroll(a) => enroll::run(a),
     };
     ExitCode::from(code)
 }

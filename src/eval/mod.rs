@@ -222,6 +222,8 @@ struct Frame<'p, 'r> {
     matched: Vec<usize>,
     /// A registry was consulted; without one, conditions about candidates are unknown.
     registry: bool,
+    /// Per field slot, the record's JSON value for it (filled while reading the record).
+    given: Vec<Option<&'r serde_json::Value>>,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -245,6 +247,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             current: None,
             matched: Vec::new(),
             registry: true,
+            given: vec![None; program.fields.len()],
         }
     }
 
@@ -332,12 +335,20 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         findings: &mut Vec<Finding>,
     ) -> Result<(), RecordError> {
         let program = self.program;
+        // One pass over the record's keys instead of one map lookup per schema field: each key
+        // is matched against this group's fields (comparing lengths first, so it is cheap).
         // Keys of `obj` that are schema fields; fewer than `obj.len()` means unknown keys.
         let mut known_keys = 0;
+        for (key, v) in obj {
+            let slot = slots.iter().copied().find(|&s| program.fields.get(s as usize).is_some_and(|f| *f.key == **key));
+            if let Some(given) = slot.and_then(|s| self.given.get_mut(s as usize)) {
+                *given = Some(v);
+                known_keys += 1;
+            }
+        }
         for &slot in slots {
             let Some(field) = program.fields.get(slot as usize) else { continue };
-            let value = obj.get(&*field.key);
-            known_keys += usize::from(value.is_some());
+            let value = self.given.get(slot as usize).copied().flatten();
             match value {
                 None | Some(serde_json::Value::Null) => {
                     if !field.optional {
@@ -594,7 +605,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 _ => Value::Null,
             },
             Node::Concat(parts) => {
-                let mut out = String::new();
+                let mut out = String::with_capacity(parts.len() * 16);
                 for p in parts.iter() {
                     match self.eval(*p) {
                         Value::Null => return Value::Null,

@@ -5,6 +5,7 @@
 //! comparator, at which levels (nothing here knows about Japanese names or FEBRL).
 
 pub mod comparators;
+pub mod em;
 
 use crate::normalize::date::Date;
 use comparators::DateRelation;

@@ -215,8 +215,25 @@ impl fmt::Display for Date {
     }
 }
 
+/// The common case, `YYYY-MM-DD` in ASCII, without allocating; `None` for anything else.
+fn parse_iso(s: &str) -> Option<Result<Date, DateError>> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        part.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    Some(Date::from_ymd(i32::try_from(y).ok()?, m, d))
+}
+
 /// Free-function form of [`Date::parse`].
 pub fn parse(s: &str) -> Result<Date, DateError> {
+    if let Some(d) = parse_iso(s) {
+        return d;
+    }
     let folded = fold_width(s);
     let text: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
     if text.is_empty() {

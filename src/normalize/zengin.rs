@@ -8,6 +8,7 @@
 //! "not contradicted".
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use unicode_normalization::char::decompose_canonical;
 
@@ -154,9 +155,29 @@ fn entity_of(token: &str) -> Option<&'static str> {
 /// A multi-character entity word (kanji or bank-kana spelling) at the start of `rest`:
 /// (abbreviation, byte length). One-kanji short forms only count inside parentheses.
 fn long_form_at(rest: &str) -> Option<(&'static str, usize)> {
-    ENTITIES.iter().find_map(|(abbr, forms)| {
-        forms.iter().filter(|f| f.chars().count() > 1).find(|f| rest.starts_with(**f)).map(|f| (*abbr, f.len()))
-    })
+    let first = rest.chars().next()?;
+    LONG_FORMS
+        .iter()
+        .filter(|(c, _, _)| *c == first)
+        .find(|(_, form, _)| rest.starts_with(*form))
+        .map(|(_, form, abbr)| (*abbr, form.len()))
+}
+
+/// The multi-character entity words with their first character, in table order, so that a
+/// position is tested with one character comparison per word instead of a string search.
+static LONG_FORMS: LazyLock<Vec<(char, &'static str, &'static str)>> = LazyLock::new(|| {
+    ENTITIES
+        .iter()
+        .flat_map(|(abbr, forms)| forms.iter().map(move |f| (f, abbr)))
+        .filter(|(f, _)| f.chars().count() > 1)
+        .filter_map(|(f, abbr)| f.chars().next().map(|c| (c, *f, *abbr)))
+        .collect()
+});
+
+/// Whether a bank-form name may hold an entity word at all: a parenthesis, or a long form
+/// somewhere. Personal names have neither, and skip the rewrite (and its allocation).
+fn may_hold_entity(z: &str) -> bool {
+    z.contains(['(', ')']) || z.char_indices().any(|(i, _)| z.get(i..).is_some_and(|r| long_form_at(r).is_some()))
 }
 
 /// The K3 comparison key: [`to_zengin`], then legal-entity words in any notation replaced
@@ -182,6 +203,9 @@ pub fn zengin_key(s: &str) -> Cow<'_, str> {
 
 /// Rewrites entity words in a bank-form string; `None` when there is none.
 fn entity_fold(z: &str) -> Option<String> {
+    if !may_hold_entity(z) {
+        return None;
+    }
     let mut out = String::with_capacity(z.len() + 4);
     let mut found = false;
     let mut i = 0usize;

@@ -9,6 +9,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub mod sqlite;
+
+pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sqlite_file};
+
 /// A store of enrolled records, indexed by blocking keys.
 pub trait Registry: Send + Sync {
     /// Records that share at least one `(block index, key)` with `keys`, each at most once,
@@ -29,6 +33,90 @@ pub const MAX_PER_KEY: usize = 500;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("registry: {0}")]
 pub struct RegistryError(pub String);
+
+/// Which rule set and normalization data computed a store's blocking keys. A store keeps the
+/// version it was built with; keys built by another version are stale and must be rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    /// Fingerprint of everything the `block on …` expressions depend on (`Engine::fingerprint`).
+    pub rules: String,
+    /// [`crate::normalize::variant::VARIANT_TABLE_VERSION`].
+    pub variant_table: String,
+    /// [`crate::normalize::postal::POSTAL_DATA_VERSION`].
+    pub postal_data: String,
+    /// The kensa version (its normalization code).
+    pub kensa: String,
+}
+
+impl KeyVersion {
+    /// `(name, value)` pairs, as a store records them.
+    pub fn entries(&self) -> [(&'static str, &str); 4] {
+        [
+            ("rules_fingerprint", &self.rules),
+            ("variant_table_version", &self.variant_table),
+            ("postal_data_version", &self.postal_data),
+            ("kensa_version", &self.kensa),
+        ]
+    }
+}
+
+/// A record ready to be stored: its identity, the record, and the keys the rules computed.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Unique in a store: `id:<record id>`, or `hash:<hash of the record>` without an id, so that
+    /// importing the same file twice stores every record once.
+    pub uid: String,
+    pub record: serde_json::Value,
+    pub keys: Vec<(u32, String)>,
+}
+
+/// A registry records can be enrolled into: looking up the candidates, deciding, and inserting
+/// happen as one atomic step, serialized with every other enrollment into the same store (also
+/// from other processes), so two enrollments of one person cannot both see an empty registry.
+/// An embedded database does it with a write transaction; a server database can use a
+/// serializable transaction or a lock — the rule layer sees only [`Registry`].
+pub trait Enroll: Registry {
+    /// Fetch the candidates of `entry.keys`, call `decide(candidates, uid_taken)`, and insert the
+    /// entry when it returns `true` (never when the uid is already stored). Returns whether the
+    /// entry was inserted. Nothing is stored when `decide` or the store fails.
+    fn enroll(&self, entry: &Entry, decide: &mut dyn FnMut(&dyn Registry, bool) -> bool)
+    -> Result<bool, RegistryError>;
+}
+
+/// Candidates already fetched, seen as a registry (the view of an enrollment in progress): it
+/// answers every lookup with the same records.
+#[derive(Debug, Default)]
+pub struct Fetched(pub Vec<Arc<serde_json::Value>>);
+
+impl Registry for Fetched {
+    fn candidates(&self, _keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+        Ok(self.0.clone())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The outcome of [`crate::Engine::enroll`].
+#[derive(Clone, Debug)]
+pub struct Enrollment {
+    /// The verdict against the registry as it was when the record was checked.
+    pub verdict: crate::Verdict,
+    /// Whether the record was inserted (the decision was accept and the uid was new).
+    pub enrolled: bool,
+    /// A record with the same id (or, without an id, the same content) was already stored.
+    pub already_stored: bool,
+}
+
+/// A stable 64-bit FNV-1a hash (the same in every build, unlike `DefaultHasher`).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
 
 /// Records held in memory with a hash index per blocking key (`--registry file.jsonl`).
 #[derive(Debug, Default)]

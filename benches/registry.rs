@@ -1,0 +1,130 @@
+//! Registry lookups: one record looked up in a SQLite registry and judged against its
+//! candidates (what `kensa enroll` does per record, without the insert), at 10k and 100k
+//! generated residents, and at 1M when `KENSA_BENCH_1M=1` (or `KENSA_BENCH_DB=path` names a
+//! registry already built with `kensa registry import` from the generator's records, seed 1).
+//!
+//! Besides criterion's mean, prints p50/p99 over a fixed set of probe records, since a clerk
+//! waits for the slow lookups, not the average.
+//!
+//! ```sh
+//! cargo bench --bench registry
+//! KENSA_BENCH_DB=/tmp/reg1m.db cargo bench --bench registry
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+#[path = "common/gen.rs"]
+#[allow(dead_code, reason = "only the record stream is used here")]
+mod generator;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use kensa::Engine;
+use kensa::registry::SqliteRegistry;
+
+const PROBES: usize = 2000;
+
+fn engine() -> Engine {
+    Engine::builtin().unwrap().with_today(kensa::Date::parse("2026-11-27").unwrap())
+}
+
+/// A registry of `n` residents (seed 1), built once and kept in the temp folder.
+fn registry(engine: &Engine, n: usize) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("kensa-bench-registry-{n}.db"));
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    if let Ok(reg) = SqliteRegistry::open_write(&path, &engine.key_version(), &keys) {
+        use kensa::registry::Registry;
+        if reg.len() == n {
+            return path;
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let reg = SqliteRegistry::open_write(&path, &engine.key_version(), &keys).unwrap();
+    let mut g = generator::Generator::new(1, generator::Config::default());
+    let started = Instant::now();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(10_000);
+        let entries: Vec<_> = (0..take).map(|_| engine.registry_entry(g.value())).collect();
+        reg.insert_batch(&entries).unwrap();
+        left -= take;
+    }
+    eprintln!("built {} ({n} residents) in {:.1} s", path.display(), started.elapsed().as_secs_f64());
+    path
+}
+
+/// Records to look up: half new residents (another seed), half already enrolled ones under a
+/// new id (the duplicates enrollment must catch).
+fn probes() -> Vec<serde_json::Value> {
+    let mut fresh = generator::Generator::new(99, generator::Config::default());
+    let mut enrolled = generator::Generator::new(1, generator::Config::default());
+    (0..PROBES)
+        .map(|i| {
+            if i % 2 == 0 {
+                fresh.value()
+            } else {
+                let mut v = enrolled.value();
+                v["id"] = serde_json::json!(format!("dup-{i}"));
+                v
+            }
+        })
+        .collect()
+}
+
+fn percentiles(engine: &Engine, path: &Path, label: &str, probes: &[serde_json::Value]) {
+    let reg = SqliteRegistry::open_read(path, &engine.key_version()).unwrap();
+    for p in probes.iter().take(200) {
+        engine.evaluate_in(p, &reg).unwrap();
+    }
+    let mut times: Vec<f64> = probes
+        .iter()
+        .map(|p| {
+            let t = Instant::now();
+            engine.evaluate_in(p, &reg).unwrap();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    eprintln!(
+        "registry {label}: lookup+evaluate over {} probes: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, mean {:.3} ms",
+        times.len(),
+        at(0.50),
+        at(0.99),
+        at(1.0),
+        mean
+    );
+}
+
+fn lookups(c: &mut Criterion) {
+    let engine = engine();
+    let probes = probes();
+    let mut sizes: Vec<(String, PathBuf)> =
+        [10_000, 100_000].iter().map(|&n| (format!("{n}"), registry(&engine, n))).collect();
+    if let Ok(db) = std::env::var("KENSA_BENCH_DB") {
+        sizes.push((String::from("file"), PathBuf::from(db)));
+    } else if std::env::var_os("KENSA_BENCH_1M").is_some() {
+        sizes.push((String::from("1000000"), registry(&engine, 1_000_000)));
+    }
+    let mut group = c.benchmark_group("registry_lookup_evaluate");
+    for (label, path) in &sizes {
+        percentiles(&engine, path, label, &probes);
+        let reg = SqliteRegistry::open_read(path, &engine.key_version()).unwrap();
+        let mut i = 0;
+        group.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                engine.evaluate_in(&probes[i], &reg).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups);
+criterion_main!(benches);

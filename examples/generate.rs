@@ -1,0 +1,60 @@
+//! Write synthetic enrollment records as JSONL to standard output, deterministically.
+//!
+//! ```sh
+//! cargo run --release --example generate -- --records 1000000 --seed 1 > /tmp/records.jsonl
+//! ```
+//!
+//! The generator lives in `benches/common/gen.rs` so that the benchmarks judge the same records.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[path = "../benches/common/gen.rs"]
+#[allow(dead_code, reason = "the benchmarks use the rest of the generator")]
+mod generator;
+
+/// Write synthetic enrollment records (JSONL) to standard output.
+#[derive(Parser, Debug)]
+struct Args {
+    /// How many records.
+    #[arg(long, default_value_t = 1000)]
+    records: u64,
+    /// The seed: the same seed gives the same records.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Share of records with one defect the standard rules must flag (0.0–1.0).
+    #[arg(long, default_value_t = 0.10)]
+    defects: f64,
+    /// Share of records with a bank account.
+    #[arg(long, default_value_t = 0.35)]
+    banks: f64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = generator::Config { defect_rate: args.defects.clamp(0.0, 1.0), bank_rate: args.banks.clamp(0.0, 1.0) };
+    let mut g = generator::Generator::new(args.seed, config);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    for _ in 0..args.records {
+        let record = g.record();
+        let written =
+            serde_json::to_writer(&mut out, &record).map_err(io::Error::from).and_then(|()| out.write_all(b"\n"));
+        if let Err(e) = written {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match out.flush() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

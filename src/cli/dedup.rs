@@ -1,0 +1,430 @@
+//! `kensa dedup FILE`: duplicate pairs within one file, by the rules' `match` block.
+//!
+//! Every record is compared with the records of the same file that share a blocking key (on
+//! all cores). Each unordered pair is written once, `left` < `right` by id, sorted by
+//! (left, right): `{"left","right","probability","weights":{comparison:{"level","weight"}}}`.
+//! With `--clusters`, the connected components of those pairs follow in the same stream, one
+//! `{"cluster":[ids…]}` line each (ids sorted, clusters sorted by their first id). Records
+//! without an id, or that cannot be read, are reported on stderr and left out (exit code 1).
+//! Also holds what `kensa link` and `kensa train` share: reading a file of records, a pool of
+//! workers, a pair as JSON.
+
+use std::collections::HashMap;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kensa::registry::{MAX_PER_KEY, Registry, RegistryError};
+use rayon::prelude::*;
+
+use super::input::{self, Format, Pos, Raw};
+use super::{exit, parse_today};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The records (JSONL, JSON, YAML or CSV, by extension).
+    input: PathBuf,
+    /// Rule file or folder with a `match` block (default: the standard rule set).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Keep pairs whose match probability is at least this.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Also write the clusters (connected components of the pairs) as `{"cluster":[ids…]}` lines
+    /// after the pairs.
+    #[arg(long)]
+    clusters: bool,
+    /// Input format when it cannot be told from the file name.
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+}
+
+/// A pair above the threshold.
+pub struct Pair {
+    pub left: String,
+    pub right: String,
+    pub probability: f64,
+    pub comparisons: Vec<kensa::Comparison>,
+}
+
+impl Pair {
+    /// One JSONL line (without the newline); comparisons in declaration order.
+    pub fn to_json(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let mut out = format!(
+            "{{\"left\":{},\"right\":{},\"probability\":{},\"weights\":{{",
+            q(&self.left),
+            q(&self.right),
+            number(round(self.probability, 6))
+        );
+        for (i, c) in self.comparisons.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let level = c.level.as_deref().map_or_else(|| String::from("null"), q);
+            out.push_str(&format!("{}:{{\"level\":{level},\"weight\":{}}}", q(&c.name), number(round(c.weight, 3))));
+        }
+        out.push_str("}}");
+        out
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+fn number(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| String::from("null"), |n| n.to_string())
+}
+
+/// Load the rules and check that they have a `match` block; the message says what is wrong.
+pub fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> Result<kensa::Engine, u8> {
+    let engine = match super::load_engine(rules) {
+        Ok(e) => e,
+        Err(e) => {
+            super::print_report(e.report());
+            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            return Err(exit::UNUSABLE);
+        }
+    };
+    if !engine.uses_registry() {
+        eprintln!("error: the rules have no `match` block, so there is nothing to compare records with");
+        return Err(exit::UNUSABLE);
+    }
+    Ok(engine.with_today(today.unwrap_or_else(kensa::today_in_japan)))
+}
+
+/// Read every record of a file. Records that cannot be read are reported on stderr and
+/// counted; the rest are returned in file order.
+pub fn read_records(path: &Path, format: Option<Format>) -> Result<(Vec<serde_json::Value>, usize), String> {
+    let name = path.display().to_string();
+    let format = match format.or_else(|| Format::from_path(path)) {
+        Some(f) => f,
+        None => {
+            return Err(format!(
+                "cannot tell the format of `{name}` from its name; add --input-format jsonl|json|yaml|csv"
+            ));
+        }
+    };
+    if !path.is_file() {
+        return Err(format!("cannot open `{name}`: no such file"));
+    }
+    let mut records = Vec::new();
+    let mut bad = 0;
+    let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+        let value = match raw {
+            Raw::Value(v) => Ok(v),
+            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| input::json_error(&e)),
+            Raw::Error(msg) => Err(msg),
+        };
+        match value {
+            Ok(v) => records.push(v),
+            Err(msg) => {
+                bad += 1;
+                let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
+                eprintln!("error: `{name}` {unit} {}: {msg}", pos.n);
+            }
+        }
+        Ok(())
+    };
+    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    Ok((records, bad))
+}
+
+/// Keep the records that have an id; report the others. Returns (records, ids, left out).
+pub fn with_ids(
+    engine: &kensa::Engine,
+    records: Vec<serde_json::Value>,
+    file: &Path,
+) -> (Vec<serde_json::Value>, Vec<String>, usize) {
+    let mut kept = Vec::with_capacity(records.len());
+    let mut ids = Vec::with_capacity(records.len());
+    let mut missing = 0;
+    for (i, r) in records.into_iter().enumerate() {
+        match engine.record_id(&r) {
+            Some(id) if !id.is_empty() => {
+                kept.push(r);
+                ids.push(id);
+            }
+            _ => {
+                missing += 1;
+                if missing <= 5 {
+                    eprintln!(
+                        "error: `{}` record {}: no id (the schema field marked `id`); left out",
+                        file.display(),
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+    if missing > 5 {
+        eprintln!("error: … {missing} records without an id in all");
+    }
+    (kept, ids, missing)
+}
+
+/// A pool of `jobs` worker threads (0 = all cores).
+pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
+    rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| {
+        eprintln!("error: cannot start worker threads: {e}");
+        exit::UNUSABLE
+    })
+}
+
+/// Write lines to stdout; a closed pipe is not an error.
+pub fn write_lines(lines: impl Iterator<Item = String>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = (|| {
+        for l in lines {
+            w.write_all(l.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    })();
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
+/// The records of one file indexed by blocking keys, queried through [`Later`] so that each
+/// unordered pair is compared once: a record sees only the records after it in the file.
+pub struct FileIndex {
+    records: Vec<Arc<serde_json::Value>>,
+    index: HashMap<(u32, String), Vec<u32>>,
+}
+
+impl FileIndex {
+    /// Index `records` by the rules' blocking keys (computed on all cores).
+    pub fn new(engine: &kensa::Engine, records: &[serde_json::Value]) -> FileIndex {
+        let keys: Vec<Vec<(u32, String)>> = records.par_iter().map(|r| engine.blocking_keys(r)).collect();
+        let mut index: HashMap<(u32, String), Vec<u32>> = HashMap::new();
+        for (i, ks) in keys.into_iter().enumerate() {
+            let Ok(i) = u32::try_from(i) else { break };
+            for k in ks {
+                index.entry(k).or_default().push(i);
+            }
+        }
+        FileIndex { records: records.iter().cloned().map(Arc::new).collect(), index }
+    }
+
+    /// The view of record `i`: the records after it.
+    pub fn after(&self, i: usize) -> Later<'_> {
+        Later { file: self, after: u32::try_from(i).unwrap_or(u32::MAX) }
+    }
+}
+
+/// The records of a [`FileIndex`] after one record.
+pub struct Later<'a> {
+    file: &'a FileIndex,
+    after: u32,
+}
+
+impl Registry for Later<'_> {
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+        let mut seen: Vec<u32> = Vec::new();
+        for k in keys {
+            if let Some(ids) = self.file.index.get(k) {
+                for &i in ids.iter().filter(|&&i| i > self.after).take(MAX_PER_KEY) {
+                    if !seen.contains(&i) {
+                        seen.push(i);
+                    }
+                }
+            }
+        }
+        seen.sort_unstable();
+        Ok(seen.into_iter().filter_map(|i| self.file.records.get(i as usize).cloned()).collect())
+    }
+
+    fn len(&self) -> usize {
+        self.file.records.len().saturating_sub(self.after as usize + 1)
+    }
+}
+
+/// Every compared pair of `records` (each unordered pair once) with its match verdict, as
+/// (index of the earlier record, the verdict).
+pub fn compare_within(
+    engine: &kensa::Engine,
+    records: &[serde_json::Value],
+    ids: &[String],
+) -> Result<Vec<(usize, Vec<kensa::CandidateMatch>)>, String> {
+    let file = FileIndex::new(engine, records);
+    (0..records.len())
+        .into_par_iter()
+        .filter_map(|i| Some((i, records.get(i)?, ids.get(i)?)))
+        .map(|(i, r, id)| {
+            let view = file.after(i);
+            engine.matches_in(r, &view).map(|m| (i, m)).map_err(|e| format!("record {id}: {e}"))
+        })
+        .collect()
+}
+
+/// The duplicate pairs of `records` (each unordered pair once, left < right by id, sorted by
+/// left and right), and how many pairs were compared.
+pub fn find_pairs(
+    engine: &kensa::Engine,
+    records: &[serde_json::Value],
+    ids: &[String],
+    threshold: f64,
+) -> Result<(Vec<Pair>, usize), String> {
+    let compared = compare_within(engine, records, ids)?;
+    let comparisons = compared.iter().map(|(_, m)| m.len()).sum();
+    let mut pairs: Vec<Pair> = compared
+        .into_iter()
+        .flat_map(|(i, matches)| {
+            let id = ids.get(i).cloned().unwrap_or_default();
+            matches.into_iter().filter(move |m| m.probability >= threshold).map(move |m| {
+                let (left, right) = if id < m.id { (id.clone(), m.id) } else { (m.id, id.clone()) };
+                Pair { left, right, probability: m.probability, comparisons: m.comparisons }
+            })
+        })
+        .collect();
+    pairs.par_sort_by(|a, b| (&a.left, &a.right).cmp(&(&b.left, &b.right)));
+    Ok((pairs, comparisons))
+}
+
+/// Connected components of the pairs with two or more ids: ids sorted, clusters sorted.
+pub fn clusters(pairs: &[Pair]) -> Vec<Vec<String>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut parent: Vec<usize> = Vec::new();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while let Some(&p) = parent.get(x) {
+            if p == x {
+                break;
+            }
+            let gp = parent.get(p).copied().unwrap_or(p);
+            if let Some(slot) = parent.get_mut(x) {
+                *slot = gp;
+            }
+            x = gp;
+        }
+        x
+    }
+    let mut edges = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        let mut ends = [0usize; 2];
+        for (slot, s) in ends.iter_mut().zip([p.left.as_str(), p.right.as_str()]) {
+            *slot = *index.entry(s).or_insert_with(|| {
+                names.push(s);
+                parent.push(parent.len());
+                parent.len() - 1
+            });
+        }
+        edges.push((ends[0], ends[1]));
+    }
+    for (a, b) in edges {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb
+            && let Some(slot) = parent.get_mut(ra.max(rb))
+        {
+            *slot = ra.min(rb);
+        }
+    }
+    let mut groups: HashMap<usize, Vec<String>> = HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push((*name).to_string());
+    }
+    let mut out: Vec<Vec<String>> = groups.into_values().filter(|g| g.len() >= 2).collect();
+    for g in &mut out {
+        g.sort();
+    }
+    out.sort();
+    out
+}
+
+pub fn run(args: Args) -> u8 {
+    let start = Instant::now();
+    let engine = match load_matching_engine(&args.rules, args.today) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let pool = match pool(args.jobs) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let (records, bad) = match read_records(&args.input, args.input_format) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return exit::UNUSABLE;
+        }
+    };
+    let (records, ids, no_id) = with_ids(&engine, records, &args.input);
+    let (pairs, comparisons) = match pool.install(|| find_pairs(&engine, &records, &ids, args.threshold)) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return exit::UNUSABLE;
+        }
+    };
+    let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
+    let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
+    let lines = rendered.into_iter().chain(groups.iter().map(|g| {
+        let ids: Vec<String> = g.iter().map(|s| serde_json::to_string(s).unwrap_or_default()).collect();
+        format!("{{\"cluster\":[{}]}}", ids.join(","))
+    }));
+    if let Err(e) = write_lines(lines) {
+        eprintln!("error: {e}");
+        return exit::UNUSABLE;
+    }
+    let clustered = if args.clusters {
+        format!(", {} clusters of {} records", groups.len(), groups.iter().map(Vec::len).sum::<usize>())
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "dedup: {} records, {} comparisons, {} pairs with probability >= {}{clustered}{}, {:.2}s",
+        records.len(),
+        comparisons,
+        pairs.len(),
+        args.threshold,
+        if bad + no_id > 0 { format!(", {} records left out", bad + no_id) } else { String::new() },
+        start.elapsed().as_secs_f64()
+    );
+    if bad + no_id > 0 { exit::SOME_FAILED } else { exit::OK }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn pair(a: &str, b: &str) -> Pair {
+        Pair { left: a.into(), right: b.into(), probability: 0.9, comparisons: Vec::new() }
+    }
+
+    #[test]
+    fn clusters_are_connected_components() {
+        let pairs = [pair("a", "b"), pair("c", "d"), pair("b", "e"), pair("f", "e")];
+        assert_eq!(clusters(&pairs), vec![vec!["a", "b", "e", "f"], vec!["c", "d"]]);
+    }
+
+    #[test]
+    fn pair_json_keeps_comparison_order() {
+        let p = Pair {
+            left: "x".into(),
+            right: "y".into(),
+            probability: 0.123_456_78,
+            comparisons: vec![
+                kensa::Comparison { name: "z".into(), level: Some("same".into()), weight: 1.23456 },
+                kensa::Comparison { name: "a".into(), level: None, weight: 0.0 },
+            ],
+        };
+        assert_eq!(
+            p.to_json(),
+            r#"{"left":"x","right":"y","probability":0.123457,"weights":{"z":{"level":"same","weight":1.235},"a":{"level":null,"weight":0.0}}}"#
+        );
+    }
+}

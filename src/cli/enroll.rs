@@ -1,0 +1,178 @@
+//! `kensa enroll`: judge each record against a registry database and enroll the accepted ones.
+//!
+//! Records are taken one at a time, in input order: each is looked up, judged and (when
+//! accepted) inserted in one write transaction, so the next record — or another clerk's
+//! `kensa enroll` on the same file at the same time — sees it.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::input::{self, Format, Pos, Raw};
+use super::{exit, parse_today};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Record files (JSONL, JSON, YAML or CSV, by extension); `-` or nothing reads standard input.
+    inputs: Vec<String>,
+    /// The registry database file (created when missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// Rule file or folder (default: the standard rule set compiled into kensa).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Input format when it cannot be told from the file name.
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+    /// Record fields that the schema does not know make the record an error.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Default)]
+struct Counts {
+    enrolled: u64,
+    /// Accepted, but a record with the same id was already stored.
+    id_taken: u64,
+    accept: u64,
+    review: u64,
+    reject: u64,
+    errors: u64,
+}
+
+pub fn run(args: Args) -> u8 {
+    let Some(engine) = super::registry::engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    let engine = engine.with_strict(args.strict);
+    let reg = match super::registry::open_write(&engine, &args.db) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNUSABLE;
+        }
+    };
+
+    let inputs = if args.inputs.is_empty() { vec![String::from("-")] } else { args.inputs.clone() };
+    let mut plan = Vec::new();
+    for path in &inputs {
+        let format = match args.input_format.or_else(|| Format::from_path(Path::new(path))) {
+            Some(f) => f,
+            None if path == "-" => Format::Jsonl,
+            None => {
+                eprintln!(
+                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
+                );
+                return exit::UNUSABLE;
+            }
+        };
+        if path != "-" && !Path::new(path).is_file() {
+            eprintln!("error: cannot open `{path}`: no such file");
+            return exit::UNUSABLE;
+        }
+        plan.push((path.clone(), format));
+    }
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut counts = Counts::default();
+    let show_file = plan.len() > 1;
+    let result: io::Result<()> = (|| {
+        for (path, format) in &plan {
+            let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+                let line = one(&engine, &reg, &pos, raw, &mut counts)?;
+                writeln!(out, "{line}")?;
+                // A clerk (or a second process) watching the output sees each decision as it is made.
+                out.flush()
+            };
+            input::read(path, *format, show_file, &mut sink)
+                .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+        }
+        out.flush()
+    })();
+    let summary = format!(
+        "{} records: {} enrolled, {} accept, {} review, {} reject, {} unreadable{}",
+        counts.accept + counts.review + counts.reject + counts.errors,
+        counts.enrolled,
+        counts.accept,
+        counts.review,
+        counts.reject,
+        counts.errors,
+        if counts.id_taken > 0 {
+            format!("; {} accepted records not enrolled because their id is already stored", counts.id_taken)
+        } else {
+            String::new()
+        }
+    );
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("{summary}");
+            exit::UNUSABLE
+        }
+        Ok(()) => {
+            eprintln!("{summary}");
+            if counts.errors > 0 { exit::SOME_FAILED } else { exit::OK }
+        }
+    }
+}
+
+/// Enroll one record; the output line (a verdict with `enrolled`, or an error object).
+fn one(
+    engine: &kensa::Engine,
+    reg: &kensa::registry::SqliteRegistry,
+    pos: &Pos,
+    raw: Raw,
+    counts: &mut Counts,
+) -> io::Result<String> {
+    let error = |msg: String, counts: &mut Counts| {
+        counts.errors += 1;
+        let mut obj = serde_json::Map::new();
+        if let Some(f) = &pos.file {
+            obj.insert(String::from("file"), serde_json::Value::String(f.clone()));
+        }
+        let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
+        obj.insert(String::from(unit), serde_json::Value::from(pos.n));
+        obj.insert(String::from("error"), serde_json::Value::String(msg));
+        serde_json::Value::Object(obj).to_string()
+    };
+    let value = match raw {
+        Raw::Value(v) => v,
+        Raw::Json(line) => match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) => v,
+            Err(e) => return Ok(error(input::json_error(&e), counts)),
+        },
+        Raw::Error(msg) => return Ok(error(msg, counts)),
+    };
+    if !value.is_object() {
+        return Ok(error(String::from("a record must be a JSON object"), counts));
+    }
+    match engine.enroll(value, reg) {
+        Ok(e) => {
+            match e.verdict.decision {
+                kensa::Decision::Accept => counts.accept += 1,
+                kensa::Decision::Review => counts.review += 1,
+                kensa::Decision::Reject => counts.reject += 1,
+            }
+            if e.enrolled {
+                counts.enrolled += 1;
+            } else if e.already_stored && e.verdict.decision == kensa::Decision::Accept {
+                counts.id_taken += 1;
+            }
+            // The verdict as `kensa eval` writes it (same key order), then what was done with it.
+            let mut line = serde_json::to_string(&e.verdict).map_err(io::Error::other)?;
+            if line.ends_with('}') {
+                line.pop();
+                line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });
+                if e.already_stored {
+                    line.push_str(",\"already_stored\":true");
+                }
+                line.push('}');
+            }
+            Ok(line)
+        }
+        Err(kensa::RecordError::Registry(msg)) => Err(io::Error::other(msg)),
+        Err(e) => Ok(error(e.to_string(), counts)),
+    }
+}

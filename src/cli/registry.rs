@@ -1,0 +1,280 @@
+//! `kensa registry import|stats|rebuild`: build and inspect a registry database file.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kensa::registry::{Entry, SqliteRegistry};
+use rayon::prelude::*;
+
+use super::input::{self, Format, Pos, Raw};
+use super::{exit, parse_today};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Add enrolled records (JSONL, JSON, YAML or CSV) to a registry database, creating it when
+    /// missing. A record whose id is already stored is skipped (the stored one is kept), so an
+    /// interrupted import can simply be run again.
+    Import(ImportArgs),
+    /// Show what a registry database holds and whether its keys match the rules.
+    Stats(StatsArgs),
+    /// Recompute every blocking key with the current rules (done automatically by `import` and
+    /// `enroll` when the rules changed).
+    Rebuild(RebuildArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// Record files; `-` reads standard input (JSONL).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// The registry database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// Rule file or folder whose `match` block defines the keys (default: the standard rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Input format when it cannot be told from the file name.
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// The date to use as today for keys that depend on it.
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+    /// Records per transaction.
+    #[arg(long, default_value_t = 50_000)]
+    batch: usize,
+    /// Memory for database pages, in MiB: the key index of a million records fits in 512.
+    #[arg(long, default_value_t = 512)]
+    cache_mib: u32,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// The registry database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// Compare the stored key version with these rules (default: the standard rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RebuildArgs {
+    /// The registry database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// Rule file or folder (default: the standard rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The date to use as today for keys that depend on it.
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+}
+
+pub fn run(command: Command) -> u8 {
+    match command {
+        Command::Import(a) => import(a),
+        Command::Stats(a) => stats(a),
+        Command::Rebuild(a) => rebuild(a),
+    }
+}
+
+/// Load the rules; `None` (after printing why) when they do not compile.
+pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<kensa::Engine> {
+    match super::load_engine(rules) {
+        Ok(e) => Some(e.with_today(today.unwrap_or_else(kensa::today_in_japan))),
+        Err(e) => {
+            super::print_report(e.report());
+            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            None
+        }
+    }
+}
+
+/// Open (or create) a registry for writing, rebuilding stale keys; prints what it did.
+pub fn open_write(engine: &kensa::Engine, db: &Path) -> Result<SqliteRegistry, String> {
+    if !engine.uses_registry() {
+        return Err(String::from("the rules have no `match` block, so they define no registry keys"));
+    }
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    let started = Instant::now();
+    let reg = SqliteRegistry::open_write(db, &engine.key_version(), &keys).map_err(|e| e.to_string())?;
+    if let Some(r) = reg.rebuilt() {
+        eprintln!(
+            "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
+            r.records,
+            started.elapsed().as_secs_f64(),
+            r.reason
+        );
+    }
+    Ok(reg)
+}
+
+fn import(args: ImportArgs) -> u8 {
+    let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    let reg = match open_write(&engine, &args.db) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNUSABLE;
+        }
+    };
+    if let Err(e) = reg.set_cache_size(args.cache_mib) {
+        eprintln!("error: {e}");
+        return exit::UNUSABLE;
+    }
+    let started = Instant::now();
+    let batch_size = args.batch.max(1);
+    let mut total = kensa::registry::Inserted::default();
+    let mut bad = 0u64;
+    let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(batch_size);
+    let show_file = args.inputs.len() > 1;
+
+    let flush = |batch: &mut Vec<(Pos, Raw)>, total: &mut kensa::registry::Inserted, bad: &mut u64| -> io::Result<()> {
+        let parsed: Vec<Result<Entry, (Pos, String)>> = batch
+            .par_drain(..)
+            .map(|(pos, raw)| {
+                let value = match raw {
+                    Raw::Value(v) => v,
+                    Raw::Json(line) => serde_json::from_str(&line).map_err(|e| (pos.clone(), input::json_error(&e)))?,
+                    Raw::Error(msg) => return Err((pos, msg)),
+                };
+                if !value.is_object() {
+                    return Err((pos, String::from("a record must be a JSON object")));
+                }
+                Ok(engine.registry_entry(value))
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            match p {
+                Ok(e) => entries.push(e),
+                Err((pos, msg)) => {
+                    *bad += 1;
+                    eprintln!("error: {}: {msg}", where_(&pos));
+                }
+            }
+        }
+        let n = reg.insert_batch(&entries).map_err(|e| io::Error::other(e.to_string()))?;
+        total.inserted += n.inserted;
+        total.skipped += n.skipped;
+        Ok(())
+    };
+
+    for path in &args.inputs {
+        let format = match args.input_format.or_else(|| Format::from_path(Path::new(path))) {
+            Some(f) => f,
+            None if path == "-" => Format::Jsonl,
+            None => {
+                eprintln!(
+                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
+                );
+                return exit::UNUSABLE;
+            }
+        };
+        let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+            batch.push((pos, raw));
+            if batch.len() >= batch_size {
+                flush(&mut batch, &mut total, &mut bad)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = input::read(path, format, show_file, &mut sink) {
+            eprintln!("error: `{path}`: {e}");
+            eprintln!("{} records imported before the error (committed)", total.inserted);
+            return exit::UNUSABLE;
+        }
+        if let Err(e) = flush(&mut batch, &mut total, &mut bad) {
+            eprintln!("error: {e}");
+            return exit::UNUSABLE;
+        }
+    }
+    eprintln!(
+        "imported {} records into `{}` in {:.1} s; {} already stored (skipped, the stored record is kept); {} unreadable",
+        total.inserted,
+        args.db.display(),
+        started.elapsed().as_secs_f64(),
+        total.skipped,
+        bad
+    );
+    if bad > 0 { exit::SOME_FAILED } else { exit::OK }
+}
+
+fn where_(pos: &Pos) -> String {
+    let unit = match pos.unit {
+        input::Unit::Line => "line",
+        input::Unit::Record => "record",
+    };
+    match &pos.file {
+        Some(f) => format!("`{f}` {unit} {}", pos.n),
+        None => format!("{unit} {}", pos.n),
+    }
+}
+
+fn stats(args: StatsArgs) -> u8 {
+    let Some(engine) = engine(&args.rules, None) else { return exit::UNUSABLE };
+    let stats = match SqliteRegistry::stats(&args.db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNUSABLE;
+        }
+    };
+    let want = engine.key_version();
+    let have = stats.key_version();
+    let current = have.as_ref() == Some(&want);
+    if args.json {
+        let obj = serde_json::json!({
+            "db": args.db.display().to_string(),
+            "records": stats.records,
+            "keys": stats.keys_per_block.iter().map(|(b, n)| serde_json::json!({"block": b, "keys": n})).collect::<Vec<_>>(),
+            "file_bytes": stats.file_bytes,
+            "meta": stats.meta.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+            "keys_current": current,
+        });
+        println!("{obj}");
+    } else {
+        println!("registry   {}", args.db.display());
+        println!("file size  {} bytes ({:.1} MiB)", stats.file_bytes, stats.file_bytes as f64 / 1_048_576.0);
+        println!("records    {}", stats.records);
+        for (b, n) in &stats.keys_per_block {
+            println!("keys       block {b}: {n}");
+        }
+        for (k, v) in &stats.meta {
+            println!("meta       {k} = {v}");
+        }
+        if current {
+            println!("keys are current for these rules");
+        } else {
+            println!(
+                "keys are STALE for these rules (rules_fingerprint {}); `kensa registry rebuild --db {}` rebuilds them",
+                want.rules,
+                args.db.display()
+            );
+        }
+    }
+    exit::OK
+}
+
+fn rebuild(args: RebuildArgs) -> u8 {
+    let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    if !args.db.is_file() {
+        eprintln!("error: `{}`: no such registry file", args.db.display());
+        return exit::UNUSABLE;
+    }
+    match open_write(&engine, &args.db) {
+        Ok(reg) => {
+            if reg.rebuilt().is_none() {
+                eprintln!("the keys of `{}` are already current for these rules", args.db.display());
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::UNUSABLE
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! `kensa train FILE`: estimate the prior and the m/u probabilities of the `match` block by
+//! expectation-maximisation, and write the rule file back with the new numbers.
+//!
+//! The pairs are those the blocking keys produce within FILE (each unordered pair once). u
+//! starts from random pairs of FILE (almost all of them different people) unless
+//! `--random-pairs 0`, m from the rule file; then classic two-class Fellegi-Sunter EM over the
+//! agreement patterns runs until no number moves (comparisons with an absent value are left
+//! out of a pair's likelihood). The prior becomes the estimated share of matches among the
+//! compared pairs, which is what the engine applies it to. The rule file that holds the
+//! `match` block is written to `--out` (or stdout) with only the numbers replaced.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use kensa::em::{self, EmOptions, MatchParameters, Patterns};
+use rayon::prelude::*;
+
+use super::dedup::{load_matching_engine, pool, read_records, with_ids};
+use super::input::Format;
+use super::{exit, parse_today};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The records to learn from (JSONL, JSON, YAML or CSV, by extension).
+    input: PathBuf,
+    /// Rule file or folder with a `match` block (default: the standard rule set).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Where to write the rule file with the new numbers (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Random pairs to start u from (0: start from the rule file's u).
+    #[arg(long, default_value_t = 20_000)]
+    random_pairs: usize,
+    /// Keep u as started (from random pairs or the rule file); estimate only m and the prior.
+    #[arg(long)]
+    fix_u: bool,
+    /// Most EM iterations.
+    #[arg(long, default_value_t = 500)]
+    max_iterations: usize,
+    /// Stop when no probability moves by more than this.
+    #[arg(long, default_value_t = 1e-7)]
+    tolerance: f64,
+    /// Seed of the random pairs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Input format when it cannot be told from the file name.
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
+    #[arg(long, value_parser = parse_today)]
+    today: Option<kensa::Date>,
+}
+
+/// The agreement pattern of a compared pair: one level index per comparison.
+pub fn pattern(params: &MatchParameters, m: &kensa::CandidateMatch) -> Vec<Option<u16>> {
+    params
+        .compares
+        .iter()
+        .map(|c| {
+            let cmp = m.comparisons.iter().find(|x| x.name == c.name)?;
+            let level = cmp.level.as_deref()?;
+            c.levels.iter().position(|l| l.name == level).and_then(|i| u16::try_from(i).ok())
+        })
+        .collect()
+}
+
+/// Patterns of the pairs the blocking keys produce within `records` (each unordered pair once).
+pub fn blocked_patterns(
+    engine: &kensa::Engine,
+    params: &MatchParameters,
+    records: &[serde_json::Value],
+    ids: &[String],
+) -> Result<Patterns, String> {
+    let compared = super::dedup::compare_within(engine, records, ids)?;
+    let mut patterns = Patterns::new();
+    for (_, matches) in compared {
+        for m in matches {
+            patterns.add(pattern(params, &m));
+        }
+    }
+    Ok(patterns)
+}
+
+/// Patterns of `n` random pairs of distinct records (deterministic for a seed).
+pub fn random_patterns(
+    engine: &kensa::Engine,
+    params: &MatchParameters,
+    records: &[serde_json::Value],
+    n: usize,
+    seed: u64,
+) -> Patterns {
+    let len = records.len() as u64;
+    let mut patterns = Patterns::new();
+    if len < 2 {
+        return patterns;
+    }
+    let mut state = seed;
+    let mut next = move || {
+        // splitmix64
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut picks = Vec::with_capacity(n);
+    while picks.len() < n {
+        let (a, b) = (next() % len, next() % len);
+        if a != b {
+            picks.push((a as usize, b as usize));
+        }
+    }
+    let found: Vec<Vec<Option<u16>>> = picks
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let (ra, rb) = (records.get(a)?, records.get(b)?);
+            let m = engine.compare_records(ra, rb).ok()??;
+            Some(pattern(params, &m))
+        })
+        .collect();
+    for p in found {
+        patterns.add(p);
+    }
+    patterns
+}
+
+/// Train: u from random pairs (unless `random_pairs` is 0), then EM over the blocked pairs.
+pub fn train(
+    engine: &kensa::Engine,
+    params: &MatchParameters,
+    records: &[serde_json::Value],
+    ids: &[String],
+    random_pairs: usize,
+    seed: u64,
+    opts: &EmOptions,
+) -> Result<(em::EmResult, Patterns), String> {
+    let mut init = params.model();
+    if random_pairs > 0 {
+        let random = random_patterns(engine, params, records, random_pairs, seed);
+        let sizes: Vec<usize> = params.compares.iter().map(|c| c.levels.len()).collect();
+        init.u = em::u_from_pairs(&random, &sizes, opts.floor);
+    }
+    let patterns = blocked_patterns(engine, params, records, ids)?;
+    Ok((em::estimate(&patterns, &init, opts), patterns))
+}
+
+pub fn run(args: Args) -> u8 {
+    let start = Instant::now();
+    let engine = match load_matching_engine(&args.rules, args.today) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let Some(params) = engine.match_parameters() else {
+        eprintln!("error: cannot find the `match` block in the rule text");
+        return exit::UNUSABLE;
+    };
+    if params.compares.iter().flat_map(|c| &c.levels).any(|l| l.m_at.is_none() || l.u_at.is_none()) {
+        eprintln!(
+            "error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`"
+        );
+        return exit::UNUSABLE;
+    }
+    let pool = match pool(args.jobs) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let (records, bad) = match read_records(&args.input, args.input_format) {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return exit::UNUSABLE;
+        }
+    };
+    let (records, ids, no_id) = with_ids(&engine, records, &args.input);
+    let opts = EmOptions {
+        max_iterations: args.max_iterations,
+        tolerance: args.tolerance,
+        fix_u: args.fix_u,
+        ..EmOptions::default()
+    };
+    let (result, patterns) =
+        match pool.install(|| train(&engine, &params, &records, &ids, args.random_pairs, args.seed, &opts)) {
+            Ok(r) => r,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return exit::UNUSABLE;
+            }
+        };
+
+    // The file holding the match block, rewritten.
+    let file = &params.block_at.file;
+    let Some(text) = engine.report().sources.files().find(|(_, f)| &f.name == file).map(|(_, f)| f.text.clone()) else {
+        eprintln!("error: cannot find the rule text of `{file}`");
+        return exit::UNUSABLE;
+    };
+    let mut out = em::rewrite(&text, file, &params, &result.model);
+    if params.prior_at.is_none() {
+        // No `prior` line: add one after `match {`.
+        let brace = text.get(params.block_at.start..).and_then(|t| t.find('{')).map(|i| params.block_at.start + i + 1);
+        if let Some(at) = brace {
+            // Every rewritten number comes after the brace, so `at` still points at it.
+            let line = format!("\n  prior {}", em::format_probability(result.model.prior.min(0.999_999)));
+            if out.is_char_boundary(at) {
+                out.insert_str(at, &line);
+            }
+        }
+    }
+    let written = match &args.out {
+        Some(path) => std::fs::write(path, &out).map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+        None => super::dedup::write_lines(std::iter::once(out.trim_end_matches('\n').to_string()))
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(msg) = written {
+        eprintln!("error: {msg}");
+        return exit::UNUSABLE;
+    }
+
+    eprintln!(
+        "train: {} records, {} compared pairs ({} patterns), EM {} after {} iterations; prior {} ({:.0} expected matches), {:.2}s",
+        records.len(),
+        patterns.pairs(),
+        patterns.distinct(),
+        if result.converged { "converged" } else { "stopped" },
+        result.iterations,
+        em::format_probability(result.model.prior),
+        result.expected_matches,
+        start.elapsed().as_secs_f64()
+    );
+    for (k, c) in params.compares.iter().enumerate() {
+        for (l, level) in c.levels.iter().enumerate() {
+            let m = result.model.m.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
+            let u = result.model.u.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
+            eprintln!(
+                "  {:<16} {:<10} m {:<10} u {:<12} (was m {} u {})",
+                c.name,
+                level.name,
+                em::format_probability(m),
+                em::format_probability(u),
+                level.m,
+                level.u
+            );
+        }
+    }
+    let left_out = bad + no_id;
+    if left_out > 0 { exit::SOME_FAILED } else { exit::OK }
+}

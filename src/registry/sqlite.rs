@@ -1,0 +1,445 @@
+//! The embedded registry: enrolled records in a SQLite database file.
+//!
+//! Input: [`Entry`]s (a record with the keys the engine computed) and lookups by key. Output:
+//! candidate records. It never evaluates rules and never computes a key itself; when the rules
+//! or the normalization data that built the stored keys change, the caller's key function
+//! rebuilds them.
+//!
+//! Tables: `records(rowid, uid UNIQUE, json)`, `keys(block, key, record)` (its primary key
+//! `(block, key, record)` is the lookup index), `meta(name, value)` (schema version and the
+//! [`KeyVersion`] of the stored keys). The file is in WAL mode: readers never wait for the
+//! writer; writers (import, enroll, rebuild) take the write lock with `BEGIN IMMEDIATE`, wait
+//! for each other up to a busy timeout, and commit whole batches, so a killed process leaves
+//! the last committed state.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+
+use super::{Enroll, Entry, Fetched, KeyVersion, MAX_PER_KEY, Registry, RegistryError};
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The table layout; a file with another layout is refused.
+const SCHEMA_VERSION: &str = "1";
+/// Records per transaction when keys are rebuilt.
+const REBUILD_BATCH: i64 = 20_000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (rowid INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+  block INTEGER NOT NULL, key TEXT NOT NULL, record INTEGER NOT NULL,
+  PRIMARY KEY (block, key, record)
+) WITHOUT ROWID;
+";
+
+/// How a registry file is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Lookups only (`kensa eval --registry`); stale keys are an error.
+    ReadOnly,
+    /// Lookups, imports and enrollments; the file is created when missing and stale keys are
+    /// rebuilt when it is opened.
+    ReadWrite,
+}
+
+/// Computes the blocking keys of a stored record (the engine's `blocking_keys`).
+pub type KeyFn<'a> = &'a (dyn Fn(&serde_json::Value) -> Vec<(u32, String)> + Sync);
+
+/// Records in a SQLite file. `Send + Sync`: every thread borrows its own connection from a
+/// small pool, so lookups run in parallel.
+#[derive(Debug)]
+pub struct SqliteRegistry {
+    path: PathBuf,
+    access: Access,
+    pool: Mutex<Vec<Connection>>,
+    rebuilt: Option<Rebuilt>,
+}
+
+/// Keys that were rebuilt when the registry was opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub records: u64,
+    /// What differed, e.g. `rules_fingerprint 1a2b… → 3c4d…`.
+    pub reason: String,
+}
+
+/// What an import batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inserted {
+    pub inserted: u64,
+    /// Entries whose uid was already stored: skipped, the stored record is kept.
+    pub skipped: u64,
+}
+
+/// What a registry file holds (`kensa registry stats`).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub records: u64,
+    /// `(block index, number of keys)`.
+    pub keys_per_block: Vec<(u32, u64)>,
+    /// The stored key version entries, `(name, value)`.
+    pub meta: Vec<(String, String)>,
+    /// Size of the database file plus its write-ahead log, in bytes.
+    pub file_bytes: u64,
+}
+
+impl Stats {
+    /// The stored key version, if the file has one.
+    pub fn key_version(&self) -> Option<KeyVersion> {
+        let get = |n: &str| self.meta.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        Some(KeyVersion {
+            rules: get("rules_fingerprint")?,
+            variant_table: get("variant_table_version")?,
+            postal_data: get("postal_data_version")?,
+            kensa: get("kensa_version")?,
+        })
+    }
+}
+
+fn err(path: &Path, e: impl std::fmt::Display) -> RegistryError {
+    RegistryError(format!("`{}`: {e}", path.display()))
+}
+
+/// Whether a file is a SQLite database (by its first bytes).
+pub fn is_sqlite_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == b"SQLite format 3\0"
+}
+
+impl SqliteRegistry {
+    /// Open a registry for lookups. Fails when the file is missing, is not a registry, or its
+    /// keys were built by other rules or normalization data than `version` (the message says
+    /// how to rebuild them).
+    pub fn open_read(path: &Path, version: &KeyVersion) -> Result<SqliteRegistry, RegistryError> {
+        if !path.is_file() {
+            return Err(err(path, "no such registry file"));
+        }
+        let conn = connect(path, Access::ReadOnly)?;
+        let stored = read_meta(&conn).map_err(|e| err(path, format!("not a kensa registry ({e})")))?;
+        check_schema(path, &stored)?;
+        if let Some(diff) = version_diff(&stored, version) {
+            return Err(err(
+                path,
+                format!(
+                    "the registry's blocking keys were built by other rules or normalization data ({diff}); \
+                     rebuild them with `kensa registry rebuild --db {}` (with the same --rules as this command)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(SqliteRegistry {
+            path: path.to_path_buf(),
+            access: Access::ReadOnly,
+            pool: Mutex::new(vec![conn]),
+            rebuilt: None,
+        })
+    }
+
+    /// Open (or create) a registry for writing. Keys built by another `version` are rebuilt
+    /// with `keys`, in one transaction, before this returns (see [`SqliteRegistry::rebuilt`]).
+    pub fn open_write(path: &Path, version: &KeyVersion, keys: KeyFn<'_>) -> Result<SqliteRegistry, RegistryError> {
+        let mut conn = connect(path, Access::ReadWrite)?;
+        let rebuilt = prepare(&mut conn, version, keys).map_err(|e| err(path, e))?;
+        Ok(SqliteRegistry {
+            path: path.to_path_buf(),
+            access: Access::ReadWrite,
+            pool: Mutex::new(vec![conn]),
+            rebuilt,
+        })
+    }
+
+    /// What a registry file holds, without checking its key version.
+    pub fn stats(path: &Path) -> Result<Stats, RegistryError> {
+        if !path.is_file() {
+            return Err(err(path, "no such registry file"));
+        }
+        let conn = connect(path, Access::ReadOnly)?;
+        let meta = read_meta(&conn).map_err(|e| err(path, format!("not a kensa registry ({e})")))?;
+        let q = || -> rusqlite::Result<Stats> {
+            let records: i64 = conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?;
+            let mut st = conn.prepare("SELECT block, count(*) FROM keys GROUP BY block ORDER BY block")?;
+            let keys_per_block = st
+                .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?
+                .map(|r| r.map(|(b, n)| (b, u64::try_from(n).unwrap_or(0))))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Stats { records: u64::try_from(records).unwrap_or(0), keys_per_block, meta, file_bytes: 0 })
+        };
+        let mut stats = q().map_err(|e| err(path, e))?;
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        stats.file_bytes = size(path) + size(&wal_path(path));
+        Ok(stats)
+    }
+
+    /// The keys rebuilt when the registry was opened, if they were stale.
+    pub fn rebuilt(&self) -> Option<&Rebuilt> {
+        self.rebuilt.as_ref()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Store a batch of entries in one transaction: all of them or (on error or when the
+    /// process dies) none. An entry whose uid is already stored is skipped, so importing a file
+    /// again, or again after an interrupted import, stores every record once.
+    pub fn insert_batch(&self, entries: &[Entry]) -> Result<Inserted, RegistryError> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = Inserted::default();
+            for e in entries {
+                if insert_entry(&tx, e)? {
+                    n.inserted += 1;
+                } else {
+                    n.skipped += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// Let this process keep up to `mib` MiB of database pages in memory (default 64). A bulk
+    /// import that touches most of the key index in every batch writes far less with a cache
+    /// that holds the index.
+    pub fn set_cache_size(&self, mib: u32) -> Result<(), RegistryError> {
+        self.with_conn(|c| c.pragma_update(None, "cache_size", -1024 * i64::from(mib)))
+    }
+
+    /// Run `f` on a pooled connection (opened on demand).
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, RegistryError> {
+        let taken = self.pool.lock().map_err(|_| err(&self.path, "connection pool poisoned"))?.pop();
+        let mut conn = match taken {
+            Some(c) => c,
+            None => connect(&self.path, self.access)?,
+        };
+        let result = f(&mut conn).map_err(|e| err(&self.path, e));
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(conn);
+        }
+        result
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, RegistryError> {
+        if self.access == Access::ReadOnly {
+            return Err(err(&self.path, "the registry is open read-only"));
+        }
+        self.with_conn(f)
+    }
+}
+
+impl Registry for SqliteRegistry {
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+        self.with_conn(|conn| candidates_on(conn, keys))
+    }
+
+    fn len(&self) -> usize {
+        self.with_conn(|c| c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0)))
+            .ok()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    fn is_empty(&self) -> bool {
+        // Counting a million rows per lookup would cost milliseconds; this costs one page read.
+        // On error, say "not empty" so that the lookup runs and reports the error.
+        self.with_conn(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |r| r.get::<_, bool>(0)))
+            .map(|any| !any)
+            .unwrap_or(false)
+    }
+}
+
+impl Enroll for SqliteRegistry {
+    fn enroll(
+        &self,
+        entry: &Entry,
+        decide: &mut dyn FnMut(&dyn Registry, bool) -> bool,
+    ) -> Result<bool, RegistryError> {
+        self.write(|conn| {
+            // The write lock is taken before the lookup: a second enrollment (in this process or
+            // another) waits here until this one has committed, then sees it.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found = candidates_on(&tx, &entry.keys)?;
+            let taken: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM records WHERE uid = ?1)", [&entry.uid], |r| r.get(0))?;
+            let insert = decide(&Fetched(found), taken) && !taken;
+            if insert {
+                insert_entry(&tx, entry)?;
+            }
+            tx.commit()?;
+            Ok(insert)
+        })
+    }
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
+    let flags = match access {
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        Access::ReadWrite => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        }
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| err(path, format!("cannot open: {e}")))?;
+    let setup = || -> rusqlite::Result<()> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if access == Access::ReadWrite {
+            // WAL: readers do not block the writer nor the writer the readers. NORMAL sync in
+            // WAL mode keeps the file consistent when a process dies; FULL would also survive a
+            // power cut without losing the last commits, at one fsync per commit.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        // Lookups read records at random: map the file instead of copying each page through
+        // read() (the OS page cache keeps a warm registry in memory), and cache 64 MiB of pages.
+        conn.pragma_update(None, "mmap_size", 1_i64 << 31)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        Ok(())
+    };
+    setup().map_err(|e| err(path, format!("cannot open: {e}")))?;
+    Ok(conn)
+}
+
+fn read_meta(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = conn.prepare("SELECT name, value FROM meta ORDER BY name")?;
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+}
+
+fn check_schema(path: &Path, meta: &[(String, String)]) -> Result<(), RegistryError> {
+    match meta.iter().find(|(k, _)| k == "schema_version") {
+        Some((_, v)) if v == SCHEMA_VERSION => Ok(()),
+        Some((_, v)) => {
+            Err(err(path, format!("registry layout version {v} is not supported (expected {SCHEMA_VERSION})")))
+        }
+        None => Err(err(path, "not a kensa registry (no layout version)")),
+    }
+}
+
+/// The entries of `version` that differ from the stored ones, or `None` when all agree.
+fn version_diff(stored: &[(String, String)], version: &KeyVersion) -> Option<String> {
+    let diffs: Vec<String> = version
+        .entries()
+        .iter()
+        .filter_map(|(name, want)| {
+            let have = stored.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+            (have != Some(*want)).then(|| format!("{name} {} → {want}", have.unwrap_or("none")))
+        })
+        .collect();
+    (!diffs.is_empty()).then(|| diffs.join(", "))
+}
+
+/// Create the tables, record the key version of a new registry, rebuild stale keys.
+fn prepare(conn: &mut Connection, version: &KeyVersion, keys: KeyFn<'_>) -> Result<Option<Rebuilt>, String> {
+    let s = |e: rusqlite::Error| e.to_string();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(s)?;
+    tx.execute_batch(SCHEMA).map_err(s)?;
+    let meta = read_meta(&tx).map_err(s)?;
+    match meta.iter().find(|(k, _)| k == "schema_version") {
+        Some((_, v)) if v != SCHEMA_VERSION => {
+            return Err(format!("registry layout version {v} is not supported (expected {SCHEMA_VERSION})"));
+        }
+        Some(_) => {}
+        None => put_meta(&tx, "schema_version", SCHEMA_VERSION).map_err(s)?,
+    }
+    let any: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM records)", [], |r| r.get(0)).map_err(s)?;
+    let diff = version_diff(&meta, version);
+    let rebuilt = match diff {
+        Some(reason) if any => Some(Rebuilt { records: rebuild(&tx, keys).map_err(s)?, reason }),
+        _ => None,
+    };
+    for (name, value) in version.entries() {
+        put_meta(&tx, name, value).map_err(s)?;
+    }
+    tx.commit().map_err(s)?;
+    Ok(rebuilt)
+}
+
+fn put_meta(conn: &Connection, name: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// Recompute every record's keys (inside the caller's transaction).
+fn rebuild(conn: &Connection, keys: KeyFn<'_>) -> rusqlite::Result<u64> {
+    conn.execute("DELETE FROM keys", [])?;
+    let mut read = conn.prepare("SELECT rowid, json FROM records WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")?;
+    let mut ins = conn.prepare("INSERT OR IGNORE INTO keys (block, key, record) VALUES (?1, ?2, ?3)")?;
+    let mut last = 0i64;
+    let mut total = 0u64;
+    loop {
+        let rows: Vec<(i64, String)> =
+            read.query_map(params![last, REBUILD_BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let Some(&(end, _)) = rows.last() else { break };
+        let computed: Vec<(i64, Vec<(u32, String)>)> = rows
+            .par_iter()
+            .map(|(id, json)| {
+                let k = serde_json::from_str::<serde_json::Value>(json).map(|v| keys(&v)).unwrap_or_default();
+                (*id, k)
+            })
+            .collect();
+        for (id, ks) in &computed {
+            for (b, k) in ks {
+                ins.execute(params![b, k, id])?;
+            }
+        }
+        total += computed.len() as u64;
+        last = end;
+    }
+    Ok(total)
+}
+
+/// Insert one entry and its keys; `false` when its uid is already stored.
+fn insert_entry(conn: &Connection, e: &Entry) -> rusqlite::Result<bool> {
+    let json = e.record.to_string();
+    let mut ins =
+        conn.prepare_cached("INSERT INTO records (uid, json) VALUES (?1, ?2) ON CONFLICT (uid) DO NOTHING")?;
+    if ins.execute(params![e.uid, json])? == 0 {
+        return Ok(false);
+    }
+    let id = conn.last_insert_rowid();
+    let mut key = conn.prepare_cached("INSERT OR IGNORE INTO keys (block, key, record) VALUES (?1, ?2, ?3)")?;
+    for (b, k) in &e.keys {
+        key.execute(params![b, k, id])?;
+    }
+    Ok(true)
+}
+
+/// The records sharing a key, each once, in insertion order; at most [`MAX_PER_KEY`] per key
+/// (the first enrolled), as [`super::MemoryRegistry`] answers.
+fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<Vec<Arc<serde_json::Value>>> {
+    let limit = i64::try_from(MAX_PER_KEY).unwrap_or(i64::MAX);
+    let mut found: Vec<(i64, Arc<serde_json::Value>)> = Vec::new();
+    let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut st = conn.prepare_cached(
+        "SELECT r.rowid, r.json FROM keys k JOIN records r ON r.rowid = k.record \
+         WHERE k.block = ?1 AND k.key = ?2 ORDER BY k.record LIMIT ?3",
+    )?;
+    for (b, k) in keys {
+        let mut rows = st.query(params![b, k, limit])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            if !seen.insert(id) {
+                continue;
+            }
+            let text = row.get_ref(1)?.as_str()?;
+            let value = serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+            found.push((id, Arc::new(value)));
+        }
+    }
+    found.sort_unstable_by_key(|(id, _)| *id);
+    Ok(found.into_iter().map(|(_, v)| v).collect())
+}
