@@ -99,6 +99,11 @@ pub fn run(args: Args) -> u8 {
         plan.push((path.clone(), format));
     }
 
+    if registry.is_none() && engine.uses_registry() {
+        eprintln!(
+            "note: no --registry given: rules about enrolled residents (duplicates, numbers or accounts held by others, ambiguous links) are not applicable"
+        );
+    }
     let stdout = io::stdout();
     let colour = args.format == OutFormat::Table && std::io::IsTerminal::is_terminal(&stdout);
     let mut writer = Writer::new(BufWriter::with_capacity(1 << 16, stdout.lock()), args.format, colour);
