@@ -73,7 +73,9 @@ impl<'a> Value<'a> {
                 Cow::Owned(o) => Value::owned(o),
             },
             Value::Text(Txt::Shared(rc)) => match f(&rc) {
-                Cow::Borrowed(_) => Value::Text(Txt::Shared(rc)),
+                // A borrowed result may be a shorter slice (`trim`): keep `rc` only if whole.
+                Cow::Borrowed(b) if b.len() == rc.len() => Value::Text(Txt::Shared(rc)),
+                Cow::Borrowed(b) => Value::owned(b.to_string()),
                 Cow::Owned(o) => Value::owned(o),
             },
             _ => Value::Null,

@@ -841,3 +841,36 @@ fn typed_records_are_evaluated_like_json() {
     let json = e.evaluate(&with(with(hanako(), "bank", Value::Null), "my_number", Value::Null)).unwrap();
     assert_eq!(typed, json);
 }
+
+#[test]
+fn trim_of_a_computed_value_and_signed_numbers_in_text() {
+    let e = Engine::from_source(
+        "values.kensa",
+        r#"
+schema R {
+  id: text
+  name: text
+  n: int?
+  code: text?
+}
+let padded = " " ++ name ++ " "
+rule name.trimmed { require trim(padded) == name; reject "trim gave [{trim(padded)}]" }
+rule n.positive { when present(n) require n > 0; reject "n must be positive" }
+"#,
+    )
+    .unwrap();
+    let v = e.evaluate(&json!({"id": "1", "name": "山田"})).unwrap();
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    for n in ["-5", "−５", " -5 "] {
+        let v = e.evaluate(&json!({"id": "1", "name": "山田", "n": n})).unwrap();
+        let rules: Vec<&str> = v.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["n.positive"], "{n}");
+    }
+    let v = e.evaluate(&json!({"id": "1", "name": "山田", "n": "+7"})).unwrap();
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    // A fraction where text is expected is a type problem, not the text "12.5".
+    let v = e.evaluate(&json!({"id": "1", "name": "山田", "code": 12.5})).unwrap();
+    assert_eq!(v.findings[0].rule, "schema.type");
+    let v = e.evaluate(&json!({"id": "1", "name": "山田", "code": 1000014})).unwrap();
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+}

@@ -554,6 +554,19 @@ impl Lower<'_> {
         secret
     }
 
+    /// `candidate.x` as the field or binding `x` it reads (for the secret check).
+    fn candidate_path(&self, p: &[ast::Ident]) -> Option<Resolved> {
+        let (first, rest) = p.split_first()?;
+        if first.name != "candidate" {
+            return None;
+        }
+        match self.env.resolve_candidate(rest)? {
+            CandRef::Field(slot) => Some(Resolved::Field(slot)),
+            CandRef::Let(i) => Some(Resolved::Let(i)),
+            _ => None,
+        }
+    }
+
     fn secret_walk(&self, e: &Expr, out: &mut bool, seen: &mut HashSet<usize>) {
         if *out {
             return;
@@ -561,7 +574,7 @@ impl Lower<'_> {
         match &e.kind {
             // `mask(…)` makes a secret safe to show.
             ExprKind::Call { name, .. } if name.name == "mask" => {}
-            ExprKind::Path(p) => match self.env.resolve(p) {
+            ExprKind::Path(p) => match self.env.resolve(p).or_else(|| self.candidate_path(p)) {
                 Some(Resolved::Field(slot)) if self.env.schema.fields.get(slot).is_some_and(|f| f.secret) => {
                     *out = true
                 }

@@ -716,7 +716,9 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
     use serde_json::Value as J;
     match (ty, v) {
         (FieldTy::Text, J::String(s)) => Ok(Value::text(s)),
-        (FieldTy::Text, J::Number(n)) => Ok(Value::owned(n.to_string())),
+        // A whole number where text is expected (a code written without quotes); a fraction
+        // is not text anyone meant.
+        (FieldTy::Text, J::Number(n)) if n.is_i64() || n.is_u64() => Ok(Value::owned(n.to_string())),
         (FieldTy::Enum(variants), J::String(s)) => {
             if variants.iter().any(|x| x == s) {
                 Ok(Value::text(s))
@@ -726,7 +728,16 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
         }
         (FieldTy::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or(None),
         (FieldTy::Int, J::String(s)) => {
-            crate::normalize::digits::digits(s).parse::<i64>().map(Value::Int).map_err(|_| None)
+            // Full-width digits and a sign (`-5`, `−５`) as a form may write them.
+            let folded = crate::normalize::width::fold_width(s);
+            let t = folded.trim();
+            let (negative, digits) = match t.chars().next() {
+                Some(c) if crate::normalize::width::is_hyphen(c) => (true, t.get(c.len_utf8()..).unwrap_or("")),
+                Some('+') => (false, t.get(1..).unwrap_or("")),
+                _ => (false, t),
+            };
+            let n = digits.parse::<i64>().map_err(|_| None)?;
+            Ok(Value::Int(if negative { -n } else { n }))
         }
         (FieldTy::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
         (FieldTy::Date, J::String(s)) => Date::parse(s).map(Value::Date).map_err(|e| Some(e.to_string())),

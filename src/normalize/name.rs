@@ -25,7 +25,9 @@ fn then<'a>(first: Cow<'a, str>, step: impl Fn(&str) -> Cow<'_, str>) -> Cow<'a,
     match first {
         Cow::Borrowed(b) => step(b),
         Cow::Owned(o) => match step(&o) {
-            Cow::Borrowed(_) => Cow::Owned(o),
+            // A borrowed result may be a shorter slice (a trim), so keep `o` only if whole.
+            Cow::Borrowed(b) if b.len() == o.len() => Cow::Owned(o),
+            Cow::Borrowed(b) => Cow::Owned(b.to_string()),
             Cow::Owned(n) => Cow::Owned(n),
         },
     }

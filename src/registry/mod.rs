@@ -145,14 +145,11 @@ impl Registry for MemoryRegistry {
         let mut seen: Vec<u32> = Vec::new();
         for k in keys {
             if let Some(ids) = self.index.get(k) {
-                for &i in ids.iter().take(MAX_PER_KEY) {
-                    if !seen.contains(&i) {
-                        seen.push(i);
-                    }
-                }
+                seen.extend(ids.iter().take(MAX_PER_KEY));
             }
         }
         seen.sort_unstable();
+        seen.dedup();
         Ok(seen.into_iter().filter_map(|i| self.records.get(i as usize).cloned()).collect())
     }
 
