@@ -1,7 +1,7 @@
 //! Address and postal-code builtins.
 //!
 //! Several rules look at the same address (prefecture, municipality, key, postal agreement);
-//! the last parse is memoized per thread so that a record's address is parsed once.
+//! the last few parses are memoized per thread so that a record's address is parsed once.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,29 +11,30 @@ use crate::normalize::address::{self, Address};
 use crate::normalize::postal::{self, Consistency};
 use crate::value::Value;
 
+/// How many recent addresses are kept per thread: a record's own address stays cached while
+/// the registry candidates' addresses are compared.
+const MEMO: usize = 4;
+
 thread_local! {
-    static LAST: RefCell<Option<(String, Rc<Address>)>> = const { RefCell::new(None) };
+    static RECENT: RefCell<Vec<(String, Rc<Address>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Parse an address, reusing the previous result when the text is the same.
+/// Parse an address, reusing a recent result when the text is the same (most recent first).
 fn parsed(s: &str) -> Rc<Address> {
-    LAST.with(|cell| {
-        let mut last = cell.borrow_mut();
-        match last.as_mut() {
-            Some((k, a)) if k == s => a.clone(),
-            Some((k, a)) => {
-                // Reuse the key's buffer: one allocation less per new address.
-                k.clear();
-                k.push_str(s);
-                *a = Rc::new(address::parse(s));
-                a.clone()
-            }
-            None => {
-                let a = Rc::new(address::parse(s));
-                *last = Some((s.to_string(), a.clone()));
-                a
-            }
+    RECENT.with(|cell| {
+        let mut recent = cell.borrow_mut();
+        if let Some(i) = recent.iter().position(|(k, _)| k == s) {
+            let hit = recent.remove(i);
+            let a = hit.1.clone();
+            recent.insert(0, hit);
+            return a;
         }
+        let a = Rc::new(address::parse(s));
+        if recent.len() >= MEMO {
+            recent.pop();
+        }
+        recent.insert(0, (s.to_string(), a.clone()));
+        a
     })
 }
 
