@@ -330,7 +330,8 @@ fn keys_built_by_other_rules_are_detected_and_rebuilt() {
         t.replace("既に登録されています。二重登録ではありませんか", "登録済みです")
             .replace("  block on", "  block   on")
     });
-    let changed = rules_copy(&dir, "changed", |t| t.replace("block on kanji_name\n", "block on kanji_name ++ \"/\"\n"));
+    let changed =
+        rules_copy(&dir, "changed", |t| t.replace("block on address_key\n", "block on address_key ++ \"/\"\n"));
     let fp = |p: &Path| Engine::from_dir(p).unwrap().fingerprint();
     assert_eq!(fp(&same), engine().fingerprint());
     assert_eq!(fp(&reworded), fp(&same), "messages and spacing do not change the keys");
@@ -368,7 +369,7 @@ fn keys_built_by_other_rules_are_detected_and_rebuilt() {
     assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("keys of 2206 records were rebuilt"));
     ok(&eval(&changed));
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let key: String = conn.query_row("SELECT key FROM keys WHERE block = 2 LIMIT 1", [], |r| r.get(0)).unwrap();
+    let key: String = conn.query_row("SELECT key FROM keys WHERE block = 3 LIMIT 1", [], |r| r.get(0)).unwrap();
     assert!(key.ends_with('/'), "{key}");
     assert_consistent(&db);
 }
