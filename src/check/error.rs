@@ -191,10 +191,10 @@ impl CheckCode {
                 "A rule set has one `match` block that says how records are compared with the registry; two were found."
             }
             CheckCode::BadComparator => {
-                "`using` names a comparator kensa does not have, or one that cannot compare this kind of value. Comparators: `exact` (any value), `jaro_winkler`, `levenshtein`, `damerau` (text), `date` (dates)."
+                "`using` names a comparator kensa does not have, or one that cannot compare this kind of value. Comparators: `exact` (any value), `jaro_winkler`, `levenshtein`, `damerau` (text), `date` (dates), `number` (numbers)."
             }
             CheckCode::BadLevel => {
-                "A level test does not fit the comparator (e.g. `swapped` is for dates, `similarity >= …` for `jaro_winkler`, `distance <= …` for `levenshtein`/`damerau`), or the last level is not `else`. Every comparison ends with an `else` level that catches everything else."
+                "A level test does not fit the comparator (e.g. `swapped` is for dates, `similarity >= …` for `jaro_winkler`, `distance <= …` for `levenshtein`/`damerau`, `difference <= …` for `number`), or the last level is not `else`. Every comparison ends with an `else` level that catches everything else."
             }
             CheckCode::BadProbability => {
                 "`m`, `u` and `prior` are probabilities: greater than 0 and at most 1 (`prior` below 1)."

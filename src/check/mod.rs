@@ -891,6 +891,7 @@ impl Checker<'_> {
             };
             let fits = match comparator {
                 Comparator::Date => matches!(t, Ty::Date | Ty::Any),
+                Comparator::Number => matches!(t, Ty::Int | Ty::Float | Ty::Any),
                 Comparator::Exact => true,
                 _ => matches!(t, Ty::Text | Ty::Enum(_) | Ty::Any),
             };
@@ -908,6 +909,7 @@ impl Checker<'_> {
                     ast::LevelTest::Same => Test::Same,
                     ast::LevelTest::Similarity(x) => Test::Similarity(x),
                     ast::LevelTest::Distance(n) => Test::Distance(n),
+                    ast::LevelTest::Difference(x) => Test::Difference(x),
                     ast::LevelTest::Swapped => Test::Swapped,
                     ast::LevelTest::YearTypo => Test::YearTypo,
                     ast::LevelTest::WithinDays(n) => Test::WithinDays(n),
@@ -921,7 +923,7 @@ impl Checker<'_> {
                         "does not fit",
                     )
                     .help = Some(String::from(
-                        "`similarity >= …` is for jaro_winkler; `distance <= …` for levenshtein and damerau; `swapped`, `year_typo`, `within N days` for date",
+                        "`similarity >= …` is for jaro_winkler; `distance <= …` for levenshtein and damerau; `difference <= …` for number; `swapped`, `year_typo`, `within N days` for date",
                     ));
                 }
                 for (what, p) in [("m", l.m), ("u", l.u)] {

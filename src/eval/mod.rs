@@ -671,6 +671,8 @@ fn comparable<'v>(v: &'v Value<'_>) -> Option<linkage::Cmp<'v>> {
     match v {
         Value::Text(t) => Some(linkage::Cmp::Text(t.as_str())),
         Value::Date(d) => Some(linkage::Cmp::Date(*d)),
+        Value::Int(n) => Some(linkage::Cmp::Number(*n as f64)),
+        Value::Float(x) => Some(linkage::Cmp::Number(*x)),
         _ => None,
     }
 }

@@ -18,10 +18,11 @@ pub enum Comparator {
     Levenshtein,
     Damerau,
     Date,
+    Number,
 }
 
 impl Comparator {
-    pub const NAMES: &'static [&'static str] = &["exact", "jaro_winkler", "levenshtein", "damerau", "date"];
+    pub const NAMES: &'static [&'static str] = &["exact", "jaro_winkler", "levenshtein", "damerau", "date", "number"];
 
     pub fn from_name(name: &str) -> Option<Comparator> {
         Some(match name {
@@ -30,6 +31,7 @@ impl Comparator {
             "levenshtein" => Comparator::Levenshtein,
             "damerau" => Comparator::Damerau,
             "date" => Comparator::Date,
+            "number" => Comparator::Number,
             _ => return None,
         })
     }
@@ -41,6 +43,7 @@ pub enum Test {
     Same,
     Similarity(f64),
     Distance(u32),
+    Difference(f64),
     Swapped,
     YearTypo,
     WithinDays(u32),
@@ -54,6 +57,7 @@ impl Test {
             Test::Same | Test::Else => true,
             Test::Similarity(_) => c == Comparator::JaroWinkler,
             Test::Distance(_) => matches!(c, Comparator::Levenshtein | Comparator::Damerau),
+            Test::Difference(_) => c == Comparator::Number,
             Test::Swapped | Test::YearTypo | Test::WithinDays(_) => c == Comparator::Date,
         }
     }
@@ -64,6 +68,7 @@ impl Test {
 pub enum Cmp<'a> {
     Text(&'a str),
     Date(Date),
+    Number(f64),
 }
 
 /// The first level whose test the pair passes (levels are in declaration order; the last
@@ -76,6 +81,8 @@ pub fn level(comparator: Comparator, tests: &[Test], a: Cmp<'_>, b: Cmp<'_>) -> 
             (Test::Else, _, _) => true,
             (Test::Same, Cmp::Text(x), Cmp::Text(y)) => x == y,
             (Test::Same, Cmp::Date(x), Cmp::Date(y)) => x == y,
+            (Test::Same, Cmp::Number(x), Cmp::Number(y)) => x == y,
+            (Test::Difference(max), Cmp::Number(x), Cmp::Number(y)) => (x - y).abs() <= max,
             (Test::Similarity(min), Cmp::Text(x), Cmp::Text(y)) => {
                 *cache.get_or_insert_with(|| comparators::jaro_winkler(x, y)) >= min
             }
@@ -121,6 +128,16 @@ mod tests {
         assert_eq!(level(Comparator::JaroWinkler, &tests, t("ヤマダ"), t("ヤマダ")), Some(0));
         assert_eq!(level(Comparator::JaroWinkler, &tests, t("ナカヤマ ユウキ"), t("ナカヤマ ユキキ")), Some(1));
         assert_eq!(level(Comparator::JaroWinkler, &tests, t("イシイ"), t("サカモト")), Some(2));
+    }
+
+    #[test]
+    fn numbers_compare_by_difference() {
+        let tests = [Test::Same, Test::Difference(2.0), Test::Else];
+        let n = Cmp::Number;
+        assert_eq!(level(Comparator::Number, &tests, n(1980.0), n(1980.0)), Some(0));
+        assert_eq!(level(Comparator::Number, &tests, n(1980.0), n(1982.0)), Some(1));
+        assert_eq!(level(Comparator::Number, &tests, n(1980.0), n(1990.0)), Some(2));
+        assert!(Test::Difference(1.0).fits(Comparator::Number) && !Test::Difference(1.0).fits(Comparator::Date));
     }
 
     #[test]

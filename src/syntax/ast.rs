@@ -87,6 +87,8 @@ pub enum LevelTest {
     Same,
     Similarity(f64),
     Distance(u32),
+    /// `difference <= x`: numbers at most x apart.
+    Difference(f64),
     Swapped,
     YearTypo,
     WithinDays(u32),

@@ -393,8 +393,9 @@ fn describe(r: Rule) -> Option<&'static str> {
         | Rule::lt_swapped
         | Rule::lt_year_typo
         | Rule::lt_within
+        | Rule::lt_difference
         | Rule::lt_else => {
-            "a level test (`same`, `similarity >= 0.9`, `distance <= 1`, `swapped`, `year_typo`, `within 30 days`, `else`)"
+            "a level test (`same`, `similarity >= 0.9`, `distance <= 1`, `difference <= 2`, `swapped`, `year_typo`, `within 30 days`, `else`)"
         }
         Rule::kw_m => "`m` and a probability",
         Rule::kw_u => "`u` and a probability",
@@ -693,6 +694,7 @@ impl Cx {
                             Rule::lt_same => LevelTest::Same,
                             Rule::lt_similarity => LevelTest::Similarity(n),
                             Rule::lt_distance => LevelTest::Distance(n as u32),
+                            Rule::lt_difference => LevelTest::Difference(n),
                             Rule::lt_swapped => LevelTest::Swapped,
                             Rule::lt_year_typo => LevelTest::YearTypo,
                             Rule::lt_within => LevelTest::WithinDays(n as u32),
