@@ -179,7 +179,7 @@ impl Engine {
         if self.program.matching.is_none() {
             return eval::evaluate(&self.program, record, &opts);
         }
-        let found = self.candidates(record, registry, opts.today)?;
+        let found = self.find_candidates(record, registry, opts.today, true)?;
         let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
         eval::evaluate_with(&self.program, record, &opts, &candidates)
     }
@@ -192,26 +192,38 @@ impl Engine {
         record: &serde_json::Value,
         registry: &dyn Registry,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
+        self.compare_in(record, registry, true)
+    }
+
+    /// `matches_in` and `links_in`: compare with the candidates, leaving out the record's own
+    /// id when `skip_own`.
+    fn compare_in(
+        &self,
+        record: &serde_json::Value,
+        registry: &dyn Registry,
+        skip_own: bool,
+    ) -> Result<Vec<CandidateMatch>, RecordError> {
         let today = self.today.unwrap_or_else(today_in_japan);
         if self.program.matching.is_none() || registry.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.candidates(record, registry, today)?;
+        let found = self.find_candidates(record, registry, today, skip_own)?;
         let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
         eval::compare_candidates(&self.program, record, today, &candidates)
     }
 
-    /// The registry records sharing a blocking key with `record`, without the record itself
+    /// The registry records sharing a blocking key with `record`; with `skip_own`, without the record itself
     /// (same id).
-    fn candidates(
+    fn find_candidates(
         &self,
         record: &serde_json::Value,
         registry: &dyn Registry,
         today: Date,
+        skip_own: bool,
     ) -> Result<Vec<Arc<serde_json::Value>>, RecordError> {
         let keys = eval::blocking_keys(&self.program, record, today);
         let mut found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        if let Some(own) = self.program.record_id(record) {
+        if skip_own && let Some(own) = self.program.record_id(record) {
             found.retain(|c| self.program.record_id(c).as_deref() != Some(own.as_str()));
         }
         Ok(found)
@@ -224,14 +236,7 @@ impl Engine {
         record: &serde_json::Value,
         registry: &dyn Registry,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
-        let today = self.today.unwrap_or_else(today_in_japan);
-        if self.program.matching.is_none() || registry.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys = eval::blocking_keys(&self.program, record, today);
-        let found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
-        eval::compare_candidates(&self.program, record, today, &candidates)
+        self.compare_in(record, registry, false)
     }
 
     /// How the `match` block compares two given records, whether or not they share a blocking

@@ -120,12 +120,7 @@ pub fn read_records(path: &Path, format: Option<Format>) -> Result<(Vec<serde_js
     let mut records = Vec::new();
     let mut bad = 0;
     let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-        let value = match raw {
-            Raw::Value(v) => Ok(v),
-            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| input::json_error(&e)),
-            Raw::Error(msg) => Err(msg),
-        };
-        match value {
+        match raw.into_value() {
             Ok(v) => records.push(v),
             Err(msg) => {
                 bad += 1;

@@ -137,13 +137,9 @@ fn one(
         obj.insert(String::from("error"), serde_json::Value::String(msg));
         serde_json::Value::Object(obj).to_string()
     };
-    let value = match raw {
-        Raw::Value(v) => v,
-        Raw::Json(line) => match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(v) => v,
-            Err(e) => return Ok(error(input::json_error(&e), counts)),
-        },
-        Raw::Error(msg) => return Ok(error(msg, counts)),
+    let value = match raw.into_value() {
+        Ok(v) => v,
+        Err(msg) => return Ok(error(msg, counts)),
     };
     if !value.is_object() {
         return Ok(error(String::from("a record must be a JSON object"), counts));

@@ -161,13 +161,9 @@ fn process(
     explain: bool,
     format: OutFormat,
 ) -> Rendered {
-    let value = match raw {
-        Raw::Value(v) => v,
-        Raw::Json(line) => match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(v) => v,
-            Err(e) => return Rendered::error(pos, input::json_error(&e), format),
-        },
-        Raw::Error(msg) => return Rendered::error(pos, msg, format),
+    let value = match raw.into_value() {
+        Ok(v) => v,
+        Err(msg) => return Rendered::error(pos, msg, format),
     };
     let verdict = match (registry, explain) {
         (Some(r), true) => engine.explain_in(&value, r),
@@ -197,12 +193,7 @@ fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<Box<d
     let mut records = Vec::new();
     let mut problem = None;
     let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-        let value = match raw {
-            Raw::Value(v) => Ok(v),
-            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| input::json_error(&e)),
-            Raw::Error(msg) => Err(msg),
-        };
-        match value {
+        match raw.into_value() {
             Ok(v) => records.push(v),
             Err(msg) => {
                 if problem.is_none() {

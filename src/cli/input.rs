@@ -31,6 +31,17 @@ pub enum Raw {
     Error(String),
 }
 
+impl Raw {
+    /// The record as a JSON value, or why it cannot be read (without quoting its content).
+    pub fn into_value(self) -> Result<serde_json::Value, String> {
+        match self {
+            Raw::Value(v) => Ok(v),
+            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| json_error(&e)),
+            Raw::Error(msg) => Err(msg),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Jsonl,

@@ -137,10 +137,9 @@ fn import(args: ImportArgs) -> u8 {
         let parsed: Vec<Result<Entry, (Pos, String)>> = batch
             .par_drain(..)
             .map(|(pos, raw)| {
-                let value = match raw {
-                    Raw::Value(v) => v,
-                    Raw::Json(line) => serde_json::from_str(&line).map_err(|e| (pos.clone(), input::json_error(&e)))?,
-                    Raw::Error(msg) => return Err((pos, msg)),
+                let value = match raw.into_value() {
+                    Ok(v) => v,
+                    Err(msg) => return Err((pos, msg)),
                 };
                 if !value.is_object() {
                     return Err((pos, String::from("a record must be a JSON object")));
