@@ -25,9 +25,6 @@ use super::{exit, parse_today};
 pub struct Args {
     /// The records (JSONL, JSON, YAML or CSV, by extension).
     input: PathBuf,
-    /// Rule file or folder with a `match` block (default: the standard rule set).
-    #[arg(long)]
-    rules: Option<PathBuf>,
     /// Keep pairs whose match probability is at least this.
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
@@ -35,15 +32,42 @@ pub struct Args {
     /// after the pairs.
     #[arg(long)]
     clusters: bool,
-    /// Input format when it cannot be told from the file name.
+    #[command(flatten)]
+    common: MatchOptions,
+}
+
+/// The options `dedup`, `link` and `train` share.
+#[derive(clap::Args, Debug)]
+pub struct MatchOptions {
+    /// Rule file or folder with a `match` block (default: the standard rule set).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Input format of the records when it cannot be told from the file name.
     #[arg(long, value_enum)]
-    input_format: Option<Format>,
+    pub input_format: Option<Format>,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j')]
-    jobs: Option<usize>,
+    pub jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
-    today: Option<kensa::Date>,
+    pub today: Option<kensa::Date>,
+}
+
+impl MatchOptions {
+    /// The engine (rules with a `match` block) and the worker pool; on failure the message is
+    /// printed and the exit code returned.
+    pub fn setup(&self) -> Result<(kensa::Engine, rayon::ThreadPool), u8> {
+        let engine = load_matching_engine(&self.rules, self.today)?;
+        Ok((engine, pool(self.jobs)?))
+    }
+
+    /// Read the records of `path` (see [`read_records`]), printing the error on failure.
+    pub fn read(&self, path: &Path, what: &str) -> Result<(Vec<serde_json::Value>, usize), u8> {
+        read_records(path, self.input_format).map_err(|msg| {
+            eprintln!("error: {what}{msg}");
+            exit::UNUSABLE
+        })
+    }
 }
 
 /// A pair above the threshold.
@@ -86,7 +110,7 @@ fn number(x: f64) -> String {
 }
 
 /// Load the rules and check that they have a `match` block; the message says what is wrong.
-pub fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> Result<kensa::Engine, u8> {
+fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> Result<kensa::Engine, u8> {
     let engine = match super::load_engine(rules) {
         Ok(e) => e,
         Err(e) => {
@@ -168,7 +192,7 @@ pub fn with_ids(
 }
 
 /// A pool of `jobs` worker threads (0 = all cores).
-pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
+fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
     rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| {
         eprintln!("error: cannot start worker threads: {e}");
         exit::UNUSABLE
@@ -341,20 +365,13 @@ pub fn clusters(pairs: &[Pair]) -> Vec<Vec<String>> {
 
 pub fn run(args: Args) -> u8 {
     let start = Instant::now();
-    let engine = match load_matching_engine(&args.rules, args.today) {
-        Ok(e) => e,
+    let (engine, pool) = match args.common.setup() {
+        Ok(x) => x,
         Err(code) => return code,
     };
-    let pool = match pool(args.jobs) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let (records, bad) = match read_records(&args.input, args.input_format) {
+    let (records, bad) = match args.common.read(&args.input, "") {
         Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
+        Err(code) => return code,
     };
     let (records, ids, no_id) = with_ids(&engine, records, &args.input);
     let (pairs, comparisons) = match pool.install(|| find_pairs(&engine, &records, &ids, args.threshold)) {

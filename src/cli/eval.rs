@@ -79,25 +79,13 @@ pub fn run(args: Args) -> u8 {
         }
     };
 
-    let inputs = if args.inputs.is_empty() { vec![String::from("-")] } else { args.inputs.clone() };
-    let mut plan = Vec::new();
-    for path in &inputs {
-        let format = match args.input_format.or_else(|| Format::from_path(std::path::Path::new(path))) {
-            Some(f) => f,
-            None if path == "-" => Format::Jsonl,
-            None => {
-                eprintln!(
-                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
-                );
-                return exit::UNUSABLE;
-            }
-        };
-        if path != "-" && !std::path::Path::new(path).is_file() {
-            eprintln!("error: cannot open `{path}`: no such file");
+    let plan = match input::plan(&args.inputs, args.input_format) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("error: {msg}");
             return exit::UNUSABLE;
         }
-        plan.push((path.clone(), format));
-    }
+    };
 
     if registry.is_none() && engine.uses_registry() {
         eprintln!(

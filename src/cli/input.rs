@@ -62,6 +62,30 @@ impl Format {
     }
 }
 
+/// The inputs of a command with their formats: `-` (standard input) when none are given;
+/// the format from `--input-format`, else the file name, else JSONL for standard input.
+/// `Err` says which input cannot be used.
+pub fn plan(inputs: &[String], input_format: Option<Format>) -> Result<Vec<(String, Format)>, String> {
+    let inputs = if inputs.is_empty() { vec![String::from("-")] } else { inputs.to_vec() };
+    let mut plan = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let format = match input_format.or_else(|| Format::from_path(Path::new(&path))) {
+            Some(f) => f,
+            None if path == "-" => Format::Jsonl,
+            None => {
+                return Err(format!(
+                    "cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
+                ));
+            }
+        };
+        if path != "-" && !Path::new(&path).is_file() {
+            return Err(format!("cannot open `{path}`: no such file"));
+        }
+        plan.push((path, format));
+    }
+    Ok(plan)
+}
+
 /// Read one input (a path, or `-` for standard input) and pass every record to `sink`.
 pub fn read(
     path: &str,

@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::dedup::{Pair, load_matching_engine, pool, read_records, with_ids, write_lines};
-use super::input::Format;
-use super::{exit, parse_today};
+use super::dedup::{MatchOptions, Pair, read_records, with_ids, write_lines};
+use super::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,34 +21,20 @@ pub struct Args {
     /// The records to link them to (JSONL, JSON, YAML or CSV, by extension).
     #[arg(long)]
     registry: PathBuf,
-    /// Rule file or folder with a `match` block (default: the standard rule set).
-    #[arg(long)]
-    rules: Option<PathBuf>,
     /// Keep pairs whose match probability is at least this.
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
     /// Keep only the most probable link of each record (ties: the smaller registry id).
     #[arg(long)]
     best: bool,
-    /// Input format of FILE when it cannot be told from the file name.
-    #[arg(long, value_enum)]
-    input_format: Option<Format>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
-    jobs: Option<usize>,
-    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
-    #[arg(long, value_parser = parse_today)]
-    today: Option<kensa::Date>,
+    #[command(flatten)]
+    common: MatchOptions,
 }
 
 pub fn run(args: Args) -> u8 {
     let start = Instant::now();
-    let engine = match load_matching_engine(&args.rules, args.today) {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
-    let pool = match pool(args.jobs) {
-        Ok(p) => p,
+    let (engine, pool) = match args.common.setup() {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let (enrolled, bad_a) = match read_records(&args.registry, None) {
@@ -61,12 +46,9 @@ pub fn run(args: Args) -> u8 {
     };
     let enrolled_n = enrolled.len();
     let registry = engine.memory_registry(enrolled);
-    let (records, bad) = match read_records(&args.input, args.input_format) {
+    let (records, bad) = match args.common.read(&args.input, "") {
         Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
+        Err(code) => return code,
     };
     let (records, ids, no_id) = with_ids(&engine, records, &args.input);
     let threshold = args.threshold;

@@ -15,17 +15,13 @@ use std::time::Instant;
 use kensa::em::{self, EmOptions, MatchParameters, Patterns};
 use rayon::prelude::*;
 
-use super::dedup::{load_matching_engine, pool, read_records, with_ids};
-use super::input::Format;
-use super::{exit, parse_today};
+use super::dedup::{MatchOptions, with_ids};
+use super::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The records to learn from (JSONL, JSON, YAML or CSV, by extension).
     input: PathBuf,
-    /// Rule file or folder with a `match` block (default: the standard rule set).
-    #[arg(long)]
-    rules: Option<PathBuf>,
     /// Where to write the rule file with the new numbers (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -44,15 +40,8 @@ pub struct Args {
     /// Seed of the random pairs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Input format when it cannot be told from the file name.
-    #[arg(long, value_enum)]
-    input_format: Option<Format>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
-    jobs: Option<usize>,
-    /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
-    #[arg(long, value_parser = parse_today)]
-    today: Option<kensa::Date>,
+    #[command(flatten)]
+    common: MatchOptions,
 }
 
 /// The agreement pattern of a compared pair: one level index per comparison.
@@ -150,8 +139,8 @@ pub fn train(
 
 pub fn run(args: Args) -> u8 {
     let start = Instant::now();
-    let engine = match load_matching_engine(&args.rules, args.today) {
-        Ok(e) => e,
+    let (engine, pool) = match args.common.setup() {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let Some(params) = engine.match_parameters() else {
@@ -164,16 +153,9 @@ pub fn run(args: Args) -> u8 {
         );
         return exit::UNUSABLE;
     }
-    let pool = match pool(args.jobs) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let (records, bad) = match read_records(&args.input, args.input_format) {
+    let (records, bad) = match args.common.read(&args.input, "") {
         Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
+        Err(code) => return code,
     };
     let (records, ids, no_id) = with_ids(&engine, records, &args.input);
     let opts = EmOptions {
