@@ -6,6 +6,12 @@
 //! Besides criterion's mean, prints p50/p99 over a fixed set of probe records, since a clerk
 //! waits for the slow lookups, not the average.
 //!
+//! Also batch dedup, single-threaded parts at 10k and 100k records: `dedup/profiles` (the
+//! match profile of every generated record) and `dedup/scan` (every blocked pair compared).
+//! The 1M figure is the whole command on generated records:
+//! `cargo run --release --example generate -- --records 1000000 > /tmp/r1m.jsonl &&
+//! kensa dedup /tmp/r1m.jsonl > /dev/null`.
+//!
 //! ```sh
 //! cargo bench --bench registry
 //! KENSA_BENCH_DB=/tmp/reg1m.db cargo bench --bench registry
@@ -126,5 +132,22 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookups);
+fn dedup(c: &mut Criterion) {
+    let engine = engine();
+    let mut group = c.benchmark_group("dedup");
+    group.sample_size(10);
+    for n in [10_000usize, 100_000] {
+        let records = generator::values(n, 1);
+        group.bench_with_input(BenchmarkId::new("profiles", n), &records, |b, records| {
+            b.iter(|| records.iter().filter_map(|r| engine.match_profile(r).ok()).count())
+        });
+        let profiles: Vec<kensa::MatchProfile> = records.iter().filter_map(|r| engine.match_profile(r).ok()).collect();
+        group.bench_with_input(BenchmarkId::new("scan", n), &profiles, |b, profiles| {
+            b.iter(|| engine.duplicate_pairs(profiles, 0.5).compared)
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups, dedup);
 criterion_main!(benches);

@@ -8,13 +8,23 @@ use rayon::prelude::*;
 
 use crate::compile::{self, Program};
 use crate::diagnostic::{Diagnostic, render_plain};
-use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, RecordError, Verdict};
+use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, MatchProfile, RecordError, Verdict};
+use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
-use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MemoryRegistry, Registry, fnv1a};
+use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{FileId, Item, Module};
 use crate::{check, syntax};
 use std::collections::HashMap;
+
+/// The result of a batch dedup or link ([`Engine::duplicate_pairs`], [`Engine::link_pairs`]).
+#[derive(Clone, Debug, Default)]
+pub struct PairScan {
+    /// The pairs at or above the threshold, sorted by (left, right).
+    pub pairs: Vec<ScoredPair>,
+    /// How many pairs were compared.
+    pub compared: u64,
+}
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
 pub static BUILTIN_RULES: &[(&str, &str)] = &[
@@ -252,6 +262,83 @@ impl Engine {
         }
         let candidates = [Candidate { record: other }];
         Ok(eval::compare_candidates(&self.program, record, today, &candidates)?.into_iter().next())
+    }
+
+    /// What the `match` block needs of `record` (id, blocking keys, compared values), computed
+    /// once: batch jobs hold profiles instead of records and compare pairs of them.
+    pub fn match_profile(&self, record: &serde_json::Value) -> Result<MatchProfile, RecordError> {
+        eval::profile(&self.program, record, self.today.unwrap_or_else(today_in_japan))
+    }
+
+    /// How profile `other` compares with `profile`: probability, levels and weights (`id` is
+    /// `other`'s); `None` without a `match` block.
+    pub fn compare_profiles(&self, profile: &MatchProfile, other: &MatchProfile) -> Option<CandidateMatch> {
+        Some(eval::compare_profiles(self.program.matching.as_ref()?, profile, other))
+    }
+
+    /// Batch dedup: every pair of `profiles` that shares a blocking key is compared once (two
+    /// profiles with the same id are not compared), on the current rayon pool. Returns the pairs
+    /// whose match probability is at least `threshold` (`left < right`, positions in
+    /// `profiles`, sorted) and how many pairs were compared. A key shared by very many records
+    /// contributes only the next [`MAX_PER_KEY`] after each record.
+    pub fn duplicate_pairs(&self, profiles: &[MatchProfile], threshold: f64) -> PairScan {
+        let index = BlockIndex::new(profiles.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
+        self.scan(profiles, profiles, &index, true, threshold)
+    }
+
+    /// Batch link: every profile of `records` is compared with the profiles of `registry` that
+    /// share a blocking key with it. Returns the pairs whose match probability is at least
+    /// `threshold` (`left` in `records`, `right` in `registry`, sorted) and how many pairs were
+    /// compared.
+    pub fn link_pairs(&self, registry: &[MatchProfile], records: &[MatchProfile], threshold: f64) -> PairScan {
+        let index = BlockIndex::new(registry.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
+        self.scan(records, registry, &index, false, threshold)
+    }
+
+    /// Compare each of `left` with the profiles of `right` that `index` (over `right`) gives;
+    /// `within`: `left` and `right` are one file, so each unordered pair is compared once.
+    fn scan(
+        &self,
+        left: &[MatchProfile],
+        right: &[MatchProfile],
+        index: &BlockIndex,
+        within: bool,
+        threshold: f64,
+    ) -> PairScan {
+        let Some(m) = &self.program.matching else { return PairScan::default() };
+        let (mut pairs, compared) = (0..left.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .fold(
+                || (Vec::new(), 0u64, Vec::new()),
+                |(mut pairs, mut compared, mut buf): (Vec<ScoredPair>, u64, Vec<u32>), i| {
+                    let Some(a) = left.get(i) else { return (pairs, compared, buf) };
+                    let after = if within { Some(u32::try_from(i).unwrap_or(u32::MAX)) } else { None };
+                    index.candidates(a.keys(), after, &mut buf);
+                    for &j in &buf {
+                        let Some(b) = right.get(j as usize) else { continue };
+                        if within && a.id().is_some() && a.id() == b.id() {
+                            continue;
+                        }
+                        compared += 1;
+                        let probability = eval::profile_probability(m, a, b);
+                        if probability >= threshold {
+                            pairs.push(ScoredPair { left: i, right: j as usize, probability });
+                        }
+                    }
+                    (pairs, compared, buf)
+                },
+            )
+            .map(|(pairs, compared, _)| (pairs, compared))
+            .reduce(
+                || (Vec::new(), 0),
+                |(mut a, n), (b, k)| {
+                    a.extend(b);
+                    (a, n + k)
+                },
+            );
+        pairs.par_sort_unstable_by_key(|p| (p.left, p.right));
+        PairScan { pairs, compared }
     }
 
     /// The id of a record as the rules name it (the schema field marked `id`).

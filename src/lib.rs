@@ -22,9 +22,10 @@ mod value;
 pub mod internal;
 
 pub use diagnostic::{Code, Diagnostic, Label, Level};
-pub use engine::{CompileError, Engine, Report, check_builtin, check_path, today_in_japan};
-pub use eval::{CandidateMatch, Comparison, Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use engine::{CompileError, Engine, PairScan, Report, check_builtin, check_path, today_in_japan};
+pub use eval::{CandidateMatch, Comparison, Finding, MatchProfile, RecordError, RuleOutcome, TraceEntry, Verdict};
 /// Fellegi-Sunter parameter estimation (`kensa train`) and match-block parameters.
+pub use linkage::block::ScoredPair;
 pub use linkage::em;
 pub use normalize::date::Date;
 pub use syntax::ast::{Decision, Severity};

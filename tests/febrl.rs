@@ -73,12 +73,11 @@ fn score(found: &BTreeSet<(String, String)>, truth: &BTreeSet<(String, String)>)
     Score { precision, recall, f1 }
 }
 
-/// Dedup through the library: every record against a registry of the whole file.
-fn dedup_with_library(rules: &Path, data: &str) -> (Score, usize) {
-    let engine = kensa::Engine::from_path(rules).unwrap();
-    let records = read_csv(&febrl(data));
+/// Every record against a registry of the whole file: the pairs with probability >= 0.5, as
+/// (smaller id, larger id, probability), sorted.
+fn registry_pairs(engine: &kensa::Engine, records: &[serde_json::Value]) -> Vec<(String, String, f64)> {
     let registry = engine.memory_registry(records.iter().cloned());
-    let found: BTreeSet<(String, String)> = records
+    let mut found: Vec<(String, String, f64)> = records
         .par_iter()
         .flat_map_iter(|r| {
             let id = r["rec_id"].as_str().unwrap().to_string();
@@ -87,11 +86,56 @@ fn dedup_with_library(rules: &Path, data: &str) -> (Score, usize) {
                 .unwrap()
                 .into_iter()
                 .filter(|m| m.probability >= 0.5)
-                .map(move |m| if id < m.id { (id.clone(), m.id) } else { (m.id, id.clone()) })
+                .filter_map(move |m| (id < m.id).then(|| (id.clone(), m.id, m.probability)))
         })
         .collect();
+    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    found
+}
+
+/// Dedup through the library: every record against a registry of the whole file.
+fn dedup_with_library(rules: &Path, data: &str) -> (Score, usize) {
+    let engine = kensa::Engine::from_path(rules).unwrap();
+    let records = read_csv(&febrl(data));
+    let found: BTreeSet<(String, String)> =
+        registry_pairs(&engine, &records).into_iter().map(|(a, b, _)| (a, b)).collect();
     let truth = truth(&records);
     (score(&found, &truth), truth.len())
+}
+
+/// The batch path (`match_profile` + `duplicate_pairs`, what `kensa dedup` runs) finds the
+/// same pairs with the same probabilities as comparing each record with a registry.
+#[test]
+fn batch_dedup_agrees_with_the_registry_path() {
+    let engine = kensa::Engine::from_path(febrl("febrl.kensa")).unwrap();
+    let records = read_csv(&febrl("dataset3.csv"));
+    let by_registry = registry_pairs(&engine, &records);
+
+    let profiles: Vec<kensa::MatchProfile> = records.iter().map(|r| engine.match_profile(r).unwrap()).collect();
+    let scan = engine.duplicate_pairs(&profiles, 0.5);
+    let mut batch: Vec<(String, String, f64)> = scan
+        .pairs
+        .iter()
+        .map(|p| {
+            let (a, b) = (profiles[p.left].id().unwrap(), profiles[p.right].id().unwrap());
+            let (a, b) = if a < b { (a, b) } else { (b, a) };
+            (a.to_string(), b.to_string(), p.probability)
+        })
+        .collect();
+    batch.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(batch.len(), by_registry.len());
+    for (x, y) in batch.iter().zip(&by_registry) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+        assert!((x.2 - y.2).abs() < 1e-12, "{x:?} vs {y:?}");
+    }
+    // Every pair sharing a key was compared once: at least as many as were kept.
+    assert!(scan.compared >= scan.pairs.len() as u64 && scan.pairs.len() > 6000);
+    // The evidence of a pair is the one the registry path gives.
+    let p = scan.pairs[0];
+    let m = engine.compare_profiles(&profiles[p.left], &profiles[p.right]).unwrap();
+    assert_eq!(m.id, profiles[p.right].id().unwrap());
+    assert!((m.probability - p.probability).abs() < 1e-12);
+    assert!(m.comparisons.iter().any(|c| c.level.is_some()));
 }
 
 fn pairs_from_jsonl(text: &str) -> BTreeSet<(String, String)> {

@@ -12,10 +12,9 @@
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use kensa::registry::{MAX_PER_KEY, Registry, RegistryError};
+use kensa::MatchProfile;
 use rayon::prelude::*;
 
 use super::input::{self, Format, Pos, Raw};
@@ -61,9 +60,17 @@ impl MatchOptions {
         Ok((engine, pool(self.jobs)?))
     }
 
-    /// Read the records of `path` (see [`read_records`]), printing the error on failure.
-    pub fn read(&self, path: &Path, what: &str) -> Result<(Vec<serde_json::Value>, usize), u8> {
-        read_records(path, self.input_format).map_err(|msg| {
+    /// The match profiles of the records of `path` (see [`read_profiles`]), printing the error
+    /// on failure; `what` prefixes the message. `--input-format` applies to the main input only.
+    pub fn read(
+        &self,
+        engine: &kensa::Engine,
+        pool: &rayon::ThreadPool,
+        path: &Path,
+        what: &str,
+    ) -> Result<Profiles, u8> {
+        let format = if what.is_empty() { self.input_format } else { None };
+        pool.install(|| read_profiles(engine, path, format)).map_err(|msg| {
             eprintln!("error: {what}{msg}");
             exit::UNUSABLE
         })
@@ -126,9 +133,19 @@ fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> 
     Ok(engine.with_today(today.unwrap_or_else(kensa::today_in_japan)))
 }
 
-/// Read every record of a file. Records that cannot be read are reported on stderr and
-/// counted; the rest are returned in file order.
-pub fn read_records(path: &Path, format: Option<Format>) -> Result<(Vec<serde_json::Value>, usize), String> {
+/// The match profiles of a file's records, in file order, and how many records were left out.
+pub struct Profiles {
+    pub profiles: Vec<MatchProfile>,
+    pub left_out: usize,
+}
+
+/// Records read before their profiles are computed together on all cores.
+const BATCH: usize = 4096;
+
+/// Read a file and compute each record's match profile on the current pool, batch by batch
+/// (the records themselves are not kept). A record that cannot be read, or has no id (the
+/// schema field marked `id`), is reported on stderr and left out.
+pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>) -> Result<Profiles, String> {
     let name = path.display().to_string();
     let format = match format.or_else(|| Format::from_path(path)) {
         Some(f) => f,
@@ -141,54 +158,57 @@ pub fn read_records(path: &Path, format: Option<Format>) -> Result<(Vec<serde_js
     if !path.is_file() {
         return Err(format!("cannot open `{name}`: no such file"));
     }
-    let mut records = Vec::new();
-    let mut bad = 0;
-    let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-        match raw.into_value() {
-            Ok(v) => records.push(v),
-            Err(msg) => {
-                bad += 1;
-                let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
-                eprintln!("error: `{name}` {unit} {}: {msg}", pos.n);
+    let mut out = Profiles { profiles: Vec::new(), left_out: 0 };
+    let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(BATCH);
+    let flush = |batch: &mut Vec<(Pos, Raw)>, out: &mut Profiles| {
+        let done: Vec<(Pos, Result<MatchProfile, String>)> = std::mem::take(batch)
+            .into_par_iter()
+            .map(|(pos, raw)| {
+                let profile = raw.into_value().and_then(|v| engine.match_profile(&v).map_err(|e| e.to_string()));
+                (pos, profile)
+            })
+            .collect();
+        for (pos, profile) in done {
+            let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
+            match profile {
+                Ok(p) if p.id().is_some_and(|id| !id.is_empty()) => out.profiles.push(p),
+                Ok(_) => {
+                    out.left_out += 1;
+                    report(out.left_out, || {
+                        format!("`{name}` {unit} {}: no id (the schema field marked `id`); left out", pos.n)
+                    });
+                }
+                Err(msg) => {
+                    out.left_out += 1;
+                    report(out.left_out, || format!("`{name}` {unit} {}: {msg}", pos.n));
+                }
             }
+        }
+    };
+    let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+        batch.push((pos, raw));
+        if batch.len() >= BATCH {
+            flush(&mut batch, &mut out);
         }
         Ok(())
     };
     input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
-    Ok((records, bad))
+    flush(&mut batch, &mut out);
+    if out.left_out > MAX_REPORTED {
+        eprintln!("error: `{name}`: {} records left out in all", out.left_out);
+    }
+    Ok(out)
 }
 
-/// Keep the records that have an id; report the others. Returns (records, ids, left out).
-pub fn with_ids(
-    engine: &kensa::Engine,
-    records: Vec<serde_json::Value>,
-    file: &Path,
-) -> (Vec<serde_json::Value>, Vec<String>, usize) {
-    let mut kept = Vec::with_capacity(records.len());
-    let mut ids = Vec::with_capacity(records.len());
-    let mut missing = 0;
-    for (i, r) in records.into_iter().enumerate() {
-        match engine.record_id(&r) {
-            Some(id) if !id.is_empty() => {
-                kept.push(r);
-                ids.push(id);
-            }
-            _ => {
-                missing += 1;
-                if missing <= 5 {
-                    eprintln!(
-                        "error: `{}` record {}: no id (the schema field marked `id`); left out",
-                        file.display(),
-                        i + 1
-                    );
-                }
-            }
-        }
+/// Records left out are reported one by one up to this many.
+const MAX_REPORTED: usize = 20;
+
+fn report(nth: usize, msg: impl FnOnce() -> String) {
+    if nth <= MAX_REPORTED {
+        eprintln!("error: {}", msg());
+    } else if nth == MAX_REPORTED + 1 {
+        eprintln!("error: … more records left out (the count follows)");
     }
-    if missing > 5 {
-        eprintln!("error: … {missing} records without an id in all");
-    }
-    (kept, ids, missing)
 }
 
 /// A pool of `jobs` worker threads (0 = all cores).
@@ -216,100 +236,27 @@ pub fn write_lines(lines: impl Iterator<Item = String>) -> io::Result<()> {
     }
 }
 
-/// The records of one file indexed by blocking keys, queried through [`Later`] so that each
-/// unordered pair is compared once: a record sees only the records after it in the file.
-pub struct FileIndex {
-    records: Vec<Arc<serde_json::Value>>,
-    index: HashMap<(u32, String), Vec<u32>>,
+/// A scored pair with its evidence, ids in `left < right` order.
+pub fn pair(engine: &kensa::Engine, a: &MatchProfile, b: &MatchProfile) -> Option<Pair> {
+    let m = engine.compare_profiles(a, b)?;
+    let (x, y) = (a.id().unwrap_or_default(), b.id().unwrap_or_default());
+    let (left, right) = if x < y { (x, y) } else { (y, x) };
+    Some(Pair {
+        left: left.to_string(),
+        right: right.to_string(),
+        probability: m.probability,
+        comparisons: m.comparisons,
+    })
 }
 
-impl FileIndex {
-    /// Index `records` by the rules' blocking keys (computed on all cores).
-    pub fn new(engine: &kensa::Engine, records: &[serde_json::Value]) -> FileIndex {
-        let keys: Vec<Vec<(u32, String)>> = records.par_iter().map(|r| engine.blocking_keys(r)).collect();
-        let mut index: HashMap<(u32, String), Vec<u32>> = HashMap::new();
-        for (i, ks) in keys.into_iter().enumerate() {
-            let Ok(i) = u32::try_from(i) else { break };
-            for k in ks {
-                index.entry(k).or_default().push(i);
-            }
-        }
-        FileIndex { records: records.iter().cloned().map(Arc::new).collect(), index }
-    }
-
-    /// The view of record `i`: the records after it.
-    pub fn after(&self, i: usize) -> Later<'_> {
-        Later { file: self, after: u32::try_from(i).unwrap_or(u32::MAX) }
-    }
-}
-
-/// The records of a [`FileIndex`] after one record.
-pub struct Later<'a> {
-    file: &'a FileIndex,
-    after: u32,
-}
-
-impl Registry for Later<'_> {
-    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
-        let mut seen: Vec<u32> = Vec::new();
-        for k in keys {
-            if let Some(ids) = self.file.index.get(k) {
-                for &i in ids.iter().filter(|&&i| i > self.after).take(MAX_PER_KEY) {
-                    if !seen.contains(&i) {
-                        seen.push(i);
-                    }
-                }
-            }
-        }
-        seen.sort_unstable();
-        Ok(seen.into_iter().filter_map(|i| self.file.records.get(i as usize).cloned()).collect())
-    }
-
-    fn len(&self) -> usize {
-        self.file.records.len().saturating_sub(self.after as usize + 1)
-    }
-}
-
-/// Every compared pair of `records` (each unordered pair once) with its match verdict, as
-/// (index of the earlier record, the verdict).
-pub fn compare_within(
-    engine: &kensa::Engine,
-    records: &[serde_json::Value],
-    ids: &[String],
-) -> Result<Vec<(usize, Vec<kensa::CandidateMatch>)>, String> {
-    let file = FileIndex::new(engine, records);
-    (0..records.len())
-        .into_par_iter()
-        .filter_map(|i| Some((i, records.get(i)?, ids.get(i)?)))
-        .map(|(i, r, id)| {
-            let view = file.after(i);
-            engine.matches_in(r, &view).map(|m| (i, m)).map_err(|e| format!("record {id}: {e}"))
-        })
-        .collect()
-}
-
-/// The duplicate pairs of `records` (each unordered pair once, left < right by id, sorted by
+/// The duplicate pairs of `profiles` (each unordered pair once, left < right by id, sorted by
 /// left and right), and how many pairs were compared.
-pub fn find_pairs(
-    engine: &kensa::Engine,
-    records: &[serde_json::Value],
-    ids: &[String],
-    threshold: f64,
-) -> Result<(Vec<Pair>, usize), String> {
-    let compared = compare_within(engine, records, ids)?;
-    let comparisons = compared.iter().map(|(_, m)| m.len()).sum();
-    let mut pairs: Vec<Pair> = compared
-        .into_iter()
-        .flat_map(|(i, matches)| {
-            let id = ids.get(i).cloned().unwrap_or_default();
-            matches.into_iter().filter(move |m| m.probability >= threshold).map(move |m| {
-                let (left, right) = if id < m.id { (id.clone(), m.id) } else { (m.id, id.clone()) };
-                Pair { left, right, probability: m.probability, comparisons: m.comparisons }
-            })
-        })
-        .collect();
+pub fn find_pairs(engine: &kensa::Engine, profiles: &[MatchProfile], threshold: f64) -> (Vec<Pair>, u64) {
+    let scan = engine.duplicate_pairs(profiles, threshold);
+    let mut pairs: Vec<Pair> =
+        scan.pairs.par_iter().filter_map(|p| pair(engine, profiles.get(p.left)?, profiles.get(p.right)?)).collect();
     pairs.par_sort_by(|a, b| (&a.left, &a.right).cmp(&(&b.left, &b.right)));
-    Ok((pairs, comparisons))
+    (pairs, scan.compared)
 }
 
 /// Connected components of the pairs with two or more ids: ids sorted, clusters sorted.
@@ -369,18 +316,11 @@ pub fn run(args: Args) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (records, bad) = match args.common.read(&args.input, "") {
+    let read = match args.common.read(&engine, &pool, &args.input, "") {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (records, ids, no_id) = with_ids(&engine, records, &args.input);
-    let (pairs, comparisons) = match pool.install(|| find_pairs(&engine, &records, &ids, args.threshold)) {
-        Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
-    };
+    let (pairs, comparisons) = pool.install(|| find_pairs(&engine, &read.profiles, args.threshold));
     let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
     let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
     let lines = rendered.into_iter().chain(groups.iter().map(|g| {
@@ -398,14 +338,14 @@ pub fn run(args: Args) -> u8 {
     };
     eprintln!(
         "dedup: {} records, {} comparisons, {} pairs with probability >= {}{clustered}{}, {:.2}s",
-        records.len(),
+        read.profiles.len(),
         comparisons,
         pairs.len(),
         args.threshold,
-        if bad + no_id > 0 { format!(", {} records left out", bad + no_id) } else { String::new() },
+        if read.left_out > 0 { format!(", {} records left out", read.left_out) } else { String::new() },
         start.elapsed().as_secs_f64()
     );
-    if bad + no_id > 0 { exit::SOME_FAILED } else { exit::OK }
+    if read.left_out > 0 { exit::SOME_FAILED } else { exit::OK }
 }
 
 #[cfg(test)]

@@ -9,9 +9,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
-use super::dedup::{MatchOptions, Pair, read_records, with_ids, write_lines};
+use super::dedup::{MatchOptions, Pair, write_lines};
 use super::exit;
 
 #[derive(clap::Args, Debug)]
@@ -37,75 +35,52 @@ pub fn run(args: Args) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (enrolled, bad_a) = match read_records(&args.registry, None) {
-        Ok(r) => r,
-        Err(msg) => {
-            eprintln!("error: registry: {msg}");
-            return exit::UNUSABLE;
-        }
-    };
-    let enrolled_n = enrolled.len();
-    let registry = engine.memory_registry(enrolled);
-    let (records, bad) = match args.common.read(&args.input, "") {
+    let enrolled = match args.common.read(&engine, &pool, &args.registry, "registry: ") {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (records, ids, no_id) = with_ids(&engine, records, &args.input);
-    let threshold = args.threshold;
-    let best = args.best;
-    let found: Vec<Result<(usize, Vec<Pair>), String>> = pool.install(|| {
-        records
-            .par_iter()
-            .zip(ids.par_iter())
-            .map(|(r, id)| {
-                let matches = engine.links_in(r, &registry).map_err(|e| format!("record {id}: {e}"))?;
-                let n = matches.len();
-                let mut pairs: Vec<Pair> = matches
-                    .into_iter()
-                    .filter(|m| m.probability >= threshold)
-                    .map(|m| Pair {
-                        left: id.clone(),
-                        right: m.id,
-                        probability: m.probability,
-                        comparisons: m.comparisons,
-                    })
-                    .collect();
-                pairs.sort_by(|a, b| b.probability.total_cmp(&a.probability).then_with(|| a.right.cmp(&b.right)));
-                if best {
-                    pairs.truncate(1);
-                }
-                Ok((n, pairs))
-            })
-            .collect()
-    });
-    let mut pairs = Vec::new();
-    let mut comparisons = 0;
+    let read = match args.common.read(&engine, &pool, &args.input, "") {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let (records, registry) = (&read.profiles, &enrolled.profiles);
+    let scan = pool.install(|| engine.link_pairs(registry, records, args.threshold));
+    // Per record (in file order): its links, most probable first (ties: the smaller registry id).
+    let mut pairs: Vec<Pair> = Vec::with_capacity(scan.pairs.len());
     let mut linked = 0;
-    for f in found {
-        match f {
-            Ok((n, p)) => {
-                comparisons += n;
-                linked += usize::from(!p.is_empty());
-                pairs.extend(p);
-            }
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                return exit::UNUSABLE;
-            }
+    for group in scan.pairs.chunk_by(|a, b| a.left == b.left) {
+        let Some(record) = group.first().and_then(|p| records.get(p.left)) else { continue };
+        let mut links: Vec<Pair> = group
+            .iter()
+            .filter_map(|p| {
+                let m = engine.compare_profiles(record, registry.get(p.right)?)?;
+                Some(Pair {
+                    left: record.id().unwrap_or_default().to_string(),
+                    right: m.id,
+                    probability: m.probability,
+                    comparisons: m.comparisons,
+                })
+            })
+            .collect();
+        links.sort_by(|a, b| b.probability.total_cmp(&a.probability).then_with(|| a.right.cmp(&b.right)));
+        if args.best {
+            links.truncate(1);
         }
+        linked += usize::from(!links.is_empty());
+        pairs.extend(links);
     }
     if let Err(e) = write_lines(pairs.iter().map(Pair::to_json)) {
         eprintln!("error: {e}");
         return exit::UNUSABLE;
     }
-    let left_out = bad + no_id + bad_a;
+    let left_out = read.left_out + enrolled.left_out;
     eprintln!(
         "link: {} records against {} registry records, {} comparisons, {} pairs with probability >= {}, {} records linked{}, {:.2}s",
         records.len(),
-        enrolled_n,
-        comparisons,
+        registry.len(),
+        scan.compared,
         pairs.len(),
-        threshold,
+        args.threshold,
         linked,
         if left_out > 0 { format!(", {left_out} records left out") } else { String::new() },
         start.elapsed().as_secs_f64()

@@ -15,7 +15,9 @@ use std::time::Instant;
 use kensa::em::{self, EmOptions, MatchParameters, Patterns};
 use rayon::prelude::*;
 
-use super::dedup::{MatchOptions, with_ids};
+use kensa::MatchProfile;
+
+use super::dedup::MatchOptions;
 use super::exit;
 
 #[derive(clap::Args, Debug)]
@@ -58,27 +60,26 @@ pub fn pattern(params: &MatchParameters, m: &kensa::CandidateMatch) -> Vec<Optio
 }
 
 /// Patterns of the pairs the blocking keys produce within `records` (each unordered pair once).
-pub fn blocked_patterns(
-    engine: &kensa::Engine,
-    params: &MatchParameters,
-    records: &[serde_json::Value],
-    ids: &[String],
-) -> Result<Patterns, String> {
-    let compared = super::dedup::compare_within(engine, records, ids)?;
+pub fn blocked_patterns(engine: &kensa::Engine, params: &MatchParameters, profiles: &[MatchProfile]) -> Patterns {
+    // Every compared pair: a probability is never below 0.
+    let scan = engine.duplicate_pairs(profiles, 0.0);
+    let found: Vec<Vec<Option<u16>>> = scan
+        .pairs
+        .par_iter()
+        .filter_map(|p| Some(pattern(params, &engine.compare_profiles(profiles.get(p.left)?, profiles.get(p.right)?)?)))
+        .collect();
     let mut patterns = Patterns::new();
-    for (_, matches) in compared {
-        for m in matches {
-            patterns.add(pattern(params, &m));
-        }
+    for p in found {
+        patterns.add(p);
     }
-    Ok(patterns)
+    patterns
 }
 
 /// Patterns of `n` random pairs of distinct records (deterministic for a seed).
 pub fn random_patterns(
     engine: &kensa::Engine,
     params: &MatchParameters,
-    records: &[serde_json::Value],
+    records: &[MatchProfile],
     n: usize,
     seed: u64,
 ) -> Patterns {
@@ -107,7 +108,7 @@ pub fn random_patterns(
         .par_iter()
         .filter_map(|&(a, b)| {
             let (ra, rb) = (records.get(a)?, records.get(b)?);
-            let m = engine.compare_records(ra, rb).ok()??;
+            let m = engine.compare_profiles(ra, rb)?;
             Some(pattern(params, &m))
         })
         .collect();
@@ -121,20 +122,19 @@ pub fn random_patterns(
 pub fn train(
     engine: &kensa::Engine,
     params: &MatchParameters,
-    records: &[serde_json::Value],
-    ids: &[String],
+    records: &[MatchProfile],
     random_pairs: usize,
     seed: u64,
     opts: &EmOptions,
-) -> Result<(em::EmResult, Patterns), String> {
+) -> (em::EmResult, Patterns) {
     let mut init = params.model();
     if random_pairs > 0 {
         let random = random_patterns(engine, params, records, random_pairs, seed);
         let sizes: Vec<usize> = params.compares.iter().map(|c| c.levels.len()).collect();
         init.u = em::u_from_pairs(&random, &sizes, opts.floor);
     }
-    let patterns = blocked_patterns(engine, params, records, ids)?;
-    Ok((em::estimate(&patterns, &init, opts), patterns))
+    let patterns = blocked_patterns(engine, params, records);
+    (em::estimate(&patterns, &init, opts), patterns)
 }
 
 pub fn run(args: Args) -> u8 {
@@ -153,11 +153,10 @@ pub fn run(args: Args) -> u8 {
         );
         return exit::UNUSABLE;
     }
-    let (records, bad) = match args.common.read(&args.input, "") {
+    let read = match args.common.read(&engine, &pool, &args.input, "") {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let (records, ids, no_id) = with_ids(&engine, records, &args.input);
     let opts = EmOptions {
         max_iterations: args.max_iterations,
         tolerance: args.tolerance,
@@ -165,13 +164,7 @@ pub fn run(args: Args) -> u8 {
         ..EmOptions::default()
     };
     let (result, patterns) =
-        match pool.install(|| train(&engine, &params, &records, &ids, args.random_pairs, args.seed, &opts)) {
-            Ok(r) => r,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                return exit::UNUSABLE;
-            }
-        };
+        pool.install(|| train(&engine, &params, &read.profiles, args.random_pairs, args.seed, &opts));
 
     // The file holding the match block, rewritten.
     let file = &params.block_at.file;
@@ -203,7 +196,7 @@ pub fn run(args: Args) -> u8 {
 
     eprintln!(
         "train: {} records, {} compared pairs ({} patterns), EM {} after {} iterations; prior {} ({:.0} expected matches), {:.2}s",
-        records.len(),
+        read.profiles.len(),
         patterns.pairs(),
         patterns.distinct(),
         if result.converged { "converged" } else { "stopped" },
@@ -227,6 +220,6 @@ pub fn run(args: Args) -> u8 {
             );
         }
     }
-    let left_out = bad + no_id;
+    let left_out = read.left_out;
     if left_out > 0 { exit::SOME_FAILED } else { exit::OK }
 }

@@ -5,6 +5,7 @@
 //! most once per record, and a rule whose values are absent is "not applicable" rather than
 //! failed (three-valued logic: `and`/`or`/`not` follow Kleene's rules).
 
+mod profile;
 mod verdict;
 
 use std::cmp::Ordering;
@@ -19,6 +20,8 @@ use crate::normalize::digits::mask;
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
+pub use profile::MatchProfile;
+pub(crate) use profile::{compare as compare_profiles, probability as profile_probability, profile};
 pub use verdict::{CandidateMatch, Comparison, Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
 
 /// Per-evaluation settings.
@@ -53,6 +56,11 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
     if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
+    keys_of(&mut frame, m)
+}
+
+/// The blocking keys of the record loaded into `frame`.
+fn keys_of<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) -> Vec<(u32, String)> {
     let mut keys = Vec::with_capacity(m.blocks.len());
     for (i, b) in m.blocks.iter().enumerate() {
         match frame.eval(*b) {
@@ -85,16 +93,7 @@ pub fn compare_candidates(
         .map(|c| CandidateMatch {
             id: c.id,
             probability: c.probability,
-            comparisons: m
-                .compares
-                .iter()
-                .zip(c.levels.iter().zip(&c.weights))
-                .map(|(cmp, (level, w))| Comparison {
-                    name: cmp.name.to_string(),
-                    level: level.and_then(|l| cmp.levels.get(l)).map(|n| n.to_string()),
-                    weight: *w,
-                })
-                .collect(),
+            comparisons: profile::comparisons(m, &c.levels, &c.weights),
         })
         .collect())
 }
@@ -276,11 +275,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             let mut total = 0.0;
             for (c, a) in m.compares.iter().zip(&mine) {
                 let b = frame.eval(c.value);
-                let level = match (comparable(a), comparable(&b)) {
-                    (Some(x), Some(y)) => linkage::level(c.comparator, &c.tests, x, y),
-                    _ => None,
-                };
-                let w = level.and_then(|l| c.weights.get(l).copied()).unwrap_or(0.0);
+                let (level, w) = profile::score(c, comparable(a), comparable(&b));
                 total += w;
                 levels.push(level);
                 weights.push(w);

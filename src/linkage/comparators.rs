@@ -16,6 +16,19 @@ fn jaro(a: &str, b: &str) -> f64 {
 }
 
 fn jaro_chars(a: &[char], b: &[char]) -> f64 {
+    if a.len() <= SHORT && b.len() <= SHORT {
+        let (mut used, mut matched) = ([false; SHORT], ['\0'; SHORT]);
+        jaro_with(a, b, &mut used, &mut matched)
+    } else {
+        jaro_with(a, b, &mut vec![false; b.len()], &mut vec!['\0'; a.len()])
+    }
+}
+
+/// Strings up to this many characters are compared without allocating.
+const SHORT: usize = 48;
+
+/// Jaro with scratch space: `b_used` at least `b.len()` long, `a_match` at least `a.len()`.
+fn jaro_with(a: &[char], b: &[char], b_used: &mut [bool], a_match: &mut [char]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -23,8 +36,7 @@ fn jaro_chars(a: &[char], b: &[char]) -> f64 {
         return 0.0;
     }
     let window = (a.len().max(b.len()) / 2).saturating_sub(1);
-    let mut b_used = vec![false; b.len()];
-    let mut a_match = Vec::with_capacity(a.len());
+    let mut m = 0;
     for (i, ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = (i + window + 1).min(b.len());
@@ -34,17 +46,19 @@ fn jaro_chars(a: &[char], b: &[char]) -> f64 {
                 && cb == ca
             {
                 *used = true;
-                a_match.push(*ca);
+                if let Some(slot) = a_match.get_mut(m) {
+                    *slot = *ca;
+                }
+                m += 1;
                 break;
             }
         }
     }
-    let m = a_match.len();
     if m == 0 {
         return 0.0;
     }
-    let b_match = b.iter().zip(&b_used).filter(|(_, u)| **u).map(|(c, _)| *c);
-    let transpositions = a_match.iter().zip(b_match).filter(|(x, y)| **x != *y).count() / 2;
+    let b_match = b.iter().zip(b_used.iter()).filter(|(_, u)| **u).map(|(c, _)| *c);
+    let transpositions = a_match.iter().take(m).zip(b_match).filter(|(x, y)| **x != *y).count() / 2;
     let m = m as f64;
     (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64) / m) / 3.0
 }
@@ -52,10 +66,26 @@ fn jaro_chars(a: &[char], b: &[char]) -> f64 {
 /// Jaro-Winkler similarity in `0.0..=1.0`: Jaro, boosted by a common prefix of up to 4
 /// characters (scaling factor 0.1).
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
-    let ac: Vec<char> = a.chars().collect();
-    let bc: Vec<char> = b.chars().collect();
-    let j = jaro_chars(&ac, &bc);
-    let prefix = ac.iter().zip(&bc).take(4).take_while(|(x, y)| x == y).count() as f64;
+    let (na, nb) = (a.chars().count(), b.chars().count());
+    if na <= SHORT && nb <= SHORT {
+        let (mut ac, mut bc) = (['\0'; SHORT], ['\0'; SHORT]);
+        for (slot, c) in ac.iter_mut().zip(a.chars()) {
+            *slot = c;
+        }
+        for (slot, c) in bc.iter_mut().zip(b.chars()) {
+            *slot = c;
+        }
+        winkler(ac.get(..na).unwrap_or(&[]), bc.get(..nb).unwrap_or(&[]))
+    } else {
+        let ac: Vec<char> = a.chars().collect();
+        let bc: Vec<char> = b.chars().collect();
+        winkler(&ac, &bc)
+    }
+}
+
+fn winkler(a: &[char], b: &[char]) -> f64 {
+    let j = jaro_chars(a, b);
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
     j + prefix * 0.1 * (1.0 - j)
 }
 
@@ -136,8 +166,14 @@ pub fn compare_dates(a: Date, b: Date) -> DateRelation {
         return DateRelation::Swapped;
     }
     if a.month() == b.month() && a.day() == b.day() {
-        let (x, y) = (format!("{:04}", a.year()), format!("{:04}", b.year()));
-        if x.len() == y.len() && x.chars().zip(y.chars()).filter(|(p, q)| p != q).count() == 1 {
+        // The four digits of the years differ in exactly one place.
+        let (mut x, mut y) = (a.year(), b.year());
+        let mut differing = 0;
+        for _ in 0..4 {
+            differing += u32::from(x % 10 != y % 10);
+            (x, y) = (x / 10, y / 10);
+        }
+        if differing == 1 && x == y {
             return DateRelation::YearTypo;
         }
     }
@@ -163,6 +199,12 @@ mod tests {
         assert!(close(jaro_winkler("ア", ""), 0.0));
         assert!(jaro_winkler("ナカヤマ ユウキ", "ナカヤマ ユキキ") > 0.9);
         assert!(jaro_winkler("イシイ タロウ", "サカモト マコト") < 0.7);
+        // Past the stack buffers, the same function on heap buffers.
+        let long = "トウキョウトチヨダクカスミガセキ".repeat(4);
+        let short = long.chars().take(SHORT).collect::<String>();
+        assert!(close(jaro_winkler(&long, &long), 1.0));
+        assert!(close(jaro_winkler(&short, &long), jaro_winkler(&long, &short)));
+        assert!(jaro_winkler(&short, &long) > 0.9 && jaro_winkler(&short, &long) < 1.0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! probability. Pure, no I/O; the rule language decides which values are compared, with which
 //! comparator, at which levels (nothing here knows about Japanese names or FEBRL).
 
+pub mod block;
 pub mod comparators;
 pub mod em;
 
