@@ -3,15 +3,18 @@
 
 mod check;
 mod dedup;
+mod diff;
 mod doc;
 mod enroll;
 mod eval;
+mod fmt;
 mod input;
 mod link;
 mod normalize;
 mod output;
 mod registry;
 mod rules;
+mod test;
 mod train;
 
 use std::path::PathBuf;
@@ -68,6 +71,12 @@ enum Command {
     },
     /// Judge records against a registry database and enroll the accepted ones, one transaction each.
     Enroll(enroll::Args),
+    /// Run rule regression suites (YAML): expected decisions, scores and findings; coverage; JUnit.
+    Test(test::Args),
+    /// Format rule files canonically (comments kept); `--check` fails on files that would change.
+    Fmt(fmt::Args),
+    /// Compare two rule sets on a corpus of records: which decisions change, and which rules cause it.
+    Diff(diff::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -90,6 +99,9 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train::run(a),
         Command::Registry { command } => registry::run(command),
         Command::Enroll(a) => enroll::run(a),
+        Command::Test(a) => test::run(a),
+        Command::Fmt(a) => fmt::run(a),
+        Command::Diff(a) => diff::run(a),
     };
     ExitCode::from(code)
 }
