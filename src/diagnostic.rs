@@ -276,3 +276,77 @@ mod tests {
         assert_eq!(did_you_mean("mael", ["male", "female"]), Some("male"));
     }
 }
+
+/// One error about a text that is not a rule file (a test suite), rendered like rule
+/// diagnostics: same look, columns counted in characters.
+#[derive(Debug)]
+struct Snippet {
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+    source: Source,
+    label: LabeledSpan,
+}
+
+impl fmt::Display for Snippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Snippet {}
+
+impl miette::Diagnostic for Snippet {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(self.label.clone())))
+    }
+}
+
+/// Where an error in a text is and what it says (see [`render_snippet`]).
+pub struct SnippetError<'a> {
+    pub code: &'static str,
+    pub message: &'a str,
+    /// Byte range in the text; clamped to it.
+    pub at: std::ops::Range<usize>,
+    pub label: &'a str,
+    pub help: Option<&'a str>,
+}
+
+/// Render an error pointing into `text` (named `name`), coloured or plain.
+pub fn render_snippet(name: &str, text: &str, e: &SnippetError<'_>, color: bool) -> String {
+    let mut start = e.at.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = e.at.end.clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let label = if e.label.is_empty() { None } else { Some(e.label.to_string()) };
+    let snippet = Snippet {
+        code: e.code,
+        message: e.message.to_string(),
+        help: e.help.map(str::to_string),
+        source: Source { name: name.to_string(), text: Arc::from(text) },
+        label: LabeledSpan::new_with_span(label, SourceSpan::new(start.into(), end - start)),
+    };
+    let handler = if color {
+        miette::GraphicalReportHandler::new()
+    } else {
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false)
+    };
+    let mut out = String::new();
+    let _ = handler.render_report(&mut out, &snippet);
+    out
+}

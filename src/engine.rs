@@ -87,10 +87,11 @@ impl Report {
 }
 
 /// A compiled rule set, ready to evaluate records. Cheap to share across threads (`&Engine`).
-#[derive(Debug)]
+/// Cloning is cheap: the compiled program and its report are shared.
+#[derive(Clone, Debug)]
 pub struct Engine {
-    program: Program,
-    report: Report,
+    program: Arc<Program>,
+    report: Arc<Report>,
     today: Option<Date>,
     strict: bool,
 }
@@ -561,7 +562,9 @@ impl Engine {
     fn build(sources: SourceMap, roots: Vec<FileId>) -> Result<Engine, CompileError> {
         let (program, report) = build(sources, roots);
         match program {
-            Some(program) => Ok(Engine { program, report, today: None, strict: false }),
+            Some(program) => {
+                Ok(Engine { program: Arc::new(program), report: Arc::new(report), today: None, strict: false })
+            }
             None => Err(CompileError { report }),
         }
     }

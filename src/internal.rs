@@ -70,8 +70,30 @@ pub fn diagnostics_markdown() -> String {
     for (code, text) in diagnostic_codes() {
         out.push_str(&format!("## `{code}`\n\n{text}\n\n"));
     }
+    out.push_str("# Test suite codes\n\n`kensa test` reports problems in suite files (YAML) with these codes.\n\n");
+    for (code, text) in SUITE_CODES {
+        out.push_str(&format!("## `{code}`\n\n{text}\n\n"));
+    }
     out
 }
+
+/// The codes of problems in `kensa test` suite files, with their explanations.
+pub const SUITE_CODES: [(&str, &str); 2] = [
+    (
+        SUITE_YAML,
+        "The suite file is not valid YAML, or does not have the suite's shape: a key that does not exist \
+         (`not_fire:` for `not_fires:`), a value of the wrong kind (`score: high`), a case indented differently \
+         from its neighbours. The error points at the line; `kensa test --help` shows every key.",
+    ),
+    (
+        SUITE_CASE,
+        "A case that cannot mean anything: no record, a skip without a reason, two cases with one name, \
+         expected diagnostics without the rule file that must fail, or both `record` and `record_file`. \
+         The error points at the case's name and says what to add or remove.",
+    ),
+];
+pub const SUITE_YAML: &str = "kensa::test::yaml";
+pub const SUITE_CASE: &str = "kensa::test::case";
 
 /// `kensa normalize KIND --json`: the normalized form with its parts (for `address`, every
 /// parsed part and the key; for `date`, year, month and day).
@@ -103,3 +125,32 @@ pub fn normalize_json(kind: &str, line: &str) -> Result<serde_json::Value, Strin
         other => json!({"input": line, "output": normalize(other, line)?}),
     })
 }
+
+pub use crate::diagnostic::did_you_mean;
+pub use crate::diagnostic::{SnippetError, render_snippet};
+
+/// `kensa fmt`: the canonical layout of one rule file, or why it has none. `name` is the file
+/// name shown in diagnostics.
+pub fn format_rules(name: &str, text: &str) -> Result<String, FormatFailure> {
+    match crate::format::format(text) {
+        Ok(formatted) => Ok(formatted),
+        Err(crate::format::FormatError::Syntax(diagnostics)) => {
+            let mut sources = crate::source::SourceMap::default();
+            // The first file of a source map is `FileId(0)`, the file the spans point into.
+            sources.add_text(name, text);
+            Err(FormatFailure::Syntax(crate::Report { diagnostics, sources }))
+        }
+        Err(e @ crate::format::FormatError::Unstable(_)) => Err(FormatFailure::Internal(e.to_string())),
+    }
+}
+
+/// Why `kensa fmt` leaves a file as it is.
+#[derive(Debug)]
+pub enum FormatFailure {
+    /// The file does not parse: its syntax errors, ready to print.
+    Syntax(crate::Report),
+    /// The formatter would have changed what the file means (a bug in the formatter).
+    Internal(String),
+}
+
+pub use crate::format::{FormatError, format, unified_diff};

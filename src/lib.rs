@@ -11,6 +11,7 @@ mod compile;
 mod diagnostic;
 mod engine;
 mod eval;
+mod format;
 mod linkage;
 pub mod normalize;
 pub mod registry;

@@ -5,98 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+#[path = "common/cli.rs"]
+mod cli;
 
-const KENSA: &str = env!("CARGO_BIN_EXE_kensa");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// What one run of the binary did.
-struct Run {
-    args: Vec<String>,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The golden text: command, exit code, then both streams.
-    fn golden(&self) -> String {
-        format!(
-            "$ kensa {}\nexit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-            self.args.join(" "),
-            self.code,
-            self.stdout,
-            self.stderr
-        )
-    }
-}
-
-/// A fresh, empty working folder for one case, removed when the case ends.
-struct Workdir(PathBuf);
-
-impl std::ops::Deref for Workdir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn workdir(case: &str) -> Workdir {
-    let dir = std::env::temp_dir().join(format!("kensa-cli-{}-{case}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Workdir(dir)
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(path, text).unwrap();
-}
-
-fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(KENSA)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_BACKTRACE")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        args: args.iter().map(|s| (*s).to_string()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-/// Run from the crate root (for `rules/`, `examples/`, `tests/fixtures/`).
-fn run(args: &[&str]) -> Run {
-    run_in(Path::new(ROOT), args, None)
-}
-
-fn golden(case: &str, r: &Run) {
-    insta::with_settings!({ omit_expression => true }, {
-        insta::assert_snapshot!(case, r.golden());
-    });
-}
+use cli::{ROOT, Run, golden, run, run_in, workdir, write};
+use std::path::Path;
 
 /// A few records from the bundled examples, in the standard shape.
 const RECORDS: &str = r#"{"id": "E00284", "my_number": "511621000009", "family_name": "前田", "given_name": "順子", "family_name_kana": "マエダ", "given_name_kana": "ジュンコ", "birth_date": "1991-11-02", "sex": "female", "postal_code": "100-0014", "address": "東京県千代田区永田町2丁目3番10号"}

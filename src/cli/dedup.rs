@@ -57,7 +57,7 @@ impl MatchOptions {
     /// printed and the exit code returned.
     pub fn setup(&self) -> Result<(kensa::Engine, rayon::ThreadPool), u8> {
         let engine = load_matching_engine(&self.rules, self.today)?;
-        Ok((engine, pool(self.jobs)?))
+        Ok((engine, super::pool(self.jobs)?))
     }
 
     /// The match profiles of the records of `path` (see [`read_profiles`]), printing the error
@@ -209,14 +209,6 @@ fn report(nth: usize, msg: impl FnOnce() -> String) {
     } else if nth == MAX_REPORTED + 1 {
         eprintln!("error: … more records left out (the count follows)");
     }
-}
-
-/// A pool of `jobs` worker threads (0 = all cores).
-fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
-    rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| {
-        eprintln!("error: cannot start worker threads: {e}");
-        exit::UNUSABLE
-    })
 }
 
 /// Write lines to stdout; a closed pipe is not an error.

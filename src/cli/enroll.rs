@@ -55,10 +55,7 @@ pub fn run(args: Args) -> u8 {
 
     let plan = match input::plan(&args.inputs, args.input_format) {
         Ok(p) => p,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
+        Err(msg) => return super::fail(&msg),
     };
 
     let stdout = io::stdout();

@@ -64,27 +64,18 @@ pub fn run(args: Args) -> u8 {
                 }
                 Some(r)
             }
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                return exit::UNUSABLE;
-            }
+            Err(msg) => return super::fail(&msg),
         },
     };
 
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build() {
+    let pool = match super::pool(args.jobs) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: cannot start worker threads: {e}");
-            return exit::UNUSABLE;
-        }
+        Err(code) => return code,
     };
 
     let plan = match input::plan(&args.inputs, args.input_format) {
         Ok(p) => p,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::UNUSABLE;
-        }
+        Err(msg) => return super::fail(&msg),
     };
 
     if registry.is_none() && engine.uses_registry() {
@@ -167,12 +158,20 @@ fn process(
 
 /// Open a registry database read-only, or read the enrolled records (JSONL, JSON, YAML or CSV)
 /// into memory, keyed by the rules.
-fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<Box<dyn kensa::registry::Registry>, String> {
+pub fn load_registry(
+    engine: &kensa::Engine,
+    path: &std::path::Path,
+) -> Result<Box<dyn kensa::registry::Registry>, String> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {
         let reg = kensa::registry::SqliteRegistry::open_read(path, &engine.key_version()).map_err(|e| e.to_string())?;
         return Ok(Box::new(reg));
     }
+    Ok(Box::new(engine.memory_registry(read_registry_records(path)?)))
+}
+
+/// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one is an error.
+pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
     let name = path.display().to_string();
     let format = Format::from_path(path).unwrap_or(Format::Jsonl);
     if !path.is_file() {
@@ -185,15 +184,16 @@ fn load_registry(engine: &kensa::Engine, path: &std::path::Path) -> Result<Box<d
             Ok(v) => records.push(v),
             Err(msg) => {
                 if problem.is_none() {
-                    problem = Some(format!("registry `{name}` record {}: {msg}", pos.n));
+                    let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
+                    problem = Some(format!("registry `{name}` {unit} {}: {msg}", pos.n));
                 }
             }
         }
         Ok(())
     };
     input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
-    if let Some(p) = problem {
-        return Err(p);
+    match problem {
+        Some(p) => Err(p),
+        None => Ok(records),
     }
-    Ok(Box::new(engine.memory_registry(records)))
 }

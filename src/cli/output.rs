@@ -233,7 +233,7 @@ impl<W: Write> Writer<W> {
 }
 
 /// Pad to a display width (East Asian wide characters count as two columns).
-fn pad(s: &str, width: usize) -> String {
+pub fn pad(s: &str, width: usize) -> String {
     let w = s.width();
     let mut out = s.to_string();
     for _ in w..width {
@@ -242,7 +242,8 @@ fn pad(s: &str, width: usize) -> String {
     out
 }
 
-fn lpad(s: &str, width: usize) -> String {
+/// Pad on the left to a display width (numbers in a column).
+pub fn lpad(s: &str, width: usize) -> String {
     let w = s.width();
     let mut out = " ".repeat(width.saturating_sub(w));
     out.push_str(s);

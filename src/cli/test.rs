@@ -1,9 +1,0 @@
-//! `kensa test`: (being written).
-
-#[derive(clap::Args, Debug)]
-pub struct Args {}
-
-pub fn run(_args: Args) -> u8 {
-    eprintln!("error: `kensa test` is not written yet");
-    super::exit::UNUSABLE
-}

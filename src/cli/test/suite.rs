@@ -1,0 +1,348 @@
+//! A regression suite file (YAML) and how it is read.
+//!
+//! ```yaml
+//! rules: ../../rules          # rule file or folder, relative to this file (default: the standard set)
+//! today: 2026-11-27           # the date rules see as today (default: today in Japan)
+//! registry: registry.jsonl    # enrolled records: a file, or a list of records inline
+//! cases:
+//!   - name: a valid resident is accepted
+//!     record: { id: A1, family_name: 山田, … }   # or record_file: path
+//!     expect:
+//!       decision: accept
+//!       score: 100               # or { min: 60, max: 90 }
+//!       fires: [rule.id, …]
+//!       not_fires: [rule.id, …]
+//!       findings:
+//!         - { rule: rule.id, severity: review, fields: [a, b], related: [R1] }
+//!       related: [R1]            # ids some finding names as related
+//!   - name: a broken rule file is refused
+//!     rules: broken/             # this case's own rules
+//!     expect:
+//!       diagnostics: [kensa::check::unknown_field]
+//!   - name: not yet
+//!     skip: waiting for the 2027 address table
+//!     …
+//! ```
+//!
+//! Unknown keys, wrong types and bad indentation are errors that point into the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// Rule file or folder, relative to the suite file.
+    #[serde(default)]
+    pub rules: Option<String>,
+    #[serde(default)]
+    pub today: Option<String>,
+    #[serde(default)]
+    pub registry: Option<RegistrySpec>,
+    pub cases: Vec<Case>,
+}
+
+/// Enrolled records for the suite's registry rules.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RegistrySpec {
+    /// A file of records (JSONL, JSON, YAML, CSV) or a registry database, relative to the suite.
+    File(String),
+    Records(Vec<serde_json::Value>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    #[serde(default)]
+    pub record: Option<serde_json::Value>,
+    /// A JSON or YAML file holding the record, relative to the suite.
+    #[serde(default)]
+    pub record_file: Option<String>,
+    /// This case's own rules (e.g. a rule file that must fail to compile).
+    #[serde(default)]
+    pub rules: Option<String>,
+    #[serde(default)]
+    pub today: Option<String>,
+    /// Why the case is not run (required to skip).
+    #[serde(default)]
+    pub skip: Option<String>,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub decision: Option<ExpectedDecision>,
+    #[serde(default)]
+    pub score: Option<ScoreSpec>,
+    #[serde(default)]
+    pub fires: Vec<String>,
+    #[serde(default)]
+    pub not_fires: Vec<String>,
+    #[serde(default)]
+    pub findings: Vec<FindingSpec>,
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Diagnostic codes the case's rules must fail to compile with (all of them, no others).
+    #[serde(default)]
+    pub diagnostics: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedDecision {
+    Accept,
+    Review,
+    Reject,
+}
+
+impl ExpectedDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedDecision::Accept => "accept",
+            ExpectedDecision::Review => "review",
+            ExpectedDecision::Reject => "reject",
+        }
+    }
+}
+
+/// `score: 100` or `score: {min: 60, max: 90}` (either bound may be left out).
+#[derive(Clone, Copy, Debug)]
+pub enum ScoreSpec {
+    Exactly(u32),
+    Range { min: Option<u32>, max: Option<u32> },
+}
+
+impl<'de> Deserialize<'de> for ScoreSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ScoreSpec, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ScoreSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a score from 0 to 100, or {min: N, max: N}")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ScoreSpec, E> {
+                u32::try_from(n).map(ScoreSpec::Exactly).map_err(|_| E::custom("a score is at most 100"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ScoreSpec, E> {
+                u64::try_from(n).map_err(|_| E::custom("a score is never negative")).and_then(|n| self.visit_u64(n))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ScoreSpec, A::Error> {
+                let (mut min, mut max) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "min" => min = Some(map.next_value::<u32>()?),
+                        "max" => max = Some(map.next_value::<u32>()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["min", "max"]));
+                        }
+                    }
+                }
+                Ok(ScoreSpec::Range { min, max })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl ScoreSpec {
+    pub fn holds(self, score: u32) -> bool {
+        match self {
+            ScoreSpec::Exactly(s) => s == score,
+            ScoreSpec::Range { min, max } => min.is_none_or(|m| score >= m) && max.is_none_or(|m| score <= m),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            ScoreSpec::Exactly(s) => s.to_string(),
+            ScoreSpec::Range { min, max } => format!(
+                "{}..={}",
+                min.map_or_else(String::new, |m| m.to_string()),
+                max.map_or_else(String::new, |m| m.to_string())
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSpec {
+    pub rule: String,
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// The finding's fields, exactly (order ignored).
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// Ids the finding must name as related (others may follow).
+    #[serde(default)]
+    pub related: Option<Vec<String>>,
+}
+
+/// A suite read from disk: where it is and what it says.
+pub struct Suite {
+    pub path: PathBuf,
+    pub file: SuiteFile,
+}
+
+impl Suite {
+    /// A path written in the suite, relative to the suite's folder.
+    pub fn resolve(&self, rel: &str) -> PathBuf {
+        clean(&self.path.parent().unwrap_or(Path::new(".")).join(rel))
+    }
+}
+
+/// `a/b/../../c` → `c`, without touching the file system (so the path stays as the user
+/// would write it); `..` that would climb above the start is kept.
+fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
+/// A suite that cannot be read, rendered for the terminal (or plain).
+pub struct SuiteError(pub String);
+
+/// Read and parse one suite file.
+pub fn load(path: &Path, color: bool) -> Result<Suite, SuiteError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SuiteError(format!("error: cannot read `{name}`: {e}\n")))?;
+    match serde_saphyr::from_str::<SuiteFile>(&text) {
+        Ok(file) => {
+            if let Some(e) = problems(&file, &text, &name, color) {
+                return Err(e);
+            }
+            Ok(Suite { path: path.to_path_buf(), file })
+        }
+        Err(e) => Err(SuiteError(render_yaml_error(&name, &text, &e, color))),
+    }
+}
+
+/// Mistakes the YAML types cannot catch: a case without a record, an empty skip reason, two
+/// cases with one name. Pointed at the case's name in the text.
+fn problems(file: &SuiteFile, text: &str, name: &str, color: bool) -> Option<SuiteError> {
+    let mut seen = std::collections::HashSet::new();
+    for case in &file.cases {
+        let problem = if !seen.insert(case.name.as_str()) {
+            Some(("two cases are named alike", "give each case its own name, so a failure says which one it is"))
+        } else if case.skip.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            Some(("a skipped case needs a reason", "write why it is skipped: `skip: waiting for …`"))
+        } else if case.expect.diagnostics.is_empty() && case.record.is_none() && case.record_file.is_none() {
+            Some((
+                "the case has no record",
+                "add `record:` (inline) or `record_file:`; or, for rules that must not compile, `expect: { diagnostics: [...] }`",
+            ))
+        } else if !case.expect.diagnostics.is_empty() && case.rules.is_none() {
+            Some((
+                "expected diagnostics, but the case names no rules",
+                "add `rules:` with the rule file that must fail",
+            ))
+        } else if case.rules.is_some() && case.expect.diagnostics.is_empty() {
+            Some((
+                "a case's own `rules` are for rule files that must fail to compile",
+                "add `expect: { diagnostics: [...] }`; cases for other rules belong in a suite of their own",
+            ))
+        } else if case.record.is_some() && case.record_file.is_some() {
+            Some(("the case has both `record` and `record_file`", "keep one of them"))
+        } else {
+            None
+        };
+        if let Some((message, help)) = problem {
+            let at = find_name(text, &case.name);
+            let rendered = kensa::internal::render_snippet(
+                name,
+                text,
+                &kensa::internal::SnippetError {
+                    code: kensa::internal::SUITE_CASE,
+                    message,
+                    at,
+                    label: "this case",
+                    help: Some(help),
+                },
+                color,
+            );
+            return Some(SuiteError(rendered));
+        }
+    }
+    None
+}
+
+/// Where a case's name is written (the first `name:` line holding it), as a byte range.
+fn find_name(text: &str, case: &str) -> std::ops::Range<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(i) = line.find("name:")
+            && line.get(i + 5..).is_some_and(|rest| rest.trim().trim_matches(['"', '\'']) == case)
+        {
+            let start = offset + line.len() - line.trim_start().len();
+            return start..offset + line.trim_end().len();
+        }
+        offset += line.len();
+    }
+    0..0
+}
+
+/// A serde-saphyr error as a diagnostic pointing at its line and column.
+fn render_yaml_error(name: &str, text: &str, e: &serde_saphyr::Error, color: bool) -> String {
+    let message = e.without_snippet().to_string();
+    // The message may end with " at line L column C"; the snippet shows where.
+    let message = match message.find(" at line ") {
+        Some(i) => message.get(..i).unwrap_or(&message).to_string(),
+        None => message,
+    };
+    let Some(loc) = e.location() else {
+        return format!("error: `{name}`: {message}\n");
+    };
+    let at = byte_offset(text, loc.line(), loc.column());
+    // The word at the position (a key, a value): enough to see where, short on long lines.
+    let end = text
+        .get(at..)
+        .and_then(|rest| rest.find(|c: char| c == ':' || c == ',' || c.is_whitespace()))
+        .map_or(text.len(), |n| at + n)
+        .max(at + 1);
+    let help = if message.contains("unknown field") {
+        "see the suite format in `kensa test --help`; keys are spelled as shown there"
+    } else if message.contains("invalid type") || message.contains("unknown variant") {
+        "this key takes another kind of value: see the suite format in `kensa test --help`"
+    } else {
+        "YAML nests by indentation: keys of one case line up under `- name:`"
+    };
+    kensa::internal::render_snippet(
+        name,
+        text,
+        &kensa::internal::SnippetError {
+            code: kensa::internal::SUITE_YAML,
+            message: &message,
+            at: at..end,
+            label: "here",
+            help: Some(help),
+        },
+        color,
+    )
+}
+
+/// Byte offset of a 1-based line and column (columns in characters).
+fn byte_offset(text: &str, line: u64, column: u64) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let col = column.saturating_sub(1) as usize;
+            return offset + l.char_indices().nth(col).map_or(l.trim_end_matches('\n').len(), |(b, _)| b);
+        }
+        offset += l.len();
+    }
+    text.len()
+}
