@@ -22,6 +22,8 @@
 #[path = "common/gen.rs"]
 #[allow(dead_code, reason = "only the record stream is used here")]
 mod generator;
+#[path = "common/lookup.rs"]
+mod lookup;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -63,53 +65,22 @@ fn registry(engine: &Engine, n: usize) -> PathBuf {
     path
 }
 
-/// Records to look up: half new residents (another seed), half already enrolled ones under a
-/// new id (the duplicates enrollment must catch).
-fn probes() -> Vec<serde_json::Value> {
-    let mut fresh = generator::Generator::new(99, generator::Config::default());
-    let mut enrolled = generator::Generator::new(1, generator::Config::default());
-    (0..PROBES)
-        .map(|i| {
-            if i % 2 == 0 {
-                fresh.value()
-            } else {
-                let mut v = enrolled.value();
-                v["id"] = serde_json::json!(format!("dup-{i}"));
-                v
-            }
-        })
-        .collect()
-}
-
 fn percentiles(engine: &Engine, path: &Path, label: &str, probes: &[serde_json::Value]) {
     let reg = SqliteRegistry::open_read(path, &engine.key_version()).unwrap();
-    for p in probes.iter().take(200) {
-        engine.evaluate_in(p, &reg).unwrap();
-    }
-    let mut times: Vec<f64> = probes
-        .iter()
-        .map(|p| {
-            let t = Instant::now();
-            engine.evaluate_in(p, &reg).unwrap();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let t = lookup::times(engine, &reg, probes);
     eprintln!(
         "registry {label}: lookup+evaluate over {} probes: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, mean {:.3} ms",
-        times.len(),
-        at(0.50),
-        at(0.99),
-        at(1.0),
-        mean
+        probes.len(),
+        t.p50,
+        t.p99,
+        t.max,
+        t.mean
     );
 }
 
 fn lookups(c: &mut Criterion) {
     let engine = engine();
-    let probes = probes();
+    let probes = lookup::probes(PROBES);
     let mut sizes: Vec<(String, PathBuf)> =
         [10_000, 100_000].iter().map(|&n| (format!("{n}"), registry(&engine, n))).collect();
     if let Ok(db) = std::env::var("KENSA_BENCH_DB") {

@@ -30,11 +30,20 @@ struct Args {
     /// Share of records with a bank account.
     #[arg(long, default_value_t = 0.35)]
     banks: f64,
+    /// Share of records that enroll an earlier person again, written differently (variant
+    /// kanji, another address notation, a kana typo, day and month swapped; half without a
+    /// My Number). Their id names the original: `G00000456-dup-G00000123`.
+    #[arg(long, default_value_t = 0.0)]
+    duplicates: f64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = generator::Config { defect_rate: args.defects.clamp(0.0, 1.0), bank_rate: args.banks.clamp(0.0, 1.0) };
+    let config = generator::Config {
+        defect_rate: args.defects.clamp(0.0, 1.0),
+        bank_rate: args.banks.clamp(0.0, 1.0),
+        duplicate_rate: args.duplicates.clamp(0.0, 1.0),
+    };
     let mut g = generator::Generator::new(args.seed, config);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     for _ in 0..args.records {

@@ -119,11 +119,14 @@ pub struct Config {
     pub defect_rate: f64,
     /// Share of records with a bank account (公金受取口座).
     pub bank_rate: f64,
+    /// Share of records that are another enrollment of an earlier person ([`Duplicate`]):
+    /// the id says whose (`G00000456-dup-G00000123`), so dedup results can be scored.
+    pub duplicate_rate: f64,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { defect_rate: 0.10, bank_rate: 0.35 }
+        Config { defect_rate: 0.10, bank_rate: 0.35, duplicate_rate: 0.0 }
     }
 }
 
@@ -133,15 +136,91 @@ pub struct Generator {
     rng: Rng,
     config: Config,
     next_id: u64,
+    /// The latest originals, from which duplicates are drawn.
+    recent: Vec<Record>,
 }
+
+/// How a duplicate differs from the person's first enrollment: the ways the same person is
+/// written differently at another window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicate {
+    /// The family name with a variant kanji (高→髙, 辺→邊, 崎→﨑, …), kana unchanged.
+    VariantKanji,
+    /// The address in another 丁目/番地/号 notation (`1丁目2番3号` → `1-2-3`).
+    AddressNotation,
+    /// One kana of the given name mistyped.
+    KanaTypo,
+    /// Day and month of the birth date swapped (when both are ≤ 12), else a notation change.
+    DateSwap,
+}
+
+impl Duplicate {
+    pub const ALL: [Duplicate; 4] =
+        [Duplicate::VariantKanji, Duplicate::AddressNotation, Duplicate::KanaTypo, Duplicate::DateSwap];
+}
+
+/// How many recent originals duplicates are drawn from.
+const RECENT: usize = 4096;
 
 impl Generator {
     pub fn new(seed: u64, config: Config) -> Generator {
-        Generator { rng: Rng::new(seed), config, next_id: 1 }
+        Generator { rng: Rng::new(seed), config, next_id: 1, recent: Vec::new() }
     }
 
-    /// The next record.
+    /// The next record: with [`Config::duplicate_rate`], another enrollment of a recent person.
     pub fn record(&mut self) -> Record {
+        if self.config.duplicate_rate > 0.0 && !self.recent.is_empty() && self.rng.chance(self.config.duplicate_rate) {
+            return self.duplicate();
+        }
+        let r = self.original();
+        if self.config.duplicate_rate > 0.0 {
+            if self.recent.len() < RECENT {
+                self.recent.push(r.clone());
+            } else {
+                let slot = self.rng.below(RECENT);
+                self.recent[slot] = r.clone();
+            }
+        }
+        r
+    }
+
+    /// A recent person enrolled again, written differently; half the time without a My Number.
+    fn duplicate(&mut self) -> Record {
+        let rng = &mut self.rng;
+        let mut r = self.recent[rng.below(self.recent.len())].clone();
+        r.id = format!("G{:08}-dup-{}", self.next_id, r.id);
+        self.next_id += 1;
+        r.defect = Defect::None;
+        if rng.chance(0.5) {
+            r.my_number = None;
+        }
+        match *rng.pick(&Duplicate::ALL) {
+            Duplicate::VariantKanji => {
+                let varied: String = r.family_name.chars().map(variant_of).collect();
+                if varied == r.family_name {
+                    r.address = other_notation(&r.address);
+                } else {
+                    r.family_name = varied;
+                }
+            }
+            Duplicate::AddressNotation => r.address = other_notation(&r.address),
+            Duplicate::KanaTypo => r.given_name_kana = typo(rng, &r.given_name_kana),
+            Duplicate::DateSwap => {
+                let swapped = Date::parse(&r.birth_date)
+                    .ok()
+                    .filter(|d| d.day() <= 12 && d.day() != d.month())
+                    .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.day(), d.month()));
+                match swapped {
+                    Some(s) => r.birth_date = s,
+                    None => r.address = other_notation(&r.address),
+                }
+            }
+        }
+        r
+    }
+
+    /// A new person.
+    fn original(&mut self) -> Record {
         let rng = &mut self.rng;
         let id = format!("G{:08}", self.next_id);
         self.next_id += 1;
@@ -399,6 +478,59 @@ fn bad_postal_code(rng: &mut Rng, town: &Town) -> String {
             }
         },
     }
+}
+
+/// A variant (old or non-standard) form of a kanji common in family names, or the kanji itself.
+fn variant_of(c: char) -> char {
+    match c {
+        '高' => '髙',
+        '辺' => '邊',
+        '崎' => '﨑',
+        '沢' => '澤',
+        '浜' => '濱',
+        '斎' => '齋',
+        '藤' => '籐',
+        '島' => '嶋',
+        '国' => '國',
+        '広' => '廣',
+        '橋' => '槗',
+        '吉' => '𠮷',
+        other => other,
+    }
+}
+
+/// The same address in another notation: 丁目/番/号 ⇄ hyphens.
+fn other_notation(a: &str) -> String {
+    if a.contains('番') {
+        a.replace("丁目", "-").replace("番地", "-").replace('番', "-").replace('号', "")
+    } else {
+        // `1-2-3` → `1丁目2番3号` is ambiguous without the town's 丁目; widen the digits instead.
+        full_width_digits(a)
+    }
+}
+
+/// One katakana replaced by a neighbour on the kana keyboard, or a long vowel mark dropped.
+fn typo(rng: &mut Rng, kana: &str) -> String {
+    let chars: Vec<char> = kana.chars().collect();
+    if chars.len() < 2 {
+        return kana.to_string();
+    }
+    let at = rng.below(chars.len());
+    let mut out = chars.clone();
+    out[at] = match chars[at] {
+        'ウ' => 'ー',
+        'ー' => 'ウ',
+        'シ' => 'ツ',
+        'ツ' => 'シ',
+        'ソ' => 'ン',
+        'ン' => 'ソ',
+        'カ' => 'ガ',
+        'タ' => 'ダ',
+        'コ' => 'ゴ',
+        'キ' => 'ギ',
+        other => char::from_u32(u32::from(other) + 1).filter(|c| ('ァ'..='ヶ').contains(c)).unwrap_or(other),
+    };
+    out.into_iter().collect()
 }
 
 fn full_width_digits(s: &str) -> String {
