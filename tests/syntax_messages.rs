@@ -36,3 +36,18 @@ fn item_cut_short_is_not_the_end_of_the_file() {
     assert!(!message.contains("end of file"), "{message}");
     assert_eq!(line, 2, "{message}");
 }
+
+#[test]
+fn full_width_characters_inside_a_regex_are_the_pattern() {
+    let text = "schema R { id: text, postal_code: text }\nrule postal.shape {\n  require postal_code matches /^〒?[0-9０-９]{3}[-－]?[0-9０-９]{4}$/\n  review -10\n}\n";
+    let engine = kensa::Engine::from_source("t.kensa", text).unwrap();
+    let judge =
+        |code: &str| engine.evaluate(&serde_json::json!({"id": "a", "postal_code": code})).unwrap().findings.len();
+    assert_eq!(judge("１００－００１４"), 0);
+    assert_eq!(judge("100-0014"), 0);
+    assert_eq!(judge("1000-14"), 1);
+    // Outside the regex, a full-width character is still caught.
+    let (message, line, _) = first_error(&text.replace("review -10", "review －10"));
+    assert!(message.contains("full-width"), "{message}");
+    assert_eq!(line, 4);
+}

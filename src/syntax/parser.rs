@@ -168,6 +168,21 @@ fn prescan(file: FileId, text: &str) -> (String, Vec<Diagnostic>) {
                     fixed.push_str(line.get(i..).unwrap_or(""));
                     break;
                 }
+                (None, '/') => {
+                    // A regex literal: its characters are the user's pattern, full-width
+                    // ones (`[０-９－]`) included, up to the closing unescaped `/`.
+                    fixed.push(c);
+                    while let Some((_, n)) = chars.next() {
+                        fixed.push(n);
+                        if n == '\\' {
+                            if let Some((_, e)) = chars.next() {
+                                fixed.push(e);
+                            }
+                        } else if n == '/' || n == '\n' {
+                            break;
+                        }
+                    }
+                }
                 (None, c) => {
                     if let Some((_, ascii)) = FULL_WIDTH.iter().find(|(fw, _)| *fw == c) {
                         let at = line_start + i;
