@@ -37,6 +37,7 @@ def machine():
         "rustc": run(["rustc", "-V"]),
         "python": platform.python_version(),
         "kensa": run(["git", "rev-parse", "--short", "HEAD"]),
+        "scale": os.environ.get("KENSA_BENCH_SCALE", "full"),
     }
 
 
@@ -69,7 +70,8 @@ def main():
         "Every number below comes from one run of `bench/run` on the machine described here, with",
         "kensa and its peers measured side by side. Ratios matter more than absolute times.",
         "",
-        f"- measured: {m['date']}, kensa {m['kensa']}",
+        f"- measured: {m['date']}, kensa {m['kensa']}, scale `{m['scale']}`"
+        + (" (small sizes: shows that everything runs; the targets need `bench/run`)" if m["scale"] == "quick" else ""),
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}",
         f"- toolchains: {m['rustc']}; Python {m['python']}",
         "",
