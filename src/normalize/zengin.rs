@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use unicode_normalization::char::decompose_canonical;
 
 use super::kana::kana_key;
-use super::width::{collapse_whitespace, full_to_half, is_dash};
+use super::width::{full_to_half, is_dash};
 
 /// The bank form of §2.5, in this order: `width::fold_width` (half-width → full-width,
 /// voicing composed) → variation selectors removed → katakana (`ゝゞヽヾ` expanded, see
@@ -27,21 +27,25 @@ use super::width::{collapse_whitespace, full_to_half, is_dash};
 /// so [`is_zengin`] can reject them afterwards.
 pub fn to_zengin(s: &str) -> Cow<'_, str> {
     let k = kana_key(s);
+    let letters = &*LETTERS;
     let mut out = String::with_capacity(k.len() + 8);
     for c in k.chars() {
-        push_zengin(&mut out, c);
+        push_zengin(&mut out, c, letters);
     }
-    let out = match collapse_whitespace(&out) {
-        Cow::Borrowed(_) => out,
-        Cow::Owned(o) => o,
-    };
+    // Whitespace was collapsed while pushing (`push_space`); only a trailing space is left.
+    while out.ends_with(' ') {
+        out.pop();
+    }
     if out == s { Cow::Borrowed(s) } else { Cow::Owned(out) }
 }
 
-fn push_zengin(out: &mut String, c: char) {
+/// Pushes the bank form of `c`. Every whitespace character, and every middle dot, goes
+/// through [`push_space`], so the output has no leading space and no run of spaces (the
+/// caller trims a trailing one), as `width::collapse_whitespace` would leave it.
+fn push_zengin(out: &mut String, c: char, letters: &Letters) {
     match c {
         'a'..='z' => out.push(c.to_ascii_uppercase()),
-        '\u{30FB}' | '\u{FF65}' | '\u{00B7}' => out.push(' '),
+        '\u{30FB}' | '\u{FF65}' | '\u{00B7}' => push_space(out),
         // An iteration mark `kana_key` left alone (after a voicing mark): repeat the last
         // kana letter, so that the bank form is stable under a second fold.
         '\u{30FD}' | '\u{30FE}' => {
@@ -63,16 +67,54 @@ fn push_zengin(out: &mut String, c: char) {
         '\u{3099}' | '\u{309B}' => out.push('\u{FF9E}'),
         '\u{309A}' | '\u{309C}' => out.push('\u{FF9F}'),
         _ if is_dash(c) => out.push('-'),
+        _ if c.is_whitespace() => push_space(out),
+        // No ASCII character has a half-width form to map to.
+        _ if c.is_ascii() => out.push(c),
         '\u{30A1}'..='\u{30FA}' | '\u{31F0}'..='\u{31FF}' => {
-            let (base, mark) = split_voicing(c);
-            let large = large_kana(base);
-            out.push(full_to_half(large).unwrap_or(large));
+            let index = (c as usize).wrapping_sub(FIRST_LETTER as usize);
+            let (half, mark) = letters.get(index).copied().unwrap_or_else(|| bank_letter(c));
+            out.push(half);
             if let Some(m) = mark {
                 out.push(m);
             }
         }
         _ => out.push(full_to_half(c).unwrap_or(c)),
     }
+}
+
+/// One U+0020 for a run of whitespace, none at the start.
+fn push_space(out: &mut String) {
+    if !out.is_empty() && !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+/// The first and last katakana letters of [`LETTERS`] (`ァ` … `ヺ`).
+const FIRST_LETTER: char = '\u{30A1}';
+const LAST_LETTER: char = '\u{30FA}';
+
+/// [`bank_letter`] of every katakana letter `ァ`…`ヺ`, indexed from [`FIRST_LETTER`].
+type Letters = [(char, Option<char>); LAST_LETTER as usize - FIRST_LETTER as usize + 1];
+
+/// Computed once, so that a letter costs one lookup instead of a canonical decomposition
+/// and a table search.
+static LETTERS: LazyLock<Letters> = LazyLock::new(|| {
+    let mut table: Letters = [('\0', None); LAST_LETTER as usize - FIRST_LETTER as usize + 1];
+    for (slot, u) in table.iter_mut().zip(FIRST_LETTER as u32..=LAST_LETTER as u32) {
+        if let Some(c) = char::from_u32(u) {
+            *slot = bank_letter(c);
+        }
+    }
+    table
+});
+
+/// Bank form of one katakana letter (U+30A1–30FA, U+31F0–31FF): the half-width large kana
+/// and its `ﾞ`/`ﾟ`, if any (`ガ` → (`ｶ`, `ﾞ`), `ョ` → (`ﾖ`, none), `ヸ` → (`ｲ`, `ﾞ`),
+/// `ㇰ` → (`ｸ`, none)).
+fn bank_letter(c: char) -> (char, Option<char>) {
+    let (base, mark) = split_voicing(c);
+    let large = large_kana(base);
+    (full_to_half(large).unwrap_or(large), mark)
 }
 
 /// `ガ` → (`カ`, `ﾞ`), `パ` → (`ハ`, `ﾟ`), `ヴ` → (`ウ`, `ﾞ`); others unchanged.
@@ -155,29 +197,59 @@ fn entity_of(token: &str) -> Option<&'static str> {
 /// A multi-character entity word (kanji or bank-kana spelling) at the start of `rest`:
 /// (abbreviation, byte length). One-kanji short forms only count inside parentheses.
 fn long_form_at(rest: &str) -> Option<(&'static str, usize)> {
-    let first = rest.chars().next()?;
-    LONG_FORMS
-        .iter()
-        .filter(|(c, _, _)| *c == first)
-        .find(|(_, form, _)| rest.starts_with(*form))
-        .map(|(_, form, abbr)| (*abbr, form.len()))
+    LONG_FORMS.find(rest)
 }
 
-/// The multi-character entity words with their first character, in table order, so that a
-/// position is tested with one character comparison per word instead of a string search.
-static LONG_FORMS: LazyLock<Vec<(char, &'static str, &'static str)>> = LazyLock::new(|| {
-    ENTITIES
+/// The multi-character entity words, arranged so that a position is tested with a bit test
+/// and a binary search on its first character instead of a string search per word.
+struct LongForms {
+    /// Bit `c % 64` is set for the first character `c` of every word: a clear bit is a
+    /// quick "no word starts here" (most characters of a name).
+    first_bits: u64,
+    /// (first character, word, abbreviation), sorted by the first character, in table
+    /// order among the words that share it.
+    forms: Vec<(char, &'static str, &'static str)>,
+}
+
+impl LongForms {
+    /// False when no word starts with `c` (true may be a false alarm).
+    #[inline]
+    fn may_start(&self, c: char) -> bool {
+        self.first_bits >> (u32::from(c) % 64) & 1 == 1
+    }
+
+    /// The first word, in table order, at the start of `rest`: (abbreviation, byte length).
+    fn find(&self, rest: &str) -> Option<(&'static str, usize)> {
+        let first = rest.chars().next().filter(|&c| self.may_start(c))?;
+        let from = self.forms.partition_point(|(c, _, _)| *c < first);
+        self.forms
+            .get(from..)?
+            .iter()
+            .take_while(|(c, _, _)| *c == first)
+            .find(|(_, form, _)| rest.starts_with(*form))
+            .map(|(_, form, abbr)| (*abbr, form.len()))
+    }
+}
+
+static LONG_FORMS: LazyLock<LongForms> = LazyLock::new(|| {
+    let mut forms: Vec<_> = ENTITIES
         .iter()
         .flat_map(|(abbr, forms)| forms.iter().map(move |f| (f, abbr)))
         .filter(|(f, _)| f.chars().count() > 1)
         .filter_map(|(f, abbr)| f.chars().next().map(|c| (c, *f, *abbr)))
-        .collect()
+        .collect();
+    forms.sort_by_key(|(c, _, _)| *c); // stable: table order kept within one first character
+    let first_bits = forms.iter().fold(0u64, |bits, (c, _, _)| bits | 1 << (u32::from(*c) % 64));
+    LongForms { first_bits, forms }
 });
 
 /// Whether a bank-form name may hold an entity word at all: a parenthesis, or a long form
 /// somewhere. Personal names have neither, and skip the rewrite (and its allocation).
 fn may_hold_entity(z: &str) -> bool {
-    z.contains(['(', ')']) || z.char_indices().any(|(i, _)| z.get(i..).is_some_and(|r| long_form_at(r).is_some()))
+    let long = &*LONG_FORMS;
+    z.char_indices().any(|(i, c)| {
+        matches!(c, '(' | ')') || (long.may_start(c) && z.get(i..).is_some_and(|r| long.find(r).is_some()))
+    })
 }
 
 /// The K3 comparison key: [`to_zengin`], then legal-entity words in any notation replaced
@@ -320,6 +392,46 @@ mod tests {
         assert_eq!(z("ガ"), "ｶﾞ");
         assert_eq!(z("ジョーンズ･マイケル"), "ｼﾞﾖ-ﾝｽﾞ ﾏｲｹﾙ");
         assert_eq!(z("ジョーンズ · マイケル"), "ｼﾞﾖ-ﾝｽﾞ ﾏｲｹﾙ");
+    }
+
+    #[test]
+    fn whitespace_and_dots_collapse() {
+        assert_eq!(z("・ヤマダ・"), "ﾔﾏﾀﾞ");
+        assert_eq!(z("ヤマダ\u{00A0}・ タロウ"), "ﾔﾏﾀﾞ ﾀﾛｳ");
+        assert_eq!(z("ヤマダ\u{2003}\u{3000}タロウ\t"), "ﾔﾏﾀﾞ ﾀﾛｳ");
+        assert_eq!(z(" ・ "), "");
+        assert!(matches!(to_zengin("ﾔﾏﾀﾞ ﾀﾛｳ"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn letter_table_matches_the_letters() {
+        for u in 0x30A1..=0x30FA_u32 {
+            let c = char::from_u32(u).unwrap();
+            assert_eq!(LETTERS[(u - 0x30A1) as usize], bank_letter(c), "{c}");
+            let mut out = String::new();
+            push_zengin(&mut out, c, &LETTERS);
+            let (half, mark) = bank_letter(c);
+            assert_eq!(out, format!("{half}{}", mark.map(String::from).unwrap_or_default()), "{c}");
+        }
+        assert_eq!(bank_letter('ガ'), ('ｶ', Some('ﾞ')));
+        assert_eq!(bank_letter('ヸ'), ('ｲ', Some('ﾞ')));
+        assert_eq!(bank_letter('ㇰ'), ('ｸ', None));
+        assert_eq!(z("ㇰㇱ"), "ｸｼ");
+    }
+
+    #[test]
+    fn long_forms_are_found_by_first_character() {
+        for (abbr, forms) in ENTITIES {
+            for form in forms.iter().filter(|f| f.chars().count() > 1) {
+                let (found, len) = long_form_at(&format!("{form}ﾔﾏﾀﾞ")).unwrap();
+                assert_eq!(len, form.len(), "{form}");
+                assert_eq!(found, *abbr, "{form}");
+            }
+        }
+        assert_eq!(long_form_at("ﾔﾏﾀﾞ"), None);
+        assert_eq!(long_form_at("株"), None);
+        assert!(!may_hold_entity("ｲﾄｳ ﾀﾛｳ"));
+        assert!(may_hold_entity("ﾔﾏﾀﾞｶﾌﾞｼｷｶｲｼﾔ"));
     }
 
     #[test]
