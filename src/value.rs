@@ -54,6 +54,10 @@ impl<'a> Value<'a> {
     pub fn owned(s: String) -> Self {
         Value::Text(Txt::Shared(Rc::from(s)))
     }
+    /// A copy of `s` (one allocation; [`Value::owned`] of a `String` copies it once more).
+    pub fn shared(s: &str) -> Self {
+        Value::Text(Txt::Shared(Rc::from(s)))
+    }
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

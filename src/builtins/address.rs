@@ -24,17 +24,31 @@ fn parsed(s: &str) -> Rc<Address> {
     RECENT.with(|cell| {
         let mut recent = cell.borrow_mut();
         if let Some(i) = recent.iter().position(|(k, _)| k == s) {
-            let hit = recent.remove(i);
-            let a = hit.1.clone();
-            recent.insert(0, hit);
+            // Move the hit to the front.
+            if i > 0
+                && let Some(front) = recent.get_mut(..=i)
+            {
+                front.rotate_right(1);
+            }
+            if let Some((_, a)) = recent.first() {
+                return a.clone();
+            }
+        }
+        if recent.len() < MEMO {
+            let a = Rc::new(address::parse(s));
+            recent.insert(0, (s.to_string(), a.clone()));
             return a;
         }
-        let a = Rc::new(address::parse(s));
-        if recent.len() >= MEMO {
-            recent.pop();
+        // Full: the least recent entry makes room, its buffers reused.
+        recent.rotate_right(1);
+        let Some((key, old)) = recent.first_mut() else { return Rc::new(address::parse(s)) };
+        key.clear();
+        key.push_str(s);
+        match Rc::get_mut(old) {
+            Some(a) => address::parse_into(s, a),
+            None => *old = Rc::new(address::parse(s)),
         }
-        recent.insert(0, (s.to_string(), a.clone()));
-        a
+        old.clone()
     })
 }
 
@@ -57,7 +71,7 @@ pub fn prefecture_written<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
 
 pub fn bad_prefecture<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     match v.as_text() {
-        Some(s) => parsed(s).invalid_prefecture.clone().map_or(Value::Null, Value::owned),
+        Some(s) => parsed(s).invalid_prefecture.as_deref().map_or(Value::Null, Value::shared),
         None => Value::Null,
     }
 }
@@ -80,8 +94,8 @@ pub fn postal_code<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => match postal::parse_code(s) {
             // Already 7 ASCII digits: keep the text as it is (no copy).
-            Ok(c) if c.as_str() == s => v,
-            Ok(c) => Value::owned(c.as_str().to_string()),
+            Ok(c) if c.digits() == s.as_bytes() => v,
+            Ok(c) => Value::shared(c.as_str()),
             Err(_) => Value::Null,
         },
         None => Value::Null,
@@ -90,7 +104,7 @@ pub fn postal_code<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
 
 pub fn postal_exists<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     match v.as_text() {
-        Some(s) => Value::Bool(postal::parse_code(s).is_ok_and(|c| postal::exists(c.as_str()))),
+        Some(s) => Value::Bool(postal::parse_code(s).is_ok_and(postal::exists_code)),
         None => Value::Null,
     }
 }
@@ -98,7 +112,7 @@ pub fn postal_exists<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
 pub fn postal_matches<'a>(_: &Ctx, code: Value<'a>, addr: Value<'a>) -> Value<'a> {
     let (Some(code), Some(addr)) = (code.as_text(), addr.as_text()) else { return Value::Null };
     let Ok(code) = postal::parse_code(code) else { return Value::Null };
-    match postal::consistent_with(code.as_str(), &parsed(addr)) {
+    match postal::consistent_with_code(code, &parsed(addr)) {
         Consistency::Consistent | Consistency::TownMismatch { .. } => Value::Bool(true),
         Consistency::MunicipalityMismatch { .. } | Consistency::PrefectureMismatch { .. } => Value::Bool(false),
         Consistency::UnknownCode | Consistency::Unknown => Value::Null,

@@ -152,7 +152,7 @@ static BUILTINS: &[Builtin] = &[
         imp: Imp::F1(|_, v| {
             Value::Bool(match &v {
                 Value::Null => true,
-                Value::Text(t) => t.as_str().trim().is_empty(),
+                Value::Text(t) => t.as_str().chars().all(char::is_whitespace),
                 _ => false,
             })
         }),

@@ -6,6 +6,7 @@
 //! Never: reads files, evaluates records.
 
 mod fold;
+mod share;
 
 use std::collections::{HashMap, HashSet};
 
@@ -84,6 +85,12 @@ pub enum Node {
     CandProbability,
     CandLevel(u32),
     CandWeight(u32),
+    /// `node`, used in several places: computed once per record and kept in cache `slot`
+    /// (numbered after the `let` bindings).
+    Cached {
+        slot: u32,
+        node: NodeId,
+    },
 }
 
 /// One compiled comparison of the `match` block.
@@ -106,6 +113,60 @@ pub struct CMatch {
     pub compares: Box<[CCompare]>,
 }
 
+/// A compiled `matches` pattern. The anchored digit patterns rules write for codes
+/// (`^[0-9]{4}$`, `^[0-9]{3,4}$`, `^[0-9]+$`) are a length check and a scan; any other
+/// pattern is a regex.
+#[derive(Clone, Debug)]
+pub enum Pattern {
+    /// `^[0-9]{min,max}$`: between `min` and `max` ASCII digits and nothing else.
+    Digits {
+        min: usize,
+        max: usize,
+    },
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn new(re: Regex) -> Pattern {
+        match digits_pattern(re.as_str()) {
+            Some((min, max)) => Pattern::Digits { min, max },
+            None => Pattern::Regex(re),
+        }
+    }
+
+    /// Whether the pattern matches somewhere in `s`, as [`Regex::is_match`].
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Digits { min, max } => (*min..=*max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()),
+            Pattern::Regex(re) => re.is_match(s),
+        }
+    }
+}
+
+/// `^[0-9]{n}$`, `^[0-9]{n,m}$`, `^[0-9]{n,}$`, `^[0-9]+$` or `^[0-9]*$` → (min, max) digits.
+/// (`$` is the end of the text in Rust regexes, never before a final newline; `\d` is not
+/// recognised: it is any Unicode digit.)
+fn digits_pattern(p: &str) -> Option<(usize, usize)> {
+    let q = p.strip_prefix("^[0-9]")?.strip_suffix('$')?;
+    let (min, max) = match q {
+        "+" => (1, usize::MAX),
+        "*" => (0, usize::MAX),
+        _ => {
+            let inner = q.strip_prefix('{')?.strip_suffix('}')?;
+            let number = |t: &str| t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse::<usize>().ok()).flatten();
+            match inner.split_once(',') {
+                None => {
+                    let n = number(inner)?;
+                    (n, n)
+                }
+                Some((a, "")) => (number(a)?, usize::MAX),
+                Some((a, b)) => (number(a)?, number(b)?),
+            }
+        }
+    };
+    (min <= max && min <= 1000).then_some((min, max))
+}
+
 /// A compiled set table.
 #[derive(Clone, Debug)]
 pub enum SetTable {
@@ -116,12 +177,13 @@ pub enum SetTable {
 /// One field slot of the record schema.
 #[derive(Clone, Debug)]
 pub struct Field {
-    pub key: Box<str>,
     pub path: Box<str>,
     pub ty: FieldTy,
     pub optional: bool,
     pub secret: bool,
     pub children: Box<[u32]>,
+    /// The JSON keys of `children`, in the same order (for reading a record).
+    pub child_keys: Box<[Box<str>]>,
 }
 
 /// A piece of a compiled message.
@@ -171,30 +233,43 @@ pub enum DCond {
 pub struct Program {
     pub fields: Box<[Field]>,
     pub roots: Box<[u32]>,
+    /// The JSON keys of `roots`, in the same order.
+    pub root_keys: Box<[Box<str>]>,
     pub nodes: Box<[Node]>,
     pub lets: Box<[NodeId]>,
+    /// How many values a record keeps: the `let` bindings, then the [`Node::Cached`] ones.
+    pub memo_slots: usize,
     pub sets: Box<[SetTable]>,
     pub maps: Box<[HashMap<Box<str>, Box<str>>]>,
-    pub regexes: Box<[Regex]>,
+    pub regexes: Box<[Pattern]>,
     pub rules: Box<[CRule]>,
     pub decide: Box<[(Decision, Option<DCond>)]>,
+    /// `decide` asks whether a particular rule fired (`DCond::Fired`).
+    pub decide_reads_fired: bool,
     pub matching: Option<CMatch>,
     /// The JSON key of the field that names a record.
     pub id_key: Option<Box<str>>,
+    /// The slot of that field (one of `roots`).
+    pub id_slot: Option<u32>,
 }
 
 impl Program {
     /// The id of a record, as text (`None` without an id field or value).
     pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
-        match record.get(self.id_key.as_deref()?)? {
-            serde_json::Value::String(s) => Some(s.trim().to_string()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+        record.get(self.id_key.as_deref()?).and_then(id_text)
     }
 
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id.0 as usize)
+    }
+}
+
+/// The value of a record's id field as text (see [`Program::record_id`]).
+pub fn id_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -206,15 +281,16 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         .fields
         .iter()
         .map(|f| Field {
-            key: f.key.as_str().into(),
             path: f.path.as_str().into(),
             ty: f.ty.clone(),
             optional: f.optional,
             secret: f.secret,
             children: f.children.iter().map(|&c| to_u32(c)).collect(),
+            child_keys: f.children.iter().map(|&c| key_of(env, c)).collect(),
         })
         .collect();
     let roots = env.schema.roots.iter().map(|&c| to_u32(c)).collect();
+    let root_keys = env.schema.roots.iter().map(|&c| key_of(env, c)).collect();
 
     // Tables are named by their index in `env.tables`; `table_slots` maps that index to the
     // slot in `sets` or `maps`.
@@ -248,9 +324,9 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         in_quantifier: false,
     };
 
-    let lets = env.lets.iter().map(|l| cx.expr(&l.value)).collect();
+    let mut lets: Vec<NodeId> = env.lets.iter().map(|l| cx.expr(&l.value)).collect();
 
-    let matching = env.matching.as_ref().map(|m| CMatch {
+    let mut matching = env.matching.as_ref().map(|m| CMatch {
         prior: m.prior,
         blocks: m.blocks.iter().map(|b| cx.expr(b)).collect(),
         compares: m
@@ -267,7 +343,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
             .collect(),
     });
 
-    let rules: Vec<CRule> = env
+    let mut rules: Vec<CRule> = env
         .rules
         .iter()
         .map(|r| {
@@ -322,19 +398,31 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     };
 
     fold::fold(&mut cx.nodes);
+    let first_cache = to_u32(lets.len());
+    let arena_roots = share::Roots { lets: &mut lets, rules: &mut rules, matching: matching.as_mut() };
+    let caches = share::share(&mut cx.nodes, arena_roots, first_cache);
     Program {
         fields,
         roots,
+        root_keys,
         nodes: cx.nodes.into_boxed_slice(),
-        lets,
+        memo_slots: lets.len() + caches as usize,
+        lets: lets.into_boxed_slice(),
         sets: cx.sets.into_boxed_slice(),
         maps: maps.into_boxed_slice(),
         regexes: cx.regexes.into_boxed_slice(),
         rules: rules.into_boxed_slice(),
+        decide_reads_fired: decide.iter().any(|(_, c)| c.as_ref().is_some_and(reads_fired)),
         decide,
         matching,
         id_key: env.schema.id_field.and_then(|i| env.schema.fields.get(i)).map(|f| f.key.as_str().into()),
+        id_slot: env.schema.id_field.map(to_u32),
     }
+}
+
+/// The JSON key of field `slot`.
+fn key_of(env: &Env, slot: usize) -> Box<str> {
+    env.schema.fields.get(slot).map_or("", |f| f.key.as_str()).into()
 }
 
 /// The policy used when a rule set has no `decide`:
@@ -360,6 +448,15 @@ fn lower_dcond(c: &ast::DCond, rules: &[CRule]) -> DCond {
     }
 }
 
+fn reads_fired(c: &DCond) -> bool {
+    match c {
+        DCond::Or(v) | DCond::And(v) => v.iter().any(reads_fired),
+        DCond::Not(x) => reads_fired(x),
+        DCond::Fired(_) => true,
+        DCond::Any(_) | DCond::NoneOf(_) | DCond::Count(..) | DCond::Score(..) => false,
+    }
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -368,7 +465,7 @@ struct Lower<'e> {
     env: &'e Env,
     sources: &'e SourceMap,
     nodes: Vec<Node>,
-    regexes: Vec<Regex>,
+    regexes: Vec<Pattern>,
     regex_ids: HashMap<String, u32>,
     sets: Vec<SetTable>,
     table_slots: Vec<u32>,
@@ -398,7 +495,7 @@ impl Lower<'_> {
         let re = Regex::new(pattern).or_else(|_| Regex::new(r"[^\s\S]"));
         let id = to_u32(self.regexes.len());
         if let Ok(re) = re {
-            self.regexes.push(re);
+            self.regexes.push(Pattern::new(re));
         }
         self.regex_ids.insert(pattern.to_string(), id);
         id
@@ -638,8 +735,39 @@ impl Lower<'_> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test may panic")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_patterns_match_as_their_regex() {
+        let patterns = [
+            "^[0-9]{4}$",
+            "^[0-9]{3}$",
+            "^[0-9]{7}$",
+            "^[0-9]{0}$",
+            "^[0-9]{2,4}$",
+            "^[0-9]{2,}$",
+            "^[0-9]+$",
+            "^[0-9]*$",
+            "^[0-9]{4}",
+            "[0-9]{4}$",
+            "^[0-9]{4,2}$",
+            "^\\d{4}$",
+            "^[0-9]{+4}$",
+        ];
+        let texts =
+            ["", "1", "12", "123", "1234", "12345", "0000000", "12a4", "１２３４", "1234\n", "\n1234", " 123", "١٢٣٤"];
+        for p in patterns {
+            let Ok(re) = Regex::new(p) else { continue };
+            let compiled = Pattern::new(re.clone());
+            for t in texts {
+                assert_eq!(compiled.is_match(t), re.is_match(t), "{p} on {t:?}");
+            }
+        }
+        assert!(matches!(Pattern::new(Regex::new("^[0-9]{4}$").unwrap()), Pattern::Digits { min: 4, max: 4 }));
+        assert!(matches!(Pattern::new(Regex::new("^\\d{4}$").unwrap()), Pattern::Regex(_)));
+    }
 
     #[test]
     fn program_is_send_and_sync() {

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use crate::builtins::{Ctx, Imp};
 use crate::check::FieldTy;
-use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Program, SetTable};
+use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Program, SetTable, id_text};
 use crate::linkage;
 use crate::normalize::date::Date;
 use crate::normalize::digits::mask;
@@ -53,7 +53,7 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
     let serde_json::Value::Object(obj) = record else { return Vec::new() };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions { today, strict: false, explain: false };
-    if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
+    if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
     keys_of(&mut frame, m)
@@ -84,7 +84,7 @@ pub fn compare_candidates(
     };
     let mut frame = Frame::new(program, Ctx { today }, candidates);
     let opts = EvalOptions { today, strict: false, explain: false };
-    frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new())?;
+    frame.load_record(obj, &opts, &mut Vec::new())?;
     frame.ensure_candidates();
     let Some(m) = &program.matching else { return Ok(Vec::new()) };
     let frames = frame.cand_frames.take().unwrap_or_default();
@@ -126,8 +126,9 @@ fn run(
     frame.registry = candidates.is_some();
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
-    let mut fired = vec![false; program.rules.len()];
-    frame.load_object(obj, &program.roots, "", opts, &mut findings)?;
+    // Which rules fired, for a `decide` that names rules.
+    let mut fired = if program.decide_reads_fired { vec![false; program.rules.len()] } else { Vec::new() };
+    frame.load_record(obj, opts, &mut findings)?;
     for f in &findings {
         penalty_sum = penalty_sum.saturating_add(f.penalty);
     }
@@ -149,7 +150,8 @@ fn run(
 
     let score = 100u32.saturating_sub(penalty_sum);
     let decision = decide(program, &findings, &fired, score);
-    let id = program.record_id(record);
+    // The id field's value was found while reading the record (`Program::record_id`).
+    let id = frame.id_value.and_then(id_text);
     Ok(Verdict { id, decision, score, findings, trace })
 }
 
@@ -210,6 +212,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 struct Frame<'p, 'r> {
     program: &'p Program,
     slots: Vec<Value<'r>>,
+    /// The values of `let` bindings and cached nodes computed so far (`Program::memo_slots`).
     lets: Vec<Option<Value<'r>>>,
     ctx: Ctx,
     /// Registry records to compare with; read into frames on first use.
@@ -221,8 +224,8 @@ struct Frame<'p, 'r> {
     matched: Vec<usize>,
     /// A registry was consulted; without one, conditions about candidates are unknown.
     registry: bool,
-    /// Per field slot, the record's JSON value for it (filled while reading the record).
-    given: Vec<Option<&'r serde_json::Value>>,
+    /// The record's value of the id field (filled while reading the record).
+    id_value: Option<&'r serde_json::Value>,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -239,14 +242,14 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         Frame {
             program,
             slots: vec![Value::Null; program.fields.len()],
-            lets: vec![None; program.lets.len()],
+            lets: vec![None; program.memo_slots],
             ctx,
             candidates,
             cand_frames: None,
             current: None,
             matched: Vec::new(),
             registry: true,
-            given: vec![None; program.fields.len()],
+            id_value: None,
         }
     }
 
@@ -266,7 +269,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         for cand in self.candidates {
             let serde_json::Value::Object(obj) = cand.record else { continue };
             let mut frame = Frame::new(program, self.ctx, &[]);
-            if frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new()).is_err() {
+            if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
                 continue;
             }
             let id = program.record_id(cand.record).unwrap_or_default();
@@ -321,29 +324,53 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
 
     // ------------------------------------------------------------------ reading the record
 
+    /// Read a record (the schema's root fields) into the slots.
+    fn load_record(
+        &mut self,
+        obj: &'r serde_json::Map<String, serde_json::Value>,
+        opts: &EvalOptions,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), RecordError> {
+        let program = self.program;
+        self.load_object(obj, &program.roots, &program.root_keys, "", opts, findings)
+    }
+
+    /// Read the fields `slots` (JSON keys `keys`, same order) of one object of the record.
     fn load_object(
         &mut self,
         obj: &'r serde_json::Map<String, serde_json::Value>,
         slots: &'p [u32],
+        keys: &'p [Box<str>],
         prefix: &str,
         opts: &EvalOptions,
         findings: &mut Vec<Finding>,
     ) -> Result<(), RecordError> {
         let program = self.program;
-        // One pass over the record's keys instead of one map lookup per schema field: each key
-        // is matched against this group's fields (comparing lengths first, so it is cheap).
+        // The record's value for each of `slots`, by position: one pass over the record's keys
+        // instead of one map lookup per schema field (comparing lengths first, so it is cheap).
+        let mut inline: [Option<&'r serde_json::Value>; 32] = [None; 32];
+        let mut spilled: Vec<Option<&'r serde_json::Value>>;
+        let given: &mut [Option<&'r serde_json::Value>] = match inline.get_mut(..slots.len()) {
+            Some(g) => g,
+            None => {
+                spilled = vec![None; slots.len()];
+                &mut spilled
+            }
+        };
         // Keys of `obj` that are schema fields; fewer than `obj.len()` means unknown keys.
         let mut known_keys = 0;
         for (key, v) in obj {
-            let slot = slots.iter().copied().find(|&s| program.fields.get(s as usize).is_some_and(|f| *f.key == **key));
-            if let Some(given) = slot.and_then(|s| self.given.get_mut(s as usize)) {
+            let at = keys.iter().position(|k| **k == **key);
+            if let Some(given) = at.and_then(|i| given.get_mut(i)) {
                 *given = Some(v);
                 known_keys += 1;
             }
         }
-        for &slot in slots {
+        for (&slot, &value) in slots.iter().zip(given.iter()) {
             let Some(field) = program.fields.get(slot as usize) else { continue };
-            let value = self.given.get(slot as usize).copied().flatten();
+            if program.id_slot == Some(slot) {
+                self.id_value = value;
+            }
             match value {
                 None | Some(serde_json::Value::Null) => {
                     if !field.optional {
@@ -361,7 +388,14 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                         match v {
                             serde_json::Value::Object(inner) => {
                                 self.set(slot, Value::Group);
-                                self.load_object(inner, &field.children, &field.path, opts, findings)?;
+                                self.load_object(
+                                    inner,
+                                    &field.children,
+                                    &field.child_keys,
+                                    &field.path,
+                                    opts,
+                                    findings,
+                                )?;
                             }
                             other => findings.push(type_finding(&field.path, &field.ty, other, field.secret)),
                         }
@@ -384,7 +418,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         // Fields the schema does not know.
         if known_keys < obj.len() {
             for key in obj.keys() {
-                let known = slots.iter().any(|&s| program.fields.get(s as usize).is_some_and(|f| *f.key == **key));
+                let known = keys.iter().any(|k| **k == **key);
                 if !known {
                     let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
                     if opts.strict {
@@ -506,10 +540,34 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
 
     // ------------------------------------------------------------------ expressions
 
+    /// The value of a node. Fields and values computed before, the most frequent operands,
+    /// are read here without the call to [`Frame::eval_node`].
+    #[inline]
     fn eval(&mut self, id: NodeId) -> Value<'r> {
+        match self.program.node(id) {
+            Some(Node::Field(slot)) => self.slots.get(*slot as usize).cloned().unwrap_or_default(),
+            Some(Node::Let(i) | Node::Cached { slot: i, .. }) => match self.lets.get(*i as usize) {
+                Some(Some(v)) => v.clone(),
+                _ => self.eval_node(id),
+            },
+            _ => self.eval_node(id),
+        }
+    }
+
+    fn eval_node(&mut self, id: NodeId) -> Value<'r> {
         let program = self.program;
         let Some(node) = program.node(id) else { return Value::Null };
         match node {
+            Node::Cached { slot, node } => {
+                if let Some(Some(v)) = self.lets.get(*slot as usize) {
+                    return v.clone();
+                }
+                let v = self.eval(*node);
+                if let Some(memo) = self.lets.get_mut(*slot as usize) {
+                    *memo = Some(v.clone());
+                }
+                v
+            }
             Node::Const(c) => match c {
                 Const::Null => Value::Null,
                 Const::Bool(b) => Value::Bool(*b),
@@ -586,6 +644,20 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 };
                 Value::Bool(found != *negated)
             }
+            Node::Matches(value, re) => match (self.eval(*value), program.regexes.get(*re as usize)) {
+                (Value::Text(t), Some(pattern)) => Value::Bool(pattern.is_match(t.as_str())),
+                _ => Value::Null,
+            },
+            _ => self.eval_rare(node),
+        }
+    }
+
+    /// The nodes the standard rules rarely evaluate, apart so that [`Frame::eval_node`] stays
+    /// small.
+    #[inline(never)]
+    fn eval_rare(&mut self, node: &'p Node) -> Value<'r> {
+        let program = self.program;
+        match node {
             Node::InList { value, list, negated } => {
                 let v = self.eval(*value);
                 let l = self.eval(*list);
@@ -595,10 +667,6 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     _ => Value::Null,
                 }
             }
-            Node::Matches(value, re) => match (self.eval(*value), program.regexes.get(*re as usize)) {
-                (Value::Text(t), Some(re)) => Value::Bool(re.is_match(t.as_str())),
-                _ => Value::Null,
-            },
             Node::Concat(parts) => {
                 let mut out = String::with_capacity(parts.len() * 16);
                 for p in parts.iter() {
@@ -653,6 +721,20 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 .current_candidate()
                 .and_then(|c| c.weights.get(*i as usize).copied())
                 .map_or(Value::Null, Value::Float),
+            // Handled by `eval_node`.
+            Node::Const(_)
+            | Node::Field(_)
+            | Node::Let(_)
+            | Node::Today
+            | Node::Call1 { .. }
+            | Node::Call2 { .. }
+            | Node::Not(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::Cmp(..)
+            | Node::InSet { .. }
+            | Node::Matches(..)
+            | Node::Cached { .. } => Value::Null,
         }
     }
 }

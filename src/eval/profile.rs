@@ -76,7 +76,7 @@ pub fn profile(program: &Program, record: &serde_json::Value, today: Date) -> Re
     };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions { today, strict: false, explain: false };
-    frame.load_object(obj, &program.roots, "", &opts, &mut Vec::new())?;
+    frame.load_record(obj, &opts, &mut Vec::new())?;
     let keys = super::keys_of(&mut frame, m);
     let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
     Ok(MatchProfile { id, keys, values })

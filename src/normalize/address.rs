@@ -76,7 +76,11 @@ pub fn prefecture_code(name: &str) -> Option<u8> {
 
 /// The prefecture with this JIS X 0401 code (13 → `東京都`).
 pub fn prefecture_name(code: u8) -> Option<&'static str> {
-    PREFECTURES.iter().find(|&&(_, c)| c == code).map(|&(n, _)| n)
+    // The table is in code order, 1 to 47.
+    match PREFECTURES.get(usize::from(code).wrapping_sub(1)) {
+        Some(&(n, c)) if c == code => Some(n),
+        _ => PREFECTURES.iter().find(|&&(_, c)| c == code).map(|&(n, _)| n),
+    }
 }
 
 /// Whether `muni` is a municipality of prefecture `pref` (both written exactly, no variant
@@ -174,20 +178,38 @@ impl std::error::Error for KeyError {}
 
 /// Parse an address. Never fails; unrecognised parts are `None`.
 pub fn parse(s: &str) -> Address {
+    let mut a = Address::default();
+    parse_into(s, &mut a);
+    a
+}
+
+/// [`parse`] into an existing [`Address`], reusing its text buffers (for callers that parse
+/// many addresses one after the other).
+pub fn parse_into(s: &str, a: &mut Address) {
     let folded = width::fold_width(s);
     let raw = parse_raw(&folded);
+    a.prefecture = raw.pref.and_then(prefecture_name);
+    a.prefecture_inferred = raw.pref_inferred;
+    set_text(&mut a.invalid_prefecture, raw.invalid_pref);
+    a.municipality = raw.muni.and_then(|m| munis().list.get(usize::from(m))).map(|m| m.name);
     let town = raw.town_string();
-    Address {
-        prefecture: raw.pref.and_then(prefecture_name),
-        prefecture_inferred: raw.pref_inferred,
-        invalid_prefecture: raw.invalid_pref.map(str::to_owned),
-        municipality: raw.muni.and_then(|m| munis().list.get(usize::from(m))).map(|m| m.name),
-        town: (!town.is_empty()).then(|| town.into_owned()),
-        known_town: raw.known_town,
-        chome: raw.nums.chome,
-        ban: raw.nums.ban,
-        go: raw.nums.go,
-        rest: (!raw.rest.is_empty()).then(|| raw.rest.to_owned()),
+    set_text(&mut a.town, Some(&*town).filter(|t| !t.is_empty()));
+    a.known_town = raw.known_town;
+    a.chome = raw.nums.chome;
+    a.ban = raw.nums.ban;
+    a.go = raw.nums.go;
+    set_text(&mut a.rest, Some(raw.rest).filter(|t| !t.is_empty()));
+}
+
+/// `*slot = text.map(str::to_owned)`, keeping the buffer already there.
+fn set_text(slot: &mut Option<String>, text: Option<&str>) {
+    match (slot.as_mut(), text) {
+        (Some(buf), Some(t)) => {
+            buf.clear();
+            buf.push_str(t);
+        }
+        (None, Some(t)) => *slot = Some(t.to_owned()),
+        (_, None) => *slot = None,
     }
 }
 
@@ -254,12 +276,27 @@ pub(crate) struct Muni {
 
 pub(crate) struct MuniTable {
     pub(crate) list: Vec<Muni>,
-    /// Folded first character → (municipality, spelling) sorted longest first.
-    by_first: HashMap<char, Vec<(u16, &'static str)>>,
+    /// Folded first character → the spellings that start with it.
+    by_first: FastMap<char, MuniBucket>,
+    /// The same for each prefecture: (prefecture, folded first character) → spellings.
+    by_pref_first: FastMap<(u8, char), MuniBucket>,
     pub(crate) by_jis: HashMap<&'static str, u16>,
     /// Designated city → its wards.
-    wards: HashMap<u16, Vec<u16>>,
+    wards: FastMap<u16, Vec<u16>>,
 }
+
+/// Municipality spellings with the same folded first character.
+#[derive(Default)]
+struct MuniBucket {
+    /// (municipality, spelling, spelling folded), longest spelling first.
+    entries: Vec<(u16, &'static str, Box<[char]>)>,
+    /// The most characters a spelling has.
+    max_chars: usize,
+}
+
+/// A hash map for the embedded tables, keyed by small numbers and characters: FxHash (as in
+/// rustc) instead of SipHash, whose protection against chosen keys a fixed table does not need.
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 pub(crate) fn munis() -> &'static MuniTable {
     static TABLE: LazyLock<MuniTable> = LazyLock::new(load_munis);
@@ -305,23 +342,31 @@ fn load_munis() -> MuniTable {
             designated: kind == "D",
         });
     }
-    let mut by_first: HashMap<char, Vec<(u16, &'static str)>> = HashMap::new();
+    let mut by_first: FastMap<char, MuniBucket> = FastMap::default();
+    let mut by_pref_first: FastMap<(u8, char), MuniBucket> = FastMap::default();
     let mut by_jis = HashMap::new();
     for (i, m) in list.iter().enumerate() {
         let Ok(i) = u16::try_from(i) else { break };
         for spelling in [m.name, m.short, m.alias] {
             if let Some(c) = spelling.chars().next() {
-                by_first.entry(fold_char(c)).or_default().push((i, spelling));
+                let folded: Box<[char]> = spelling.chars().map(fold_char).collect();
+                for bucket in [
+                    by_first.entry(fold_char(c)).or_default(),
+                    by_pref_first.entry((m.pref, fold_char(c))).or_default(),
+                ] {
+                    bucket.max_chars = bucket.max_chars.max(folded.len());
+                    bucket.entries.push((i, spelling, folded.clone()));
+                }
             }
         }
         if !m.jis.is_empty() {
             by_jis.insert(m.jis, i);
         }
     }
-    for v in by_first.values_mut() {
-        v.sort_by_key(|&(i, s)| (std::cmp::Reverse(s.len()), i));
+    for b in by_first.values_mut().chain(by_pref_first.values_mut()) {
+        b.entries.sort_by_key(|&(i, s, _)| (std::cmp::Reverse(s.len()), i));
     }
-    let mut wards: HashMap<u16, Vec<u16>> = HashMap::new();
+    let mut wards: FastMap<u16, Vec<u16>> = FastMap::default();
     for (ci, city) in list.iter().enumerate().filter(|(_, m)| m.designated) {
         let Ok(ci) = u16::try_from(ci) else { break };
         for (wi, w) in list.iter().enumerate() {
@@ -331,7 +376,7 @@ fn load_munis() -> MuniTable {
             }
         }
     }
-    MuniTable { list, by_first, by_jis, wards }
+    MuniTable { list, by_first, by_pref_first, by_jis, wards }
 }
 
 /// A Japan Post town as matched: its spelling there and whether it has 丁目.
@@ -344,7 +389,7 @@ struct TownEntry {
 /// (municipality, folded first character) → (spelling to match, town). The spelling is the
 /// town's own, or for 条 towns the other numeral form (`北1条西` for `北一条西`).
 struct TownIndex {
-    by_key: HashMap<(u16, char), TownBucket>,
+    by_key: FastMap<(u16, char), TownBucket>,
 }
 
 /// (spelling to match, town).
@@ -366,7 +411,7 @@ fn towns() -> &'static TownIndex {
             }
             same
         });
-        let mut by_key: HashMap<(u16, char), TownBucket> = HashMap::new();
+        let mut by_key: FastMap<(u16, char), TownBucket> = FastMap::default();
         let mut add = |muni: u16, spelling: Cow<'static, str>, entry: TownEntry| {
             if let Some(c) = spelling.chars().next() {
                 by_key.entry((muni, fold_char(c))).or_default().push((spelling, entry));
@@ -436,7 +481,43 @@ fn fold_char(c: char) -> char {
 
 /// If `name` is a prefix of `text` (whitespace in `text` skipped), the byte length of `text`
 /// it covers; `fold` compares with [`fold_char`]. Returns `(len, exact)`.
+///
+/// `name` never contains whitespace (true of every literal and table name; a test checks
+/// the tables), so the bytes `text` and `name` share at the start are matched characters:
+/// only the rest is compared character by character.
 fn match_prefix(text: &str, name: &str, fold: bool) -> Option<(usize, bool)> {
+    if text.as_bytes().starts_with(name.as_bytes()) {
+        return Some((name.len(), true));
+    }
+    let common = common_prefix(text.as_bytes(), name.as_bytes());
+    // Back to the start of the character where they differ (a boundary of both texts).
+    let mut start = common;
+    while start > 0 && !name.is_char_boundary(start) {
+        start -= 1;
+    }
+    let (Some(text_rest), Some(name_rest)) = (text.get(start..), name.get(start..)) else {
+        return None;
+    };
+    let (len, exact) = match_prefix_chars(text_rest, name_rest, fold)?;
+    Some((start + len, exact))
+}
+
+/// The number of bytes `a` and `b` share at the start, compared eight at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else { break };
+        let diff = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a.iter().skip(n).zip(b.iter().skip(n)).take_while(|(x, y)| x == y).count()
+}
+
+/// [`match_prefix`] one character at a time.
+fn match_prefix_chars(text: &str, name: &str, fold: bool) -> Option<(usize, bool)> {
     let mut it = text.char_indices();
     let mut end = 0;
     let mut exact = true;
@@ -469,17 +550,65 @@ fn first_folded(s: &str) -> Option<char> {
     s.chars().find(|c| !c.is_whitespace()).map(fold_char)
 }
 
+/// How many characters [`FoldedHead`] keeps at most (longer names are compared in full).
+const HEAD: usize = 16;
+
+/// The first non-whitespace characters of a text, folded: a name whose folded form does not
+/// start with them (or they with it) cannot match with [`match_prefix`] (with `fold`), so
+/// most names of a table are ruled out by comparing a few characters.
+struct FoldedHead {
+    chars: [char; HEAD],
+    n: usize,
+    /// The text has no more non-whitespace characters than `n`.
+    complete: bool,
+}
+
+impl FoldedHead {
+    /// The first `limit` (at most [`HEAD`]) characters.
+    fn new(text: &str, limit: usize) -> FoldedHead {
+        let mut head = FoldedHead { chars: ['\0'; HEAD], n: 0, complete: true };
+        let limit = limit.min(HEAD);
+        for c in text.chars().filter(|c| !c.is_whitespace()) {
+            match head.chars.get_mut(head.n).filter(|_| head.n < limit) {
+                Some(slot) => {
+                    *slot = fold_char(c);
+                    head.n += 1;
+                }
+                None => {
+                    head.complete = false;
+                    break;
+                }
+            }
+        }
+        head
+    }
+
+    /// False when `match_prefix(text, name, true)` is certainly `None` (`name` given folded).
+    fn may_match(&self, name: &[char]) -> bool {
+        let head = self.chars.get(..self.n).unwrap_or(&[]);
+        match name.get(..head.len()) {
+            // Longer than the head: ruled out when the text has nothing more.
+            Some(start) if start.len() < name.len() => !self.complete && start == head,
+            _ => head.starts_with(name),
+        }
+    }
+}
+
 fn tail(s: &str, from: usize) -> &str {
     s.get(from..).unwrap_or("")
 }
 
 /// Longest prefecture name at the start of `text`.
 fn match_prefecture(text: &str) -> Option<(u8, usize)> {
+    /// The first character of each prefecture name, in table order.
+    static FIRST: LazyLock<Vec<char>> =
+        LazyLock::new(|| PREFECTURES.iter().map(|(name, _)| name.chars().next().unwrap_or(' ')).collect());
     let first = text.chars().find(|c| !c.is_whitespace())?;
     PREFECTURES
         .iter()
-        .filter(|(name, _)| name.starts_with(first))
-        .filter_map(|&(name, code)| match_prefix(text, name, false).map(|(len, _)| (code, len)))
+        .zip(FIRST.iter())
+        .filter(|&(_, &c)| c == first)
+        .filter_map(|(&(name, code), _)| match_prefix(text, name, false).map(|(len, _)| (code, len)))
         .max_by_key(|&(_, len)| len)
 }
 
@@ -517,14 +646,19 @@ fn match_muni(text: &str, pref: Option<u8>) -> MuniCandidates {
     let Some(c) = first_folded(text) else {
         return best;
     };
-    let Some(entries) = table.by_first.get(&c) else {
+    let bucket = match pref {
+        Some(p) => table.by_pref_first.get(&(p, c)),
+        None => table.by_first.get(&c),
+    };
+    let Some(bucket) = bucket else {
         return best;
     };
-    for &(id, spelling) in entries {
+    let head = FoldedHead::new(text, bucket.max_chars);
+    for &(id, spelling, ref folded) in &bucket.entries {
         let Some(m) = table.list.get(usize::from(id)) else {
             continue;
         };
-        if pref.is_some_and(|p| p != m.pref) {
+        if pref.is_some_and(|p| p != m.pref) || !head.may_match(folded) {
             continue;
         }
         if let Some((len, _)) = match_prefix(text, spelling, true) {
@@ -741,8 +875,15 @@ fn skip_ws(s: &str) -> &str {
 /// separator is only consumed when a number follows it.
 fn read_unit(s: &str) -> (Unit, usize) {
     let t = skip_ws(s);
+    let first = t.chars().next();
     // Whitespace inside a unit word (`丁 目`) is ignored, as the key drops it.
-    for (word, unit) in [("丁目", Unit::Chome), ("番地", Unit::Ban), ("番", Unit::Ban), ("号", Unit::Go)] {
+    let words: &[(&str, Unit)] = match first {
+        Some('丁') => &[("丁目", Unit::Chome)],
+        Some('番') => &[("番地", Unit::Ban), ("番", Unit::Ban)],
+        Some('号') => &[("号", Unit::Go)],
+        _ => &[],
+    };
+    for &(word, unit) in words {
         if let Some((len, _)) = match_prefix(s, word, false) {
             let after = skip_ws(tail(s, len));
             if unit == Unit::Ban && (after.starts_with('町') || after.starts_with('丁')) {
@@ -1113,6 +1254,64 @@ mod tests {
         assert_eq!(strip_gun("蒲郡市"), "");
         assert_eq!(strip_gun("小郡市"), "");
         assert_eq!(strip_gun("郡上市"), "");
+    }
+
+    #[test]
+    fn table_names_have_no_whitespace() {
+        // `match_prefix` relies on it.
+        for m in &munis().list {
+            for s in [m.name, m.short, m.alias] {
+                assert!(!s.contains(char::is_whitespace), "{s}");
+            }
+        }
+        for bucket in towns().by_key.values() {
+            for (s, t) in bucket {
+                assert!(!s.contains(char::is_whitespace) && !t.name.contains(char::is_whitespace), "{s}");
+            }
+        }
+        for (p, _) in PREFECTURES {
+            assert!(!p.contains(char::is_whitespace));
+        }
+    }
+
+    #[test]
+    fn folded_head_never_rules_out_a_match() {
+        let texts = [
+            "札幌市中央区北一条西9丁目",
+            "札 幌市中央区",
+            "霞ヶ関3-3",
+            "かすみがせき",
+            "ニセコ町",
+            "三宅島三宅村",
+            "亀田郡七飯町本町一丁目二番地三号こんなに長い名前",
+            "七 飯 町",
+            "",
+            "　",
+        ];
+        let mut names: Vec<&str> = munis().list.iter().flat_map(|m| [m.name, m.short, m.alias]).collect();
+        names.extend(towns().by_key.values().flat_map(|b| b.iter().map(|(s, _)| s.as_ref())).take(30_000));
+        names.extend([
+            "霞が関",
+            "霞ケ関",
+            "札幌市中央区北一条西",
+            "亀田郡七飯町本町一丁目二番地三号こんなに長い名前です",
+        ]);
+        let f = |s: &str| -> Vec<char> { s.chars().map(fold_char).collect() };
+        for text in texts {
+            for limit in [1, 3, 6, 20, HEAD, 1000] {
+                let head = FoldedHead::new(text, limit);
+                for name in &names {
+                    if match_prefix(text, name, true).is_some() {
+                        assert!(head.may_match(&f(name)), "{text} {name} {limit}");
+                    }
+                }
+            }
+        }
+        assert!(!FoldedHead::new("札幌", 100).may_match(&f("札幌市")));
+        assert!(!FoldedHead::new("札幌", 3).may_match(&f("札幌市")) || !FoldedHead::new("札幌", 3).complete);
+        assert!(FoldedHead::new("霞ヶ関1", 100).may_match(&f("霞が関")));
+        assert!(!FoldedHead::new("霞ヶ浦1", 100).may_match(&f("霞が関")));
+        assert!(FoldedHead::new("札幌市中央区北一条西9丁目1番", 12).may_match(&f("札幌市中央区北一条西9丁目1番")));
     }
 
     #[test]

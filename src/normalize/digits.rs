@@ -17,6 +17,9 @@ use super::width::is_dash;
 /// or all-digits check still sees letters. `１２３４ ５６７８ ９０１８`→`123456789018`,
 /// `〒100-0013`→`1000013`.
 pub fn digits(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Cow::Borrowed(s);
+    }
     let changes = |c: char| c.is_whitespace() || is_dash(c) || ('０'..='９').contains(&c);
     // A leading `〒` (possibly among leading spaces and dashes) goes; later ones stay.
     let body = s.trim_start_matches(|c: char| c == '〒' || c.is_whitespace() || is_dash(c));

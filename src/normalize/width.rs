@@ -51,8 +51,14 @@ pub fn nfkc(s: &str) -> Cow<'_, str> {
 ///
 /// `ＡＢＣ１２３`→`ABC123`, `ﾔﾏﾀﾞ　ﾀﾛｳ`→`ヤマダ タロウ`, `カ゛`→`ガ`, `塚` (U+FA10) unchanged.
 pub fn fold_width(s: &str) -> Cow<'_, str> {
+    // Most text (ASCII, kana, kanji) is its own fold: skip the prefix that is.
+    let start = unchanged_prefix(s);
+    let Some(todo) = s.get(start..).filter(|t| !t.is_empty()) else {
+        return Cow::Borrowed(s);
+    };
     let mut buf = Lazy::new(s);
-    for (at, c) in s.char_indices() {
+    for (i, c) in todo.char_indices() {
+        let at = start + i;
         for_each_unit(c, |unit| match unit {
             Unit::Same(ch) => buf.keep(ch),
             Unit::New(ch) => buf.push(at, ch),
@@ -61,6 +67,55 @@ pub fn fold_width(s: &str) -> Cow<'_, str> {
         });
     }
     buf.finish()
+}
+
+/// The byte length of the longest prefix of `s` whose characters [`for_each_unit`] keeps as
+/// they are (`Unit::Same`): ASCII, kana other than the voicing marks, CJK ideographs, Hangul
+/// syllables. Such characters never combine with what follows them in the fold either, so
+/// folding may start after the prefix.
+#[inline]
+fn unchanged_prefix(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(&lead) = b.get(i) {
+        if lead < 0x80 {
+            i += 1;
+        } else if (0xE5..=0xE9).contains(&lead) {
+            // U+5000–9FFF: CJK unified ideographs, kept.
+            i += 3;
+        } else if lead & 0xF0 == 0xE0 {
+            // Three bytes (kana, kanji): decode by hand; `s` is valid UTF-8.
+            let cont = |k: usize| u32::from(b.get(i + k).copied().unwrap_or(0) & 0x3F);
+            let u = (u32::from(lead & 0x0F) << 12) | (cont(1) << 6) | cont(2);
+            if !char::from_u32(u).is_some_and(is_same_unit) {
+                break;
+            }
+            i += 3;
+        } else {
+            let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else { break };
+            if !is_same_unit(c) {
+                break;
+            }
+            i += c.len_utf8();
+        }
+    }
+    i
+}
+
+/// True when [`for_each_unit`] keeps a non-ASCII `c` as it is (`Unit::Same(c)`).
+#[inline]
+fn is_same_unit(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3041..=0x3098
+            | 0x309D..=0x309E
+            | 0x30A0..=0x30FE
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0x20000..
+    )
 }
 
 /// Every dash, hyphen, minus and long-vowel look-alike → ASCII `-`.
@@ -138,10 +193,13 @@ pub fn collapse_whitespace(s: &str) -> Cow<'_, str> {
 
 /// Remove every Unicode whitespace character (including U+3000).
 pub fn remove_whitespace(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_whitespace) {
+    let Some(first) = s.find(char::is_whitespace) else {
         return Cow::Borrowed(s);
-    }
-    Cow::Owned(s.chars().filter(|c| !c.is_whitespace()).collect())
+    };
+    let mut out = String::with_capacity(s.len());
+    out.push_str(s.get(..first).unwrap_or(""));
+    out.extend(s.get(first..).unwrap_or("").chars().filter(|c| !c.is_whitespace()));
+    Cow::Owned(out)
 }
 
 /// Remove variation selectors U+FE00–FE0F and ideographic variation selectors
@@ -222,14 +280,7 @@ pub(super) fn for_each_unit(c: char, mut f: impl FnMut(Unit)) {
         0xFF9F | 0x309A | 0x309C => f(Unit::Voice { semi: true, input: Some(c) }),
         // Kana (ゟ U+309F and ヿ U+30FF go through NFKC), CJK ideographs, compatibility
         // ideographs (protected), Hangul syllables, everything in planes 2 and above.
-        0x3041..=0x3098
-        | 0x309D..=0x309E
-        | 0x30A0..=0x30FE
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0x20000.. => f(Unit::Same(c)),
+        _ if is_same_unit(c) => f(Unit::Same(c)),
         _ => {
             if is_nfkc_quick(std::iter::once(c)) == IsNormalized::No {
                 for d in std::iter::once(c).nfkc() {
@@ -440,6 +491,22 @@ mod tests {
         assert_eq!(nfkc("カ゛"), "カ \u{3099}");
         assert_eq!(nfkc("\u{FA10}"), "\u{585A}");
         assert_eq!(nfkc("㈱"), "(株)");
+    }
+
+    #[test]
+    fn unchanged_prefix_is_in_step_with_the_fold() {
+        for u in 0x80..0x3_0000u32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let mut units = Vec::new();
+            for_each_unit(c, |unit| units.push(unit));
+            assert_eq!(is_same_unit(c), units == [Unit::Same(c)], "U+{u:04X}");
+            assert_eq!(unchanged_prefix(&format!("{c}a")) == c.len_utf8() + 1, is_same_unit(c), "U+{u:04X}");
+        }
+        assert_eq!(unchanged_prefix("abc山田ヤマダ"), "abc山田ヤマダ".len());
+        assert_eq!(unchanged_prefix("山田ｶﾞ"), "山田".len());
+        assert_eq!(unchanged_prefix("カ\u{3099}"), "カ".len());
+        assert!(matches!(fold_width("東京都千代田区永田町1-7-1"), Cow::Borrowed(_)));
+        assert_eq!(fw("山田１２"), "山田12");
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! Evaluate generated records with the standard rule set, single-threaded, for profilers.
+//!
+//! ```sh
+//! cargo build --release --example profile_eval
+//! valgrind --tool=callgrind --toggle-collect='*profile_eval::evaluate_all*' \
+//!     target/release/examples/profile_eval --records 5000
+//! ```
+//!
+//! Setup (generating the records, compiling the rules, loading the postal data with a first
+//! evaluation) happens outside `evaluate_all`, so collecting only inside it counts the
+//! evaluator's instructions per record. `bench/guard/check` runs it this way.
+//! The generator lives in `benches/common/gen.rs`, so the records are the benchmarks' records.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use kensa::{Date, Decision, Engine};
+
+#[path = "../benches/common/gen.rs"]
+#[allow(dead_code, reason = "the benchmarks use the rest of the generator")]
+mod generator;
+
+/// Evaluate generated records with the standard rules on one thread.
+#[derive(Parser, Debug)]
+struct Args {
+    /// How many records.
+    #[arg(long, default_value_t = 5000)]
+    records: usize,
+    /// The seed: the same seed gives the same records.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Evaluate the records this many times (for `perf record`; the fastest pass is reported).
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Only parse the records' addresses (`normalize::address::parse`, in `parse_addresses`).
+    #[arg(long)]
+    addresses: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let engine = match Date::parse("2026-11-27")
+        .map_err(|e| e.to_string())
+        .and_then(|today| Engine::builtin().map(|e| e.with_today(today)).map_err(|e| e.to_string()))
+    {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let values = generator::values(args.records, args.seed);
+    if args.addresses {
+        let addresses: Vec<&str> = values.iter().filter_map(|v| v.get("address")?.as_str()).collect();
+        // Load the municipality and town tables before counting.
+        if let Some(first) = addresses.first() {
+            let _ = kensa::normalize::address::parse(first);
+        }
+        let municipalities = parse_addresses(&addresses);
+        println!("{} addresses, {municipalities} with a municipality", addresses.len());
+        return ExitCode::SUCCESS;
+    }
+    // Load the embedded data (postal codes, municipalities) before counting.
+    if let Some(first) = values.first() {
+        let _ = engine.evaluate(first);
+    }
+    let mut counts = [0usize; 4];
+    let mut best = f64::INFINITY;
+    for _ in 0..args.repeat.max(1) {
+        let start = Instant::now();
+        counts = evaluate_all(&engine, &values);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    let [accept, review, reject, errors] = counts;
+    println!("{} records: {accept} accept, {review} review, {reject} reject, {errors} errors", values.len());
+    // Meaningless under valgrind; the fastest of the repeats otherwise.
+    println!("records/s: {:.0}", values.len() as f64 / best.max(1e-9));
+    ExitCode::SUCCESS
+}
+
+/// The measured part: evaluate every record once; counts of accept, review, reject, error.
+#[inline(never)]
+fn evaluate_all(engine: &Engine, values: &[serde_json::Value]) -> [usize; 4] {
+    let mut counts = [0usize; 4];
+    for record in values {
+        let i = match black_box(engine.evaluate(black_box(record))).map(|v| v.decision) {
+            Ok(Decision::Accept) => 0,
+            Ok(Decision::Review) => 1,
+            Ok(Decision::Reject) => 2,
+            Err(_) => 3,
+        };
+        if let Some(c) = counts.get_mut(i) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+/// The address parser alone: how many addresses have a municipality.
+#[inline(never)]
+fn parse_addresses(addresses: &[&str]) -> usize {
+    addresses
+        .iter()
+        .filter(|a| black_box(kensa::normalize::address::parse(black_box(a))).municipality.is_some())
+        .count()
+}
