@@ -109,6 +109,23 @@ impl Diagnostic {
                 LabeledSpan::new_with_span(text, SourceSpan::new((l.span.start as usize).into(), l.span.len()))
             })
             .collect();
+        // miette cannot draw a line of more than 65,535 columns (it panics): for a label on a
+        // very long line (a generated rule file), give the position in words instead.
+        let long = self.labels.iter().filter(|l| Some(l.span.file) == file).find_map(|l| {
+            let start = l.span.start as usize;
+            let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+            let line_end = text.get(start..).and_then(|t| t.find('\n')).map_or(text.len(), |i| start + i);
+            (line_end.saturating_sub(line_start) > MAX_SHOWN_LINE).then(|| {
+                let line = text.get(..start).map_or(0, |t| t.matches('\n').count()) + 1;
+                let column = text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
+                (line, column)
+            })
+        });
+        if let Some((line, column)) = long {
+            let mut diag = self.clone();
+            diag.message = format!("{} (line {line}, column {column}; the line is too long to show)", diag.message);
+            return RenderedDiagnostic { diag, source: Source { name, text }, labels: Vec::new() };
+        }
         RenderedDiagnostic { diag: self.clone(), source: Source { name, text }, labels }
     }
 }
@@ -202,6 +219,9 @@ impl miette::Diagnostic for RenderedDiagnostic {
 
 /// Render diagnostics as plain text (no colour, fixed width), as `kensa check` prints them
 /// when not on a terminal and as the snapshot tests record them.
+/// The longest source line a rendered diagnostic shows, in bytes.
+const MAX_SHOWN_LINE: usize = 4096;
+
 pub fn render_plain(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
         .with_width(100)

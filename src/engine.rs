@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use crate::compile::{self, Program};
 use crate::diagnostic::{Diagnostic, render_plain};
 use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, MatchProfile, RecordError, Verdict};
+use crate::limits::Limits;
 use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
 use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
@@ -94,6 +95,8 @@ pub struct Engine {
     report: Arc<Report>,
     today: Option<Date>,
     strict: bool,
+    show_pii: bool,
+    limits: Limits,
 }
 
 impl Engine {
@@ -138,6 +141,37 @@ impl Engine {
         self
     }
 
+    /// Show `secret` fields (My Numbers, account numbers) in full in messages and evidence
+    /// instead of masking all but their last four characters (`kensa --show-pii`).
+    #[must_use]
+    pub fn with_show_pii(mut self, show: bool) -> Engine {
+        self.show_pii = show;
+        self
+    }
+
+    /// Limits on records: the longest text value, the evaluation steps per record
+    /// ([`Limits`]; the defaults protect a server without bothering a user).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Engine {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits in force ([`Engine::with_limits`]).
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// This engine's settings (today, strict, show-pii) given to `other`, a newly compiled rule
+    /// set that replaces it ([`crate::SharedEngine`]).
+    pub(crate) fn settings_to(&self, mut other: Engine) -> Engine {
+        other.today = self.today;
+        other.strict = self.strict;
+        other.show_pii = self.show_pii;
+        other.limits = self.limits;
+        other
+    }
+
     /// Warnings found while compiling (unused bindings, duplicate rule ids, …).
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.report.diagnostics
@@ -154,17 +188,25 @@ impl Engine {
     }
 
     fn options(&self, explain: bool) -> EvalOptions {
-        EvalOptions { today: self.today.unwrap_or_else(today_in_japan), strict: self.strict, explain }
+        EvalOptions {
+            today: self.today.unwrap_or_else(today_in_japan),
+            strict: self.strict,
+            explain,
+            show_secrets: self.show_pii,
+            budget: self.limits.eval_budget,
+        }
     }
 
     /// Evaluate one record (a JSON object in the schema's shape) without a registry: rules
     /// about registry candidates are not applicable (see [`Engine::evaluate_in`]).
     pub fn evaluate(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
+        self.limits.check_record(record)?;
         eval::evaluate(&self.program, record, &self.options(false))
     }
 
     /// Evaluate one record and explain what every rule did (`Verdict::trace`).
     pub fn explain(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
+        self.limits.check_record(record)?;
         eval::evaluate(&self.program, record, &self.options(true))
     }
 
@@ -186,6 +228,7 @@ impl Engine {
         registry: &dyn Registry,
         explain: bool,
     ) -> Result<Verdict, RecordError> {
+        self.limits.check_record(record)?;
         let opts = self.options(explain);
         if self.program.matching.is_none() {
             return eval::evaluate(&self.program, record, &opts);
@@ -268,6 +311,7 @@ impl Engine {
     /// What the `match` block needs of `record` (id, blocking keys, compared values), computed
     /// once: batch jobs hold profiles instead of records and compare pairs of them.
     pub fn match_profile(&self, record: &serde_json::Value) -> Result<MatchProfile, RecordError> {
+        self.limits.check_record(record)?;
         eval::profile(&self.program, record, self.today.unwrap_or_else(today_in_japan))
     }
 
@@ -509,6 +553,7 @@ impl Engine {
     /// a stored record with the same id is a candidate too: enrolling a record twice makes the
     /// second a duplicate, not an accept.
     pub fn enroll(&self, record: serde_json::Value, store: &dyn Enroll) -> Result<Enrollment, RecordError> {
+        self.limits.check_record(&record)?;
         let entry = self.registry_entry(record);
         let opts = self.options(false);
         let mut outcome: Option<Result<Verdict, RecordError>> = None;
@@ -556,15 +601,26 @@ impl Engine {
     /// Evaluate many records in parallel; results are in input order.
     pub fn evaluate_batch(&self, records: &[serde_json::Value]) -> Vec<Result<Verdict, RecordError>> {
         let opts = self.options(false);
-        records.par_iter().map(|r| eval::evaluate(&self.program, r, &opts)).collect()
+        records
+            .par_iter()
+            .map(|r| {
+                self.limits.check_record(r)?;
+                eval::evaluate(&self.program, r, &opts)
+            })
+            .collect()
     }
 
     fn build(sources: SourceMap, roots: Vec<FileId>) -> Result<Engine, CompileError> {
         let (program, report) = build(sources, roots);
         match program {
-            Some(program) => {
-                Ok(Engine { program: Arc::new(program), report: Arc::new(report), today: None, strict: false })
-            }
+            Some(program) => Ok(Engine {
+                program: Arc::new(program),
+                report: Arc::new(report),
+                today: None,
+                strict: false,
+                show_pii: false,
+                limits: Limits::default(),
+            }),
             None => Err(CompileError { report }),
         }
     }
@@ -600,6 +656,11 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
                 match sources.load_relative(file, &inc.path.value) {
                     Ok((id, true)) => queue.push(id),
                     Ok((_, false)) => {}
+                    Err(e) if e.code == LoadCode::Outside => diagnostics.push(
+                        Diagnostic::error(LoadCode::Outside, format!("cannot include {e}"))
+                            .label(inc.path.span, "outside the rule folder")
+                            .help("copy the file into the rule folder (or a folder below it) and include it by a relative path"),
+                    ),
                     Err(reason) => diagnostics.push(
                         Diagnostic::error(LoadCode::IncludeNotFound, format!("cannot include {reason}"))
                             .label(inc.path.span, "this file")

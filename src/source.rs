@@ -17,11 +17,12 @@ pub enum LoadCode {
     Unreadable,
     Empty,
     IncludeNotFound,
+    Outside,
 }
 
 impl LoadCode {
     pub const ALL: &'static [LoadCode] =
-        &[LoadCode::NotFound, LoadCode::Unreadable, LoadCode::Empty, LoadCode::IncludeNotFound];
+        &[LoadCode::NotFound, LoadCode::Unreadable, LoadCode::Empty, LoadCode::IncludeNotFound, LoadCode::Outside];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +30,7 @@ impl LoadCode {
             LoadCode::Unreadable => "kensa::load::unreadable",
             LoadCode::Empty => "kensa::load::empty",
             LoadCode::IncludeNotFound => "kensa::load::include_not_found",
+            LoadCode::Outside => "kensa::load::outside_rule_folder",
         }
     }
     pub fn explanation(self) -> &'static str {
@@ -42,6 +44,9 @@ impl LoadCode {
             LoadCode::Empty => "The folder holds no `.kensa` files. Rule files must end in `.kensa`.",
             LoadCode::IncludeNotFound => {
                 "An `include \"…\"` names a file that does not exist. The path is relative to the file that contains the `include`. Each file is read once, so files may include each other."
+            }
+            LoadCode::Outside => {
+                "An `include` or a table `file(…)` names a file outside the folder of the rule set: an absolute path, a path that climbs out with `..`, or a symbolic link that points elsewhere. A rule set reads only its own folder and the folders below it, so that rule text cannot make kensa read other files (`include \"../../etc/passwd\"`). Copy the file into the rule folder and name it relative to the rule file."
             }
         }
     }
@@ -67,6 +72,23 @@ pub struct SourceFile {
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    /// The folder of the rule set (as given, lexically normalized): `include` and table files
+    /// must be inside it.
+    root: Option<PathBuf>,
+}
+
+/// Why a file named by `include` or `file(…)` was not loaded.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub code: LoadCode,
+    /// What went wrong, starting with the path in backticks.
+    pub reason: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 
 impl SourceMap {
@@ -86,6 +108,9 @@ impl SourceMap {
     /// Add an in-memory text (used by tests and the library's `from_source`).
     pub fn add_text(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
         let name = name.into();
+        if self.root.is_none() {
+            self.root = Some(normalize_path(Path::new(&name).parent().unwrap_or(Path::new(""))));
+        }
         self.push(SourceFile { origin: Origin::Fs(PathBuf::from(&name)), name, text: text.into() })
     }
 
@@ -101,14 +126,17 @@ impl SourceMap {
 
     /// Read a file named relative to `from` (an `include` or a table file). Returns the id of the
     /// loaded (or already loaded) file, and whether it was new.
-    pub fn load_relative(&mut self, from: FileId, rel: &str) -> Result<(FileId, bool), String> {
+    pub fn load_relative(&mut self, from: FileId, rel: &str) -> Result<(FileId, bool), LoadError> {
+        let not_found = |reason: String| LoadError { code: LoadCode::IncludeNotFound, reason };
         let Some(base) = self.get(from).map(|f| f.origin.clone()) else {
-            return Err(String::from("unknown file"));
+            return Err(not_found(String::from("unknown file")));
         };
         let origin = match base {
             Origin::Fs(p) => {
                 let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-                Origin::Fs(normalize_path(&dir.join(rel)))
+                let path = normalize_path(&dir.join(rel));
+                self.check_inside(rel, &path)?;
+                Origin::Fs(path)
             }
             Origin::Embedded(set, name) => {
                 let dir = Path::new(&name).parent().map(Path::to_path_buf).unwrap_or_default();
@@ -120,7 +148,8 @@ impl SourceMap {
         }
         let (name, text) = match &origin {
             Origin::Fs(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("`{}`: {}", p.display(), io_reason(&e)))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| not_found(format!("`{}`: {}", p.display(), io_reason(&e))))?;
                 (p.display().to_string(), text)
             }
             Origin::Embedded(set, name) => {
@@ -128,11 +157,39 @@ impl SourceMap {
                     .iter()
                     .find(|(n, _)| n == name)
                     .map(|(_, t)| (*t).to_string())
-                    .ok_or_else(|| format!("`{name}` is not part of the built-in rule set"))?;
+                    .ok_or_else(|| not_found(format!("`{name}` is not part of the built-in rule set")))?;
                 (format!("builtin:{name}"), text)
             }
         };
         Ok((self.push(SourceFile { name, text: text.into(), origin }), true))
+    }
+
+    /// `Err` when `path` (the lexically normalized `rel`, joined to the including file's
+    /// folder) is outside the rule set's folder: absolute, climbing out with `..`, or a
+    /// symbolic link that resolves elsewhere.
+    fn check_inside(&self, rel: &str, path: &Path) -> Result<(), LoadError> {
+        let Some(root) = &self.root else { return Ok(()) };
+        let outside = |how: &str| LoadError {
+            code: LoadCode::Outside,
+            reason: format!(
+                "`{rel}`: {how} the rule folder `{}`",
+                if root.as_os_str().is_empty() { String::from(".") } else { root.display().to_string() }
+            ),
+        };
+        let climbs = path.components().next().is_some_and(|c| c == Component::ParentDir);
+        if Path::new(rel).has_root() || path.is_absolute() && !root.is_absolute() {
+            return Err(outside("an absolute path points outside"));
+        }
+        if climbs || !path.starts_with(root) {
+            return Err(outside("the path climbs out of"));
+        }
+        // A symbolic link inside the folder may still point outside it.
+        if let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(path), std::fs::canonicalize(root_dir(root)))
+            && !real.starts_with(&real_root)
+        {
+            return Err(outside("a symbolic link points outside"));
+        }
+        Ok(())
     }
 
     /// Load a rule file or every `.kensa` file of a directory (sorted by name, not recursive).
@@ -147,6 +204,8 @@ impl SourceMap {
             .help("give the folder that holds the `.kensa` files, e.g. `--rules rules/`")
         })?;
         let mut paths = Vec::new();
+        let folder = if meta.is_dir() { path } else { path.parent().unwrap_or(Path::new("")) };
+        map.root = Some(normalize_path(folder));
         if meta.is_dir() {
             let entries = std::fs::read_dir(path).map_err(|e| {
                 Diagnostic::error(
@@ -196,6 +255,11 @@ impl SourceMap {
         }
         (map, roots)
     }
+}
+
+/// The folder to resolve: `.` for the empty (current) folder.
+fn root_dir(root: &Path) -> &Path {
+    if root.as_os_str().is_empty() { Path::new(".") } else { root }
 }
 
 fn same_origin(a: &Origin, b: &Origin) -> bool {

@@ -264,7 +264,7 @@ fn link_command_links_duplicates_to_originals() {
         "--best",
         input.to_str().unwrap(),
     ]);
-    assert!(log.contains("500 records against 500 registry records"), "{log}");
+    assert!(log.contains("500 records: 500 compared, 0 errors; against 500 registry records"), "{log}");
     let pairs = pairs_from_jsonl(&out);
     let right = pairs.iter().filter(|(l, r)| person(l) == person(r) && r.ends_with("-org")).count();
     assert!(right >= 495, "{right} of 500 duplicates linked to their original\n{log}");

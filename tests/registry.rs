@@ -94,10 +94,10 @@ fn import_stats_and_lookups_agree_with_the_memory_registry() {
     let dir = workdir("import");
     let db = dir.join("registry.db");
     let first = import(&db, &example("registry.jsonl"));
-    assert!(first.contains("imported 2206 records"), "{first}");
+    assert!(first.contains("2206 records: 2206 imported"), "{first}");
     // Importing again stores nothing twice.
     let again = import(&db, &example("registry.jsonl"));
-    assert!(again.contains("imported 0 records") && again.contains("2206 already stored"), "{again}");
+    assert!(again.contains("2206 records: 0 imported") && again.contains("2206 already stored"), "{again}");
 
     let s = stats(&db);
     assert_eq!(s["records"], 2206);

@@ -38,6 +38,7 @@ pub enum CheckCode {
     NoMatchBlock,
     CandidateOutside,
     NestedQuantifier,
+    PatternTooLarge,
 }
 
 impl CheckCode {
@@ -77,6 +78,7 @@ impl CheckCode {
         CheckCode::NoMatchBlock,
         CheckCode::CandidateOutside,
         CheckCode::NestedQuantifier,
+        CheckCode::PatternTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +118,7 @@ impl CheckCode {
             CheckCode::NoMatchBlock => "kensa::check::no_match_block",
             CheckCode::CandidateOutside => "kensa::check::candidate_outside",
             CheckCode::NestedQuantifier => "kensa::check::nested_quantifier",
+            CheckCode::PatternTooLarge => "kensa::check::pattern_too_large",
         }
     }
 
@@ -207,6 +210,9 @@ impl CheckCode {
             }
             CheckCode::NestedQuantifier => {
                 "A condition about candidates cannot itself contain another `any`/`no`/`count` over candidates."
+            }
+            CheckCode::PatternTooLarge => {
+                "A pattern after `matches` would compile to more than 1 MiB: repetitions multiply (`(a{1000}){1000}` is a million `a`s), and such a pattern could exhaust a server's memory and time. Write smaller counts, or check a length with `length(…)`."
             }
         }
     }

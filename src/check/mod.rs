@@ -548,10 +548,13 @@ impl Checker<'_> {
         let (file, _) = match self.sources.load_relative(path.span.file, &path.value) {
             Ok(x) => x,
             Err(reason) => {
+                let help = if reason.code == crate::source::LoadCode::Outside {
+                    "copy the table into the rule folder (or a folder below it) and name it by a relative path"
+                } else {
+                    "the path is relative to the rule file; the file must be UTF-8 CSV or TSV with a header line"
+                };
                 self.err(CheckCode::TableFile, path.span, format!("cannot read table file {reason}"), "this file")
-                    .help = Some(String::from(
-                    "the path is relative to the rule file; the file must be UTF-8 CSV or TSV with a header line",
-                ));
+                    .help = Some(String::from(help));
                 return None;
             }
         };
@@ -1116,7 +1119,7 @@ impl Checker<'_> {
                 Ty::Date
             }
             ExprKind::Regex(r) => {
-                if let Err(err) = regex::Regex::new(r) {
+                if let Err(err) = build_regex(r) {
                     self.regex_error(e.span, &err);
                 }
                 Ty::Regex
@@ -1214,7 +1217,7 @@ impl Checker<'_> {
                         self.expr(rhs);
                     }
                     ExprKind::Str(s) => {
-                        if let Err(err) = regex::Regex::new(s) {
+                        if let Err(err) = build_regex(s) {
                             self.regex_error(rhs.span, &err);
                         }
                     }
@@ -1255,6 +1258,18 @@ impl Checker<'_> {
     }
 
     fn regex_error(&mut self, span: Span, err: &regex::Error) {
+        if let regex::Error::CompiledTooBig(limit) = err {
+            self.err(
+                CheckCode::PatternTooLarge,
+                span,
+                format!("the pattern is too large: compiled, it needs more than {} KiB", limit / 1024),
+                "this pattern",
+            )
+            .help = Some(String::from(
+                "repetitions multiply: `(a{1000}){1000}` is a million `a`s; write a smaller count, or check the length with `length(…)` instead",
+            ));
+            return;
+        }
         let reason = err.to_string();
         let reason =
             reason.lines().last().unwrap_or("invalid pattern").trim().trim_start_matches("error: ").to_string();
@@ -1440,4 +1455,18 @@ pub fn visit_children(e: &Expr, mut f: impl FnMut(&Expr)) {
             }
         }
     }
+}
+
+/// Compiled size limit of a rule's pattern: far above any pattern a rule needs, far below
+/// what would let one pattern exhaust a server's memory or time (`(a{1000}){1000}`).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Build a rule's `matches` pattern with size limits; the checker and the compiler both use it,
+/// so a pattern that passes the check also compiles.
+pub fn build_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(2 * REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build()
 }

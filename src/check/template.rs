@@ -70,9 +70,14 @@ pub fn parse(raw_with_quotes: &str, span: Span) -> Result<Vec<TemplatePart>, Dia
                     }
                     Err(d) => {
                         let at = Span::new(span.file, base + start, base + end);
+                        // A long expression is pointed at, not repeated.
+                        let mut shown: String = inner.chars().take(40).collect();
+                        if inner.chars().nth(40).is_some() {
+                            shown.push('…');
+                        }
                         return Err(Diagnostic::error(
                             CheckCode::BadTemplate,
-                            format!("cannot read `{{{inner}}}` in a message"),
+                            format!("cannot read `{{{shown}}}` in a message"),
                         )
                         .label(at, d.message)
                         .help("write a field or binding name between the braces, e.g. `{family_name}`"));

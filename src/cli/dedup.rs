@@ -328,13 +328,15 @@ pub fn run(args: Args) -> u8 {
     } else {
         String::new()
     };
+    // The counts reconcile: records read = records compared + errors (left out).
     eprintln!(
-        "dedup: {} records, {} comparisons, {} pairs with probability >= {}{clustered}{}, {:.2}s",
+        "dedup: {} records: {} compared, {} errors; {} comparisons, {} pairs with probability >= {}{clustered}, {:.2}s",
+        read.profiles.len() + read.left_out,
         read.profiles.len(),
+        read.left_out,
         comparisons,
         pairs.len(),
         args.threshold,
-        if read.left_out > 0 { format!(", {} records left out", read.left_out) } else { String::new() },
         start.elapsed().as_secs_f64()
     );
     if read.left_out > 0 { exit::SOME_FAILED } else { exit::OK }

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> u8 {
         out.flush()
     })();
     let summary = format!(
-        "{} records: {} enrolled, {} accept, {} review, {} reject, {} unreadable{}",
+        "{} records: {} enrolled, {} accept, {} review, {} reject, {} errors{}",
         counts.accept + counts.review + counts.reject + counts.errors,
         counts.enrolled,
         counts.accept,

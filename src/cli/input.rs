@@ -36,7 +36,10 @@ impl Raw {
     pub fn into_value(self) -> Result<serde_json::Value, String> {
         match self {
             Raw::Value(v) => Ok(v),
-            Raw::Json(line) => serde_json::from_str(&line).map_err(|e| json_error(&e)),
+            Raw::Json(line) => {
+                let mut de = serde_json::Deserializer::from_str(&line);
+                StrictValue.deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(|e| json_error(&e))
+            }
             Raw::Error(msg) => Err(msg),
         }
     }
@@ -86,64 +89,115 @@ pub fn plan(inputs: &[String], input_format: Option<Format>) -> Result<Vec<(Stri
     Ok(plan)
 }
 
-/// Read one input (a path, or `-` for standard input) and pass every record to `sink`.
+/// Read one input (a path, or `-` for standard input) and pass every record to `sink`, with
+/// the default limits.
 pub fn read(
     path: &str,
     format: Format,
     show_file: bool,
     sink: &mut dyn FnMut(Pos, Raw) -> io::Result<()>,
 ) -> io::Result<()> {
+    read_with(path, format, show_file, &kensa::Limits::default(), sink)
+}
+
+/// Read one input and pass every record to `sink`. A record larger than
+/// `limits.max_record_bytes` is an error for that record: a JSONL line is skipped without
+/// being read into memory and the next line is read; in a JSON array, a CSV file or a YAML
+/// file the records after it cannot be found, so the rest of the file is not read.
+pub fn read_with(
+    path: &str,
+    format: Format,
+    show_file: bool,
+    limits: &kensa::Limits,
+    sink: &mut dyn FnMut(Pos, Raw) -> io::Result<()>,
+) -> io::Result<()> {
     let reader: Box<dyn Read> = if path == "-" { Box::new(io::stdin().lock()) } else { Box::new(File::open(path)?) };
-    let reader = BufReader::with_capacity(1 << 16, reader);
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    skip_bom(&mut reader)?;
     let file = if show_file { Some(path.to_string()) } else { None };
     let pos = |unit, n| Pos { file: file.clone(), unit, n };
+    let max = limits.max_record_bytes;
     match format {
         Format::Jsonl => {
-            let mut reader = reader;
             let mut buf = Vec::new();
             let mut n = 0;
             loop {
-                buf.clear();
-                if reader.read_until(b'\n', &mut buf)? == 0 {
-                    break;
-                }
+                let line = read_line(&mut reader, &mut buf, max)?;
                 n += 1;
-                let line = match String::from_utf8(std::mem::take(&mut buf)) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        sink(pos(Unit::Line, n), Raw::Error(String::from("the line is not UTF-8 text")))?;
+                let text = match line {
+                    Line::End => break,
+                    Line::TooLong(len) => {
+                        sink(pos(Unit::Line, n), Raw::Error(line_too_long(len, max)))?;
                         continue;
                     }
+                    Line::Text => match String::from_utf8(std::mem::take(&mut buf)) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let column = e.utf8_error().valid_up_to() + 1;
+                            sink(pos(Unit::Line, n), Raw::Error(not_utf8("line", column)))?;
+                            continue;
+                        }
+                    },
                 };
-                if line.trim().is_empty() {
+                if text.trim().is_empty() {
                     continue;
                 }
-                sink(pos(Unit::Line, n), Raw::Json(line))?;
+                sink(pos(Unit::Line, n), Raw::Json(text))?;
             }
             Ok(())
         }
         Format::Json => {
-            let mut de = serde_json::Deserializer::from_reader(reader);
+            let cap = Cap::new(max);
+            let mut de = serde_json::Deserializer::from_reader(Capped { inner: reader, cap: cap.clone() });
             let mut count = 0;
             let result = StreamSeed {
                 sink: &mut |v| {
                     count += 1;
+                    cap.used.set(0);
                     sink(pos(Unit::Record, count), v)
                 },
             }
             .deserialize(&mut de);
             if let Err(e) = result.and_then(|()| de.end()) {
+                if cap.tripped.get() {
+                    let msg = format!(
+                        "record {} is larger than the limit of {max} bytes, so the rest of the file was not read: \
+                         split the file (JSONL, one record per line, skips a record that is too large and reads on) \
+                         or raise the limit (--max-record-bytes)",
+                        count + 1
+                    );
+                    return sink(pos(Unit::Record, count + 1), Raw::Error(msg));
+                }
                 if e.is_io() {
                     return Err(io::Error::other(e.to_string()));
+                }
+                // A file with nothing but white space holds no records.
+                if count == 0 && e.is_eof() && e.to_string().starts_with("EOF while parsing a value") {
+                    return Ok(());
                 }
                 sink(pos(Unit::Record, count + 1), Raw::Error(json_file_error(&e)))?;
             }
             Ok(())
         }
         Format::Yaml => {
-            let mut text = String::new();
-            let mut reader = reader;
-            reader.read_to_string(&mut text)?;
+            let mut bytes = Vec::new();
+            reader.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1)).read_to_end(&mut bytes)?;
+            if bytes.len() > max {
+                let msg = format!(
+                    "the YAML file is larger than the limit of {max} bytes (YAML is read whole): \
+                     convert it to JSONL or CSV, or raise the limit (--max-record-bytes)"
+                );
+                return sink(pos(Unit::Record, 1), Raw::Error(msg));
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let line = e.as_bytes().get(..at).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1;
+                    let msg = format!("the YAML file is not UTF-8 text (line {line}): save it as UTF-8");
+                    return sink(pos(Unit::Record, 1), Raw::Error(msg));
+                }
+            };
             match serde_saphyr::from_multiple::<serde_json::Value>(&text) {
                 Ok(docs) => {
                     let mut n = 0;
@@ -166,27 +220,67 @@ pub fn read(
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
-                    sink(pos(Unit::Record, 1), Raw::Error(format!("cannot read YAML: {first}")))
+                    let first = msg.lines().next().unwrap_or("invalid YAML").trim_start_matches("error: ");
+                    // The parser's advice to programmers ("set DuplicateKeyPolicy …") is not for clerks.
+                    let first = first.split(", set ").next().unwrap_or(first).to_string();
+                    let hint = if first.contains("recursion limit") {
+                        "records are objects with a few groups; check the program that wrote the file"
+                    } else {
+                        "fix the file at that line; no record of it was judged"
+                    };
+                    sink(pos(Unit::Record, 1), Raw::Error(format!("cannot read YAML: {first}: {hint}")))
                 }
             }
         }
         Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(reader);
-            let headers: Vec<String> = rdr.headers().map_err(csv_io)?.iter().map(|h| h.trim().to_string()).collect();
+            let cap = Cap::new(max);
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(false)
+                .trim(csv::Trim::All)
+                // Rows end at `\n` (a `\r` before it is trimmed): with the default terminator
+                // the csv crate counts a CRLF file's lines one short.
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_reader(Capped { inner: reader, cap: cap.clone() });
+            let headers: Vec<String> = match rdr.headers() {
+                Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
+                Err(e) if cap.tripped.get() || !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    let msg = if cap.tripped.get() {
+                        format!("the header line is larger than the limit of {max} bytes: is this a CSV file?")
+                    } else {
+                        format!("cannot read the header line: {}", csv_reason(&e))
+                    };
+                    return sink(pos(Unit::Line, 1), Raw::Error(msg));
+                }
+                Err(e) => return Err(csv_io(e)),
+            };
+            if let Some(msg) = duplicate_header(&headers) {
+                return sink(pos(Unit::Line, 1), Raw::Error(msg));
+            }
             let mut record = csv::StringRecord::new();
+            let mut last_line = 1;
             loop {
+                cap.used.set(0);
                 match rdr.read_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+                        last_line = line;
                         sink(pos(Unit::Line, line), Raw::Value(csv_object(&headers, &record)))?;
                     }
                     Err(e) => {
+                        if cap.tripped.get() {
+                            let msg = format!(
+                                "the row after line {last_line} is larger than the limit of {max} bytes, so the rest of \
+                                 the file was not read: check its quotes (an unclosed `\"` runs to the end of the file) \
+                                 or raise the limit (--max-record-bytes)"
+                            );
+                            return sink(pos(Unit::Line, last_line + 1), Raw::Error(msg));
+                        }
                         let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
                         if let csv::ErrorKind::Io(_) = e.kind() {
                             return Err(csv_io(e));
                         }
+                        last_line = line;
                         sink(pos(Unit::Line, line), Raw::Error(csv_reason(&e)))?;
                     }
                 }
@@ -196,6 +290,133 @@ pub fn read(
     }
 }
 
+/// Skip a UTF-8 byte order mark at the start of the input (Windows editors write one).
+fn skip_bom(reader: &mut impl BufRead) -> io::Result<()> {
+    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    Ok(())
+}
+
+/// One line of a JSONL input.
+enum Line {
+    End,
+    /// The line is in the buffer, without its end.
+    Text,
+    /// The line had this many bytes, more than the limit; it was skipped, not kept.
+    TooLong(usize),
+}
+
+/// Read the next line into `buf` (without `\n` or `\r\n`); a line longer than `max` bytes is
+/// read past without being kept, so memory stays bounded by the limit.
+fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    buf.clear();
+    let mut total = 0usize;
+    let mut skipping = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(match (total, skipping) {
+                (0, _) => Line::End,
+                (_, true) => Line::TooLong(total),
+                (_, false) => Line::Text,
+            });
+        }
+        let newline = available.iter().position(|&b| b == b'\n');
+        let chunk = match newline {
+            Some(i) => available.get(..i).unwrap_or(available),
+            None => available,
+        };
+        total = total.saturating_add(chunk.len());
+        if !skipping {
+            if total > max {
+                skipping = true;
+                *buf = Vec::new();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let used = chunk.len() + usize::from(newline.is_some());
+        reader.consume(used);
+        if newline.is_some() {
+            if skipping {
+                return Ok(Line::TooLong(total));
+            }
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Line::Text);
+        }
+    }
+}
+
+fn line_too_long(len: usize, max: usize) -> String {
+    format!(
+        "the line is {len} bytes long, more than the limit of {max} bytes, so it was skipped: \
+         a record is one line of a few kilobytes; check how the file was written, or raise the limit (--max-record-bytes)"
+    )
+}
+
+fn not_utf8(what: &str, column: usize) -> String {
+    format!("the {what} is not UTF-8 text (an invalid byte at byte {column}): save the file as UTF-8")
+}
+
+/// Counts the bytes read since the last record; reading more than the limit fails (and says so
+/// in `tripped`), so that a huge record is refused before it is held in memory.
+#[derive(Clone)]
+struct Cap {
+    used: std::rc::Rc<std::cell::Cell<usize>>,
+    tripped: std::rc::Rc<std::cell::Cell<bool>>,
+    limit: usize,
+}
+
+impl Cap {
+    fn new(limit: usize) -> Cap {
+        Cap { used: std::rc::Rc::default(), tripped: std::rc::Rc::default(), limit }
+    }
+}
+
+struct Capped<R> {
+    inner: R,
+    cap: Cap,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let used = self.cap.used.get();
+        if used > self.cap.limit {
+            self.cap.tripped.set(true);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "a record is larger than the limit"));
+        }
+        let n = self.inner.read(buf)?;
+        self.cap.used.set(used.saturating_add(n));
+        Ok(n)
+    }
+}
+
+/// A header line naming one column twice would make one of the two values disappear.
+fn duplicate_header(headers: &[String]) -> Option<String> {
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        if let Some(j) = headers.iter().skip(i + 1).position(|x| x == h) {
+            let name: String = h.chars().take(40).collect();
+            return Some(format!(
+                "the header names column `{name}` twice (columns {} and {}), so no row of the file was read: \
+                 rename or remove one of them",
+                i + 1,
+                i + j + 2
+            ));
+        }
+    }
+    None
+}
+
 fn csv_io(e: csv::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -203,10 +424,15 @@ fn csv_io(e: csv::Error) -> io::Error {
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("this row has {len} columns, but the header has {expected_len}")
+            format!(
+                "this row has {len} columns, but the header has {expected_len}: \
+                 a value with a comma must be in quotes (\"1,2\"); an empty value still needs its comma"
+            )
         }
-        csv::ErrorKind::Utf8 { .. } => String::from("the row is not UTF-8 text"),
-        _ => String::from("cannot read this CSV row"),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("the row is not UTF-8 text (column {}): save the file as UTF-8", err.field() + 1)
+        }
+        _ => String::from("cannot read this CSV row: check its quotes"),
     }
 }
 
@@ -236,25 +462,124 @@ fn csv_object(headers: &[String], row: &csv::StringRecord) -> serde_json::Value 
     serde_json::Value::Object(root)
 }
 
-/// The reason a JSON line could not be read, without quoting its content.
+/// The reason a JSON line could not be read, without quoting its content, and what to do.
 pub fn json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
+    let (what, hint) = explain_json(e);
     match e.classify() {
-        Category::Eof => String::from("the JSON ends too early: the line is incomplete"),
-        Category::Syntax => format!("invalid JSON at column {}", e.column()),
-        Category::Data => format!("unexpected JSON data at column {}", e.column()),
+        Category::Eof => String::from(
+            "the JSON ends too early: the line is incomplete; the file may have been cut off, or a record was split over several lines",
+        ),
         Category::Io => String::from("read error"),
+        Category::Syntax | Category::Data => format!("{what} at column {}: {hint}", e.column()),
     }
 }
 
 /// The reason a JSON file could not be read, with the line and column in the file.
 fn json_file_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
+    let (what, hint) = explain_json(e);
     match e.classify() {
-        Category::Eof => String::from("the JSON ends too early: the file is incomplete"),
-        Category::Syntax => format!("invalid JSON at line {}, column {}", e.line(), e.column()),
-        Category::Data => format!("unexpected JSON data at line {}, column {}", e.line(), e.column()),
+        Category::Eof => String::from(
+            "the JSON ends too early: the file is incomplete; it may have been cut off (a JSON array must end with `]`)",
+        ),
         Category::Io => String::from("read error"),
+        Category::Syntax | Category::Data => format!("{what} at line {}, column {}: {hint}", e.line(), e.column()),
+    }
+}
+
+/// What serde_json found (its message without the position: it never quotes the input, apart
+/// from a duplicate key, which this reader shortens) and what to do about it.
+fn explain_json(e: &serde_json::Error) -> (String, &'static str) {
+    let full = e.to_string();
+    let what = match full.rfind(" at line ") {
+        Some(i) => full.get(..i).unwrap_or(&full),
+        None => &full,
+    };
+    if what.contains("recursion limit") {
+        return (
+            String::from("the record is nested more than 128 levels deep"),
+            "records are objects with a few groups; check the program that wrote it",
+        );
+    }
+    if what.starts_with("duplicate field") {
+        return (what.to_string(), "an object may name a field once; keep the right value and remove the other");
+    }
+    if what.contains("control character") {
+        return (
+            format!("invalid JSON ({what})"),
+            "a line break, tab or NUL inside text must be written as an escape (`\\n`, `\\t`, `\\u0000`)",
+        );
+    }
+    (format!("invalid JSON ({what})"), "each record must be one JSON object, e.g. {\"id\": \"E1\", …}")
+}
+
+/// A JSON value like `serde_json::Value`, except that an object naming a field twice is an
+/// error (serde_json keeps the last value silently; a record with two `id`s is ambiguous).
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::String(v))
+    }
+    fn visit_none<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
+        StrictValue.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<serde_json::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<serde_json::Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if obj.contains_key(&key) {
+                let mut name: String = key.chars().take(40).collect();
+                if key.chars().nth(40).is_some() {
+                    name.push('…');
+                }
+                return Err(A::Error::custom(format!("duplicate field `{name}`")));
+            }
+            let v = map.next_value_seed(StrictValue)?;
+            obj.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(obj))
     }
 }
 
@@ -276,14 +601,13 @@ impl<'de> Visitor<'de> for StreamSeed<'_> {
         f.write_str("a JSON array of records, or one record object")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
             (self.sink)(Raw::Value(v)).map_err(A::Error::custom)?;
         }
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        use serde::Deserialize;
-        let v = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let v = StrictVisitor.visit_map(map)?;
         (self.sink)(Raw::Value(v)).map_err(A::Error::custom)
     }
 }

@@ -74,15 +74,19 @@ pub fn run(args: Args) -> u8 {
         return exit::UNUSABLE;
     }
     let left_out = read.left_out + enrolled.left_out;
+    // The counts reconcile: records read = records compared + errors (left out), for the
+    // records and for the registry.
     eprintln!(
-        "link: {} records against {} registry records, {} comparisons, {} pairs with probability >= {}, {} records linked{}, {:.2}s",
+        "link: {} records: {} compared, {} errors; against {} registry records ({} errors); {} comparisons, {} pairs with probability >= {}, {} records linked, {:.2}s",
+        records.len() + read.left_out,
         records.len(),
+        read.left_out,
         registry.len(),
+        enrolled.left_out,
         scan.compared,
         pairs.len(),
         args.threshold,
         linked,
-        if left_out > 0 { format!(", {left_out} records left out") } else { String::new() },
         start.elapsed().as_secs_f64()
     );
     if left_out > 0 { exit::SOME_FAILED } else { exit::OK }

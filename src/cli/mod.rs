@@ -39,8 +39,20 @@ pub mod exit {
     about = "検査 — checks registration records before they are linked to the wrong person"
 )]
 struct Cli {
+    /// Show My Numbers and bank account numbers in full in findings and evidence (by default
+    /// all but their last four digits are masked). Error and crash messages stay masked.
+    #[arg(long, global = true)]
+    show_pii: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--show-pii` was given (set once, before a command runs).
+static SHOW_PII: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--show-pii` was given: engines loaded by [`load_engine`] show secrets in full.
+pub fn show_pii() -> bool {
+    SHOW_PII.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,6 +92,16 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("{}", panic_report(&message, &at));
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -88,6 +110,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    SHOW_PII.store(cli.show_pii, std::sync::atomic::Ordering::Relaxed);
     let code = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
@@ -144,9 +167,98 @@ pub fn print_report(report: &kensa::Report) {
 pub type RulesPath = Option<PathBuf>;
 
 /// Load the rule set named by `--rules`, or the built-in one.
+/// Secrets are shown in full only with `--show-pii`.
 pub fn load_engine(rules: &RulesPath) -> Result<kensa::Engine, kensa::CompileError> {
-    match rules {
+    let engine = match rules {
         Some(p) => kensa::Engine::from_path(p),
         None => kensa::Engine::builtin(),
+    };
+    engine.map(|e| e.with_show_pii(show_pii()))
+}
+
+/// What a crash prints instead of Rust's panic message: the message with every number of five
+/// or more digits masked (a panic may quote a value from a record), where in kensa it happened,
+/// and what to do. Never the record itself.
+fn panic_report(message: &str, at: &str) -> String {
+    let message = mask_digit_runs(message);
+    let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+    format!(
+        "error: kensa stopped unexpectedly{at}: {message}\n\
+         this is a bug in kensa; please report it with the command you ran and this message \
+         (not the records: numbers in this message are masked)"
+    )
+}
+
+/// Mask every run of five or more digits (ASCII or full-width, possibly written with spaces or
+/// hyphens between them, as `1234 5678 9018`) to its last four digits, as
+/// `kensa::normalize::digits::mask` does.
+fn mask_digit_runs(text: &str) -> String {
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let is_sep = |c: char| matches!(c, ' ' | '-' | '\u{3000}' | '－' | '‐' | '−');
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if !is_digit(c) {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // The run: digits, and separators that have a digit on both sides.
+        let mut end = i;
+        let mut digits = 0;
+        while let Some(&d) = chars.get(end) {
+            if is_digit(d) {
+                digits += 1;
+                end += 1;
+            } else if is_sep(d) && chars.get(end + 1).is_some_and(|&n| is_digit(n)) {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let run = chars.get(i..end).unwrap_or(&[]);
+        if digits >= 5 {
+            let mut seen = 0;
+            for &d in run {
+                if is_digit(d) {
+                    seen += 1;
+                    out.push(if seen > digits - 4 { d } else { '*' });
+                } else {
+                    out.push(d);
+                }
+            }
+        } else {
+            out.extend(run);
+        }
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests may index")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs_are_masked_to_their_last_four() {
+        assert_eq!(mask_digit_runs("bad value 123456789018 here"), "bad value ********9018 here");
+        assert_eq!(mask_digit_runs("1234 5678 9018"), "**** **** 9018");
+        assert_eq!(mask_digit_runs("口座 0001-001-1234567"), "口座 ****-***-***4567");
+        assert_eq!(mask_digit_runs("１２３４５６７８９０１８"), "********９０１８");
+        // Short numbers (line numbers, counts, codes) are left alone.
+        assert_eq!(mask_digit_runs("index 3 out of range for length 1200"), "index 3 out of range for length 1200");
+        assert_eq!(mask_digit_runs("12345"), "*2345");
+        assert_eq!(mask_digit_runs("a - 1"), "a - 1");
+    }
+
+    #[test]
+    fn a_panic_report_names_the_bug_and_masks_numbers() {
+        let r = panic_report("called `Option::unwrap()` on `my_number` 463760444596", "src/eval/mod.rs:10");
+        assert!(r.contains("********4596"), "{r}");
+        assert!(!r.contains("463760444596"), "{r}");
+        assert!(r.contains("at src/eval/mod.rs:10"), "{r}");
+        assert!(r.contains("this is a bug in kensa; please report it"), "{r}");
     }
 }

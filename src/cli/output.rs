@@ -109,7 +109,7 @@ impl Stats {
     pub fn summary(&self) -> String {
         let total = self.accept + self.review + self.reject + self.errors;
         format!(
-            "{total} records: {} accept, {} review, {} reject, {} unreadable",
+            "{total} records: {} accept, {} review, {} reject, {} errors",
             self.accept, self.review, self.reject, self.errors
         )
     }

@@ -191,13 +191,15 @@ fn import(args: ImportArgs) -> u8 {
             return exit::UNUSABLE;
         }
     }
+    // The counts reconcile: records read = imported + already stored + errors.
     eprintln!(
-        "imported {} records into `{}` in {:.1} s; {} already stored (skipped, the stored record is kept); {} unreadable",
+        "{} records: {} imported into `{}`, {} already stored (skipped, the stored record is kept), {} errors; {:.1} s",
+        total.inserted + total.skipped + bad,
         total.inserted,
         args.db.display(),
-        started.elapsed().as_secs_f64(),
         total.skipped,
-        bad
+        bad,
+        started.elapsed().as_secs_f64(),
     );
     if bad > 0 { exit::SOME_FAILED } else { exit::OK }
 }

@@ -213,6 +213,9 @@ pub struct CRule {
     pub fields: Box<[Box<str>]>,
     /// Evidence per `require` condition (same order as `require`).
     pub evidence: Box<[Box<[Evidence]>]>,
+    /// Evaluation steps the rule costs (its share of `Limits::eval_budget`): the distinct
+    /// nodes its conditions, message and evidence reach, through `let` bindings.
+    pub cost: u32,
 }
 
 /// A compiled decision condition.
@@ -388,6 +391,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 message,
                 fields,
                 evidence,
+                cost: 0,
             }
         })
         .collect();
@@ -401,6 +405,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     let first_cache = to_u32(lets.len());
     let arena_roots = share::Roots { lets: &mut lets, rules: &mut rules, matching: matching.as_mut() };
     let caches = share::share(&mut cx.nodes, arena_roots, first_cache);
+    rule_costs(&cx.nodes, &lets, &mut rules);
     Program {
         fields,
         roots,
@@ -457,6 +462,39 @@ fn reads_fired(c: &DCond) -> bool {
     }
 }
 
+/// Set each rule's [`CRule::cost`]: the distinct nodes reachable from its conditions, message
+/// and evidence (following `let` bindings), an upper bound of what one evaluation computes.
+fn rule_costs(nodes: &[Node], lets: &[NodeId], rules: &mut [CRule]) {
+    // `seen[node]` is the index of the last rule that counted the node.
+    let mut seen = vec![u32::MAX; nodes.len()];
+    let mut stack: Vec<NodeId> = Vec::new();
+    for (i, rule) in rules.iter_mut().enumerate() {
+        let stamp = to_u32(i);
+        stack.clear();
+        stack.extend(rule.when.iter().chain(rule.require.iter()).copied());
+        stack.extend(rule.message.iter().filter_map(|p| match p {
+            MsgPart::Value { node, .. } => Some(*node),
+            MsgPart::Text(_) => None,
+        }));
+        stack.extend(rule.evidence.iter().flat_map(|e| e.iter().map(|x| x.node)));
+        let mut cost = 0u32;
+        while let Some(id) = stack.pop() {
+            let Some(mark) = seen.get_mut(id.0 as usize) else { continue };
+            if *mark == stamp {
+                continue;
+            }
+            *mark = stamp;
+            cost = cost.saturating_add(1);
+            let node = nodes.get(id.0 as usize);
+            if let Some(Node::Let(l) | Node::CandLet(l)) = node {
+                stack.extend(lets.get(*l as usize).copied());
+            }
+            stack.extend(share::children(node));
+        }
+        rule.cost = cost;
+    }
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -491,8 +529,9 @@ impl Lower<'_> {
         if let Some(id) = self.regex_ids.get(pattern) {
             return *id;
         }
-        // The checker validated the pattern; an impossible failure compiles to a never-matching pattern.
-        let re = Regex::new(pattern).or_else(|_| Regex::new(r"[^\s\S]"));
+        // The checker validated the pattern (with the same size limits); an impossible failure
+        // compiles to a never-matching pattern.
+        let re = crate::check::build_regex(pattern).or_else(|_| Regex::new(r"[^\s\S]"));
         let id = to_u32(self.regexes.len());
         if let Ok(re) = re {
             self.regexes.push(Pattern::new(re));

@@ -203,7 +203,7 @@ fn worth_caching(node: &Node) -> bool {
     !matches!(node, Node::Const(_) | Node::Field(_) | Node::Let(_) | Node::Today | Node::Cached { .. })
 }
 
-fn children(node: Option<&Node>) -> Vec<NodeId> {
+pub(super) fn children(node: Option<&Node>) -> Vec<NodeId> {
     let Some(node) = node else { return Vec::new() };
     let mut out = Vec::new();
     let mut n = node.clone();

@@ -33,6 +33,10 @@ pub struct EvalOptions {
     pub strict: bool,
     /// Record, for every rule, whether it passed, fired or did not apply.
     pub explain: bool,
+    /// Show `secret` values in full instead of masked (`--show-pii`).
+    pub show_secrets: bool,
+    /// Evaluation steps the record may take (`Limits::eval_budget`; `CRule::cost` per rule).
+    pub budget: u64,
 }
 
 /// Rule ids of the findings the evaluator itself produces while reading a record.
@@ -52,7 +56,7 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
     let Some(m) = &program.matching else { return Vec::new() };
     let serde_json::Value::Object(obj) = record else { return Vec::new() };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
-    let opts = EvalOptions { today, strict: false, explain: false };
+    let opts = EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
     if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
@@ -83,7 +87,7 @@ pub fn compare_candidates(
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today }, candidates);
-    let opts = EvalOptions { today, strict: false, explain: false };
+    let opts = EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
     frame.load_record(obj, &opts, &mut Vec::new())?;
     frame.ensure_candidates();
     let Some(m) = &program.matching else { return Ok(Vec::new()) };
@@ -124,6 +128,7 @@ fn run(
     };
     let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates.unwrap_or(&[]));
     frame.registry = candidates.is_some();
+    frame.show_secrets = opts.show_secrets;
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
     // Which rules fired, for a `decide` that names rules.
@@ -135,7 +140,12 @@ fn run(
 
     let mut trace = if opts.explain { Some(Vec::with_capacity(program.rules.len())) } else { None };
     for (i, rule) in program.rules.iter().enumerate() {
+        frame.rule_cost = u64::from(rule.cost);
+        frame.steps = frame.steps.saturating_add(frame.rule_cost);
         let outcome = frame.run_rule(rule);
+        if frame.steps > opts.budget {
+            return Err(over_budget(rule, opts.budget));
+        }
         if let RuleOutcome::Fired = outcome {
             if let Some(slot) = fired.get_mut(i) {
                 *slot = true;
@@ -153,6 +163,17 @@ fn run(
     // The id field's value was found while reading the record (`Program::record_id`).
     let id = frame.id_value.and_then(id_text);
     Ok(Verdict { id, decision, score, findings, trace })
+}
+
+/// The error of a record whose evaluation needs more than `budget` steps, naming the rule.
+#[cold]
+fn over_budget(rule: &CRule, budget: u64) -> RecordError {
+    RecordError::Malformed(format!(
+        "judging this record needs more than {budget} evaluation steps (reached in rule `{}`): \
+         the record brings too many registry candidates, or the rule is too large; \
+         raise the budget (--eval-budget, Limits::eval_budget) or simplify the rule",
+        rule.id
+    ))
 }
 
 fn decide(program: &Program, findings: &[Finding], fired: &[bool], score: u32) -> Decision {
@@ -226,6 +247,12 @@ struct Frame<'p, 'r> {
     registry: bool,
     /// The record's value of the id field (filled while reading the record).
     id_value: Option<&'r serde_json::Value>,
+    /// Show `secret` values in messages and evidence in full (`EvalOptions::show_secrets`).
+    show_secrets: bool,
+    /// Evaluation steps taken so far, and the cost of the rule being evaluated (a quantifier
+    /// costs it once more per candidate).
+    steps: u64,
+    rule_cost: u64,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -250,6 +277,9 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             matched: Vec::new(),
             registry: true,
             id_value: None,
+            steps: 0,
+            rule_cost: 0,
+            show_secrets: false,
         }
     }
 
@@ -264,7 +294,8 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             return;
         };
         let mine: Vec<Value<'r>> = m.compares.iter().map(|c| self.eval(c.value)).collect();
-        let opts = EvalOptions { today: self.ctx.today, strict: false, explain: false };
+        let opts =
+            EvalOptions { today: self.ctx.today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
         let mut frames = Vec::with_capacity(self.candidates.len());
         for cand in self.candidates {
             let serde_json::Value::Object(obj) = cand.record else { continue };
@@ -295,6 +326,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         }
         self.ensure_candidates();
         let n = self.cand_frames.as_ref().map_or(0, Vec::len);
+        self.steps = self.steps.saturating_add(self.rule_cost.saturating_mul(n as u64));
         let mut count = 0i64;
         for i in 0..n {
             self.current = Some(i);
@@ -397,14 +429,18 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                                     findings,
                                 )?;
                             }
-                            other => findings.push(type_finding(&field.path, &field.ty, other, field.secret)),
+                            other => {
+                                let secret = field.secret && !opts.show_secrets;
+                                findings.push(type_finding(&field.path, &field.ty, other, secret));
+                            }
                         }
                         continue;
                     }
                     match convert(v, &field.ty) {
                         Ok(value) => self.set(slot, value),
                         Err(reason) => {
-                            let mut f = type_finding(&field.path, &field.ty, v, field.secret);
+                            let secret = field.secret && !opts.show_secrets;
+                            let mut f = type_finding(&field.path, &field.ty, v, secret);
                             if let Some(r) = reason {
                                 f.message.push_str(": ");
                                 f.message.push_str(&r);
@@ -487,7 +523,11 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 MsgPart::Value { node, secret } => {
                     let v = self.eval(*node);
                     let shown = v.to_string();
-                    if *secret { message.push_str(&mask(&shown)) } else { message.push_str(&shown) }
+                    if *secret && !self.show_secrets {
+                        message.push_str(&mask(&shown))
+                    } else {
+                        message.push_str(&shown)
+                    }
                 }
             }
         }
@@ -499,7 +539,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             if let Value::Bool(false) = self.eval(q) {
                 for e in rule.evidence.get(i).map(|b| &b[..]).unwrap_or(&[]) {
                     let v = self.eval(e.node);
-                    evidence.push((e.label.to_string(), to_json(&v, e.secret)));
+                    evidence.push((e.label.to_string(), to_json(&v, e.secret && !self.show_secrets)));
                 }
                 related = self.related_evidence(&mut evidence);
                 break;

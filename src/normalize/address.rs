@@ -237,8 +237,7 @@ pub fn key(s: &str) -> Result<String, KeyError> {
     let mut out = String::with_capacity(pref.len() + muni.name.len() + known.len() + raw.town_extra.len() + 24);
     out.push_str(pref);
     out.push_str(muni.name);
-    out.push_str(known);
-    out.extend(raw.town_extra.chars().filter(|c| !c.is_whitespace()));
+    out.push_str(&raw.town_string());
     raw.nums.write_key(&mut out);
     Ok(out)
 }
@@ -1037,7 +1036,9 @@ impl Raw<'_> {
         let mut s = String::with_capacity(known.len() + self.town_extra.len());
         s.push_str(known);
         s.extend(self.town_extra.chars().filter(|c| !c.is_whitespace()));
-        Cow::Owned(s)
+        // Removing whitespace can bring a kana and a voicing mark together (`ヶ ゙`): fold
+        // again, as `name::key_nospace` does, so the key re-parses to itself.
+        Cow::Owned(width::fold_width(&s).into_owned())
     }
 }
 

@@ -9,6 +9,7 @@ pub enum SyntaxCode {
     SingleEquals,
     BadEscape,
     NumberTooLarge,
+    TooDeep,
 }
 
 impl SyntaxCode {
@@ -19,6 +20,7 @@ impl SyntaxCode {
         SyntaxCode::SingleEquals,
         SyntaxCode::BadEscape,
         SyntaxCode::NumberTooLarge,
+        SyntaxCode::TooDeep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +31,7 @@ impl SyntaxCode {
             SyntaxCode::SingleEquals => "kensa::syntax::single_equals",
             SyntaxCode::BadEscape => "kensa::syntax::bad_escape",
             SyntaxCode::NumberTooLarge => "kensa::syntax::number_too_large",
+            SyntaxCode::TooDeep => "kensa::syntax::too_deep",
         }
     }
 
@@ -46,6 +49,9 @@ impl SyntaxCode {
             SyntaxCode::SingleEquals => "`=` gives a name to something (in `let`); to compare two values write `==`.",
             SyntaxCode::BadEscape => "A backslash in text must be followed by `\"`, `\\`, `n` or `t`.",
             SyntaxCode::NumberTooLarge => "A number is larger than the rule language can hold (about 9.2 × 10^18).",
+            SyntaxCode::TooDeep => {
+                "Brackets or `not`s nest more than 48 levels deep, or an expression is more than 160 operators deep (a chain of hundreds of `or`). No rule needs this; such text is refused before it could exhaust the parser's or the evaluator's stack. Name parts with `let`, or use `x in {…}` or a `set` instead of a long chain."
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! (the parser recovers at the next top-level item). pest types never leave this module.
 
 pub mod ast;
+mod depth;
 pub mod error;
 mod parser;
 

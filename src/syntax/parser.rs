@@ -5,6 +5,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::ast::*;
+use super::depth;
 use super::error::SyntaxCode;
 use crate::diagnostic::Diagnostic;
 
@@ -29,13 +30,60 @@ pub fn parse_file(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
     diags.retain(|d| {
         d.code != SyntaxCode::Unexpected.into() || d.primary_span().is_none_or(|s| !tailored.contains(&s.start))
     });
+    // Spans were found in the pre-scanned text, whose repairs keep byte lengths but not
+    // character boundaries (an unclosed string blanked with spaces, `（` → `(` + spaces).
+    for label in diags.iter_mut().flat_map(|d| d.labels.iter_mut()).filter(|l| l.span.file == file) {
+        label.span = whole_chars(label.span, text);
+    }
     diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
     (module, diags)
+}
+
+/// `span` widened to whole characters of `text` (and kept inside it).
+fn whole_chars(span: Span, text: &str) -> Span {
+    let mut start = (span.start as usize).min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (span.end as usize).clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Span::new(span.file, start, end)
 }
 
 fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
     let (fixed, mut diags) = prescan(file, text);
     let src: &str = &fixed;
+    // Nesting deeper than any rule needs would exhaust the parser's stack: refuse it first.
+    let nesting = match depth::check_nesting(file, src, 0) {
+        Ok(n) => n,
+        Err(d) => {
+            diags.push(d);
+            return (Module::default(), diags);
+        }
+    };
+    let (mut module, mut diags) = if nesting <= depth::SMALL_NESTING {
+        parse_checked(file, src, diags)
+    } else {
+        let kept = diags.clone();
+        match depth::on_big_stack(move || parse_checked(file, src, diags)) {
+            Some(parsed) => parsed,
+            None => {
+                let mut diags = kept;
+                diags.push(Diagnostic::error(
+                    SyntaxCode::TooDeep,
+                    "cannot start a thread to parse this deeply nested file",
+                ));
+                return (Module::default(), diags);
+            }
+        }
+    };
+    depth::limit_depth(&mut module, &mut diags);
+    (module, diags)
+}
+
+fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>) -> (Module, Vec<Diagnostic>) {
     match KensaParser::parse(Rule::file, src) {
         Ok(mut pairs) => {
             let mut cx = Cx { file, offset: 0, diags: Vec::new() };
@@ -65,6 +113,25 @@ fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
 
 /// Parse an expression that starts at byte `offset` of `file` (used for `{…}` in messages).
 pub fn parse_expr(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    let expr = if depth::check_nesting(file, text, offset)? <= depth::SMALL_NESTING {
+        parse_expr_checked(file, text, offset)?
+    } else {
+        depth::on_big_stack(|| parse_expr_checked(file, text, offset)).unwrap_or_else(|| {
+            Err(Diagnostic::error(SyntaxCode::TooDeep, "cannot start a thread to parse this deeply nested text"))
+        })?
+    };
+    if let Some(span) = depth::too_deep_at(&expr) {
+        depth::dismantle(expr);
+        return Err(Diagnostic::error(
+            SyntaxCode::TooDeep,
+            format!("this expression is nested more than {} levels deep", depth::MAX_EXPR_DEPTH),
+        )
+        .label(Span { end: span.start.saturating_add(1).min(span.end.max(span.start)), ..span }, "too deep"));
+    }
+    Ok(expr)
+}
+
+fn parse_expr_checked(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
     match KensaParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let mut cx = Cx { file, offset, diags: Vec::new() };

@@ -220,14 +220,19 @@ pub struct SuiteError(pub String);
 pub fn load(path: &Path, color: bool) -> Result<Suite, SuiteError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SuiteError(format!("error: cannot read `{name}`: {e}\n")))?;
-    match serde_saphyr::from_str::<SuiteFile>(&text) {
-        Ok(file) => {
-            if let Some(e) = problems(&file, &text, &name, color) {
-                return Err(e);
-            }
-            Ok(Suite { path: path.to_path_buf(), file })
-        }
-        Err(e) => Err(SuiteError(render_yaml_error(&name, &text, &e, color))),
+    let file = parse(&name, &text, color)?;
+    Ok(Suite { path: path.to_path_buf(), file })
+}
+
+/// Parse the text of a suite file named `name` (shown in errors); no file system access,
+/// so `fuzz/` and `tests/fuzz_properties.rs` can feed it arbitrary text.
+pub fn parse(name: &str, text: &str, color: bool) -> Result<SuiteFile, SuiteError> {
+    match serde_saphyr::from_str::<SuiteFile>(text) {
+        Ok(file) => match problems(&file, text, name, color) {
+            Some(e) => Err(e),
+            None => Ok(file),
+        },
+        Err(e) => Err(SuiteError(render_yaml_error(name, text, &e, color))),
     }
 }
 

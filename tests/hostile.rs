@@ -1,0 +1,432 @@
+//! The hostile-input matrix (issue 7): broken, huge, deep and tricky inputs, through the real
+//! binary for files and through the library for records and rule text. Every case asserts the
+//! exit code, that nothing panicked, that the error names where (line / record / field / span)
+//! and what to do, that every other record of the batch still got a verdict, and that the
+//! summary line on stderr reconciles (records in = verdicts out + errors). Big inputs are
+//! generated into a temporary folder and removed afterwards; none is committed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::io::Write;
+use std::path::Path;
+
+use cli::{Run, run_in, workdir, write};
+use kensa::{Date, Engine, Limits};
+use serde_json::json;
+
+/// Two good records in the standard shape (one review, one accept).
+const GOOD1: &str = r#"{"id": "G1", "my_number": "123456789018", "family_name": "山田", "given_name": "花子", "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ", "birth_date": "1980-04-01", "sex": "female", "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
+const GOOD2: &str = r#"{"id": "G2", "my_number": "123456789018", "family_name": "田中", "given_name": "一郎", "family_name_kana": "タナカ", "given_name_kana": "イチロウ", "birth_date": "昭和50年1月2日", "sex": "male", "postal_code": "1000014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
+
+fn eval(dir: &Path, file: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["eval", "--today", "2026-11-27", "-j", "2"];
+    args.extend_from_slice(extra);
+    args.push(file);
+    run_in(dir, &args, None)
+}
+
+/// The summary line's counts: (total, accept, review, reject, errors).
+fn summary(r: &Run) -> (usize, usize, usize, usize, usize) {
+    let line =
+        r.stderr.lines().find(|l| l.contains(" records: ")).unwrap_or_else(|| panic!("no summary: {}", r.stderr));
+    let n: Vec<usize> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    assert_eq!(n.len(), 5, "{line}");
+    (n[0], n[1], n[2], n[3], n[4])
+}
+
+/// Stdout as JSON objects: (verdicts' ids, error objects).
+fn outputs(r: &Run) -> (Vec<String>, Vec<serde_json::Value>) {
+    let mut ids = Vec::new();
+    let mut errors = Vec::new();
+    for line in r.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if v.get("error").is_some() {
+            errors.push(v);
+        } else {
+            ids.push(v["id"].as_str().unwrap().to_string());
+        }
+    }
+    (ids, errors)
+}
+
+/// The common assertions: no panic, exit code, the good records judged, the counts reconcile.
+/// Returns the error objects, one `{"line"|"record": N, "error": …}` per line of text.
+fn judged(r: &Run, code: i32, good: &[&str]) -> String {
+    assert!(!r.stderr.contains("panicked") && !r.stderr.contains("stopped unexpectedly"), "{}", r.stderr);
+    assert_eq!(r.code, code, "{}", r.stderr);
+    let (ids, errors) = outputs(r);
+    assert_eq!(ids, good, "{}", r.stdout);
+    let (total, accept, review, reject, errs) = summary(r);
+    assert_eq!(total, ids.len() + errors.len(), "records in = verdicts out + errors");
+    assert_eq!(accept + review + reject, ids.len());
+    assert_eq!(errs, errors.len());
+    errors
+        .iter()
+        .map(|e| {
+            let at = e.get("line").map(|n| format!("line {n}")).unwrap_or_else(|| format!("record {}", e["record"]));
+            format!("{at}: {}", e["error"].as_str().unwrap())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn snap(name: &str, text: &str) {
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => true }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+// ---------------------------------------------------------------- JSONL
+
+#[test]
+fn jsonl_broken_lines_among_good_ones() {
+    let dir = workdir("hostile-jsonl");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"\xEF\xBB\xBF"); // a byte order mark before the first record
+    bytes.extend_from_slice(GOOD1.as_bytes());
+    bytes.extend_from_slice(b"\r\n"); // CRLF
+    bytes.extend_from_slice(b"{\"id\": \"X\xff\xfe\"}\n"); // invalid UTF-8
+    bytes.extend_from_slice(b"{\"id\": \"N1\", \"family_name\": \"\x00\"}\n"); // a raw NUL in text
+    bytes.extend_from_slice(b"{\"id\": \"D1\", \"family_name\": \"a\", \"id\": \"D2\"}\n"); // duplicate key
+    bytes.extend_from_slice(format!("{}{}\n", "[".repeat(10_000), "]".repeat(10_000)).as_bytes()); // 10,000 deep
+    bytes.extend_from_slice(b"[1, 2]\n"); // not an object
+    bytes.extend_from_slice(b"\n   \n"); // blank lines are not records
+    bytes.extend_from_slice(GOOD2.as_bytes());
+    bytes.extend_from_slice(b"\n");
+    bytes.extend_from_slice(br#"{"id": "T1", "family_name": "#); // a truncated last line
+    std::fs::write(dir.join("in.jsonl"), bytes).unwrap();
+    let r = eval(&dir, "in.jsonl", &[]);
+    snap("jsonl_broken_lines", &judged(&r, 1, &["G1", "G2"]));
+}
+
+#[test]
+fn numbers_where_text_belongs_and_the_reverse_are_findings_naming_the_field() {
+    let dir = workdir("hostile-types");
+    let odd = r#"{"id": 7, "my_number": 123456789018, "family_name": 5, "given_name": ["x"], "family_name_kana": {"a": 1}, "given_name_kana": "ハナコ", "birth_date": 19800401, "sex": true, "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号", "bank": "none"}"#;
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{odd}\n{GOOD2}\n"));
+    let r = eval(&dir, "in.jsonl", &[]);
+    judged(&r, 0, &["G1", "7", "G2"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.lines().nth(1).unwrap()).unwrap();
+    let types: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema.type")
+        .map(|f| f["fields"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["given_name", "family_name_kana", "birth_date", "sex", "bank"]);
+    assert_eq!(v["decision"], "reject");
+}
+
+#[test]
+fn a_100_mb_line_is_skipped_and_the_next_line_read() {
+    let dir = workdir("hostile-100mb");
+    let path = dir.join("in.jsonl");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(f, "{GOOD1}").unwrap();
+        f.write_all(b"{\"id\": \"BIG\", \"family_name\": \"").unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..100 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.write_all(b"\"}\n").unwrap();
+        writeln!(f, "{GOOD2}").unwrap();
+    }
+    let r = eval(&dir, "in.jsonl", &[]);
+    snap("line_100mb", &judged(&r, 1, &["G1", "G2"]));
+}
+
+#[test]
+fn a_10_mb_field_is_an_error_naming_the_field() {
+    let dir = workdir("hostile-10mb");
+    let mut big: serde_json::Value = serde_json::from_str(GOOD1).unwrap();
+    big["id"] = json!("BIG");
+    big["address"] = json!("東".repeat((10 << 20) / 3));
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{big}\n{GOOD2}\n"));
+    let r = eval(&dir, "in.jsonl", &[]);
+    snap("field_10mb", &judged(&r, 1, &["G1", "G2"]));
+    // Raised limits let it through: configurable on the command line.
+    let r = eval(&dir, "in.jsonl", &["--max-field-bytes", "64M", "--max-record-bytes", "64M"]);
+    judged(&r, 0, &["G1", "BIG", "G2"]);
+    // The line limit applies before the field limit.
+    let r = eval(&dir, "in.jsonl", &["--max-record-bytes", "1M"]);
+    let errors = judged(&r, 1, &["G1", "G2"]);
+    assert!(errors.starts_with("line 2: the line is 104") && errors.contains("--max-record-bytes"), "{errors}");
+}
+
+#[test]
+fn empty_files_hold_no_records() {
+    let dir = workdir("hostile-empty");
+    for name in ["e.jsonl", "e.json", "e.csv", "e.yaml"] {
+        write(&dir, name, "");
+        let r = eval(&dir, name, &[]);
+        assert_eq!(judged(&r, 0, &[]), "", "{name}");
+        assert_eq!(summary(&r), (0, 0, 0, 0, 0), "{name}");
+    }
+}
+
+// ---------------------------------------------------------------- JSON, YAML, CSV
+
+#[test]
+fn json_array_with_a_duplicate_key_and_a_truncated_end() {
+    let dir = workdir("hostile-json");
+    write(&dir, "in.json", &format!("[{GOOD1}, {{\"id\": \"D\", \"id\": \"E\"}}, {GOOD2}, {{\"id\": "));
+    let r = eval(&dir, "in.json", &[]);
+    // serde stops at the first error inside an array: the records before it are judged.
+    snap("json_array", &judged(&r, 1, &["G1"]));
+    write(&dir, "deep.json", &format!("[{GOOD1}, {}{}]", "[".repeat(10_000), "]".repeat(10_000)));
+    let r = eval(&dir, "deep.json", &[]);
+    snap("json_deep", &judged(&r, 1, &["G1"]));
+}
+
+#[test]
+fn json_array_with_a_record_over_the_limit() {
+    let dir = workdir("hostile-json-big");
+    let big = format!("{{\"id\": \"BIG\", \"family_name\": \"{}\"}}", "a".repeat(3 << 20));
+    write(&dir, "in.json", &format!("[{GOOD1}, {big}, {GOOD2}]"));
+    let r = eval(&dir, "in.json", &["--max-record-bytes", "1M"]);
+    snap("json_big_record", &judged(&r, 1, &["G1"]));
+}
+
+#[test]
+fn yaml_deep_duplicate_and_crlf() {
+    let dir = workdir("hostile-yaml");
+    let g1: serde_json::Value = serde_json::from_str(GOOD1).unwrap();
+    let g2: serde_json::Value = serde_json::from_str(GOOD2).unwrap();
+    // CRLF line ends and a BOM are fine.
+    let text = format!("\u{feff}- {g1}\r\n- {g2}\r\n");
+    write(&dir, "ok.yaml", &text);
+    judged(&eval(&dir, "ok.yaml", &[]), 0, &["G1", "G2"]);
+    write(&dir, "deep.yaml", &format!("- {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
+    snap("yaml_deep", &judged(&eval(&dir, "deep.yaml", &[]), 1, &[]));
+    write(&dir, "dup.yaml", "- {id: a, id: b}\n");
+    snap("yaml_duplicate", &judged(&eval(&dir, "dup.yaml", &[]), 1, &[]));
+}
+
+#[test]
+fn csv_missing_column_duplicate_header_and_bad_bytes() {
+    let dir = workdir("hostile-csv");
+    let header =
+        "id,my_number,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,postal_code,address";
+    let row1 = "G1,123456789018,山田,花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,東京都千代田区永田町1丁目7番1号";
+    let row2 = "G2,123456789018,田中,一郎,タナカ,イチロウ,1975-01-02,male,1000014,東京都千代田区永田町1丁目7番1号";
+    let mut bytes = format!("\u{feff}{header}\r\n{row1}\r\nM1,123456789018,山田\r\n").into_bytes();
+    bytes.extend_from_slice(b"B1,1,\xff,a,a,a,1980-04-01,male,1000014,x\r\n");
+    bytes.extend_from_slice(format!("{row2}\r\n").as_bytes());
+    std::fs::write(dir.join("in.csv"), bytes).unwrap();
+    snap("csv_rows", &judged(&eval(&dir, "in.csv", &[]), 1, &["G1", "G2"]));
+    write(&dir, "dup.csv", &format!("id,family_name,id\n{row1}\n"));
+    snap("csv_duplicate_header", &judged(&eval(&dir, "dup.csv", &[]), 1, &[]));
+}
+
+// ---------------------------------------------------------------- limits in the library
+
+fn engine() -> Engine {
+    Engine::builtin().unwrap().with_today(Date::parse("2026-11-27").unwrap())
+}
+
+#[test]
+fn field_limit_in_the_library_names_the_field() {
+    let e = engine().with_limits(Limits { max_field_bytes: 100, ..Limits::default() });
+    let mut r: serde_json::Value = serde_json::from_str(GOOD1).unwrap();
+    assert!(e.evaluate(&r).is_ok());
+    r["bank"] = json!({"holder_kana": "ｱ".repeat(40)});
+    let err = e.evaluate(&r).unwrap_err().to_string();
+    assert!(err.starts_with("the value `bank.holder_kana` is 120 bytes long, more than the limit of 100"), "{err}");
+    assert!(err.contains("--max-field-bytes"));
+    assert_eq!(Limits::default().max_field_bytes, 1 << 20);
+    assert_eq!(engine().limits(), Limits::default());
+}
+
+#[test]
+fn evaluation_budget_names_the_rule() {
+    let rules = r#"schema r { id: text id, a: text }
+rule small.rule { require a != "x"; reject }
+rule big.rule { require length(a ++ a ++ a ++ a ++ a ++ a) < 100 or a == "y"; review }
+"#;
+    let e = Engine::from_source("budget.kensa", rules).unwrap();
+    let r = json!({"id": "1", "a": "b"});
+    assert!(e.evaluate(&r).is_ok(), "the default budget is generous");
+    let e = e.with_limits(Limits { eval_budget: 6, ..Limits::default() });
+    let err = e.evaluate(&r).unwrap_err().to_string();
+    assert!(err.contains("more than 6 evaluation steps (reached in rule `big.rule`)"), "{err}");
+    assert!(err.contains("--eval-budget"));
+    let batch = e.evaluate_batch(&[r.clone(), r]);
+    assert!(batch.iter().all(Result::is_err));
+}
+
+#[test]
+fn evaluation_budget_on_the_command_line() {
+    let dir = workdir("hostile-budget");
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{GOOD2}\n"));
+    let r = eval(&dir, "in.jsonl", &["--eval-budget", "3"]);
+    let errors = judged(&r, 1, &[]);
+    assert_eq!(errors.lines().count(), 2);
+    assert!(errors.lines().all(|l| l.contains("evaluation steps (reached in rule `")), "{errors}");
+}
+
+// ---------------------------------------------------------------- rule text
+
+/// The codes and messages of a rule text that must not compile.
+fn diagnose(name: &str, text: &str) -> String {
+    let err = Engine::from_source(name, text).expect_err("must not compile");
+    err.diagnostics().iter().map(|d| format!("{}: {}", d.code, d.message)).collect::<Vec<_>>().join("\n")
+}
+
+const SCHEMA: &str = "schema r { id: text id, a: text }\n";
+
+#[test]
+fn deeply_nested_rule_text_is_a_diagnostic_not_a_stack_overflow() {
+    let n = 10_000;
+    let parens = format!("{SCHEMA}rule x.y {{ require {}a == \"1\"{}; reject }}\n", "(".repeat(n), ")".repeat(n));
+    let nots = format!("{SCHEMA}rule x.y {{ require {}a == \"1\"; reject }}\n", "not ".repeat(n));
+    let decide = format!(
+        "{SCHEMA}rule x.y {{ require a == \"1\"; reject }}\ndecide {{ reject if {}any reject }}\n",
+        "not ".repeat(n)
+    );
+    let message =
+        format!("{SCHEMA}rule x.y {{ require a == \"1\"; reject \"{{{}a{}}}\" }}\n", "(".repeat(n), ")".repeat(n));
+    let terms: Vec<String> = (0..2000).map(|i| format!("a == \"{i}\"")).collect();
+    let chain = format!("{SCHEMA}rule x.y {{ require {}; reject }}\n", terms.join(" or "));
+    let schema = format!("schema r {{ id: text id, a: {}text{} }}\n", "list(".repeat(n), ")".repeat(n));
+    let all = [
+        diagnose("parens.kensa", &parens),
+        diagnose("nots.kensa", &nots),
+        diagnose("decide.kensa", &decide),
+        diagnose("message.kensa", &message),
+        diagnose("chain.kensa", &chain),
+        diagnose("schema.kensa", &schema),
+    ];
+    snap("rules_too_deep", &all.join("\n"));
+    // `kensa fmt` refuses it the same way.
+    assert!(kensa::internal::format_rules("parens.kensa", &parens).is_err());
+}
+
+#[test]
+fn nesting_at_the_limits_compiles_and_evaluates_on_a_small_stack() {
+    // Test threads have 2 MiB of stack, as rayon's workers do; the limits must fit there in a
+    // debug build. 45 brackets and a chain 150 operators long, both within the limits.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let terms: Vec<String> = (0..150).map(|i| format!("a == \"{i}\"")).collect();
+            let text = format!(
+                "{SCHEMA}let c = {}{}{}\nrule x.y {{ require not c; reject \"{{c}}\" }}\n",
+                "(".repeat(45),
+                terms.join(" or "),
+                ")".repeat(45)
+            );
+            let e = Engine::from_source("limit.kensa", &text).unwrap();
+            let v = e.evaluate(&json!({"id": "1", "a": "149"})).unwrap();
+            v.findings.len()
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), 1);
+}
+
+#[test]
+fn an_exploding_regex_is_refused_at_compile_time() {
+    let text = format!("{SCHEMA}rule x.y {{ require a matches /(a{{1000}}){{1000}}/; reject }}\n");
+    let err = Engine::from_source("regex.kensa", &text).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.code.to_string(), "kensa::check::pattern_too_large");
+    // The label points at the pattern.
+    let span = d.primary_span().unwrap();
+    assert_eq!(&text[span.start as usize..span.end as usize], "/(a{1000}){1000}/");
+    snap("regex_too_large", &err.render());
+}
+
+#[test]
+fn includes_stay_inside_the_rule_folder() {
+    let dir = workdir("hostile-include");
+    write(&dir, "secret.kensa", "rule s.t { require true; reject }\n");
+    write(&dir, "rules/a.kensa", &format!("{SCHEMA}include \"b.kensa\"\nrule x.y {{ require a != \"1\"; reject }}\n"));
+    // A cycle: each file is read once.
+    write(&dir, "rules/b.kensa", "include \"a.kensa\"\nrule x.z { require a != \"2\"; reject }\n");
+    let r = run_in(&dir, &["check", "rules"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, "rules: ok\n"));
+    write(&dir, "rules/b.kensa", "include \"../secret.kensa\"\n");
+    let up = run_in(&dir, &["check", "rules"], None);
+    write(&dir, "rules/b.kensa", "include \"/etc/passwd\"\n");
+    let abs = run_in(&dir, &["check", "rules"], None);
+    let mut text = format!("{}\n{}", up.golden(), abs.golden());
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.join("secret.kensa"), dir.join("rules/link.kensa")).unwrap();
+        write(&dir, "rules/b.kensa", "include \"link.kensa\"\n");
+        let link = run_in(&dir, &["check", "rules/a.kensa"], None);
+        text = format!("{text}\n{}", link.golden());
+    }
+    for r in [&up, &abs] {
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.contains("kensa::load::outside_rule_folder"), "{}", r.stderr);
+    }
+    assert!(!text.contains("root:"), "nothing of /etc/passwd is shown");
+    snap("include_outside", &text);
+}
+
+/// The number just before `word` in `line` (`45 compared` → 45).
+fn count_before(line: &str, word: &str) -> usize {
+    let at = line.find(word).unwrap_or_else(|| panic!("no `{word}` in: {line}"));
+    let digits: String = line[..at]
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap_or_else(|_| panic!("no count before `{word}` in: {line}"))
+}
+
+#[test]
+fn every_batch_command_reconciles_its_counts_in_a_summary_line() {
+    let dir = workdir("hostile-summaries");
+    let good3 = GOOD2.replace("\"G2\"", "\"G3\"").replace("田中", "佐藤").replace("タナカ", "サトウ");
+    let good4 = GOOD1.replace("\"G1\"", "\"G4\"").replace("123456789018", "");
+    let text = format!("{GOOD1}\n{{\"broken\n{GOOD2}\n[1, 2]\n{good3}\n{good4}\n");
+    write(&dir, "in.jsonl", &text);
+    write(&dir, "registry.jsonl", &format!("{GOOD1}\n"));
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    // (command, the word after the count of records that could not be used)
+    let cases: [(&[&str], &str); 6] = [
+        (&["eval", "in.jsonl"], " errors"),
+        (&["dedup", "in.jsonl"], " errors"),
+        (&["link", "--registry", "registry.jsonl", "in.jsonl"], " errors"),
+        (&["registry", "import", "in.jsonl", "--db", "imported.db"], " errors"),
+        (&["enroll", "--db", "enrolled.db", "in.jsonl"], " errors"),
+        (&["diff", "--base", rules, "in.jsonl"], " could not be evaluated"),
+    ];
+    for (args, errors_word) in cases {
+        let r = run_in(&dir, args, None);
+        assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
+        assert_ne!(r.code, 2, "{args:?} could not run: {}", r.stderr);
+        let line = r.stderr.lines().rev().find(|l| l.contains(" records: ")).unwrap_or_else(|| {
+            panic!("{args:?}: no summary line `N records: …` on stderr: {}", r.stderr);
+        });
+        let total = count_before(line, " records: ");
+        let errors = count_before(line, errors_word);
+        assert_eq!((total, errors), (6, 2), "{args:?}: records in = used + errors: {line}");
+        // Each unusable line is reported with its line number: on stderr, or as an error
+        // object in the output (eval, enroll).
+        let in_output = |n: usize| {
+            r.stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).any(|v| {
+                v.get("error").is_some() && v.get("line").and_then(serde_json::Value::as_u64) == Some(n as u64)
+            })
+        };
+        for n in [2, 4] {
+            assert!(
+                r.stderr.contains(&format!("line {n}")) || in_output(n),
+                "{args:?} does not name line {n}: {}\n{}",
+                r.stdout,
+                r.stderr
+            );
+        }
+    }
+}
