@@ -432,3 +432,20 @@ fn a_voicing_mark_brought_next_to_a_kana_by_removing_whitespace_keeps_the_key_id
         assert_eq!(kensa::normalize::address::parse(s).key(), Ok(k));
     }
 }
+
+/// Found by the `address` target: an unknown town after 大字 that reads as a ward once 大字 is
+/// dropped (`札幌市大字中央区` → `札幌市中央区`, which keys to `Incomplete`). Such a key would
+/// name another place, so it is refused as ambiguous; known towns still key as before.
+#[test]
+fn an_unknown_town_that_reads_as_another_municipality_has_no_key() {
+    use kensa::normalize::address::{KeyError, key, parse};
+    for s in ["北海道札幌市大字中央区", "北海道札幌市字大字中央区1番"] {
+        invariants::address(s);
+        assert_eq!(key(s), Err(KeyError::Ambiguous), "{s}");
+        assert_eq!(parse(s).key(), Err(KeyError::Ambiguous), "{s}");
+    }
+    // A known town after 大字, and an unknown one that stays itself, still have keys.
+    assert_eq!(key("三重県桑名郡木曽岬町大字西対海地1"), Ok(String::from("三重県桑名郡木曽岬町西対海地1番")));
+    let k = key("東京都千代田区大字ふしぎ町1番").unwrap();
+    assert_eq!(key(&k), Ok(k));
+}

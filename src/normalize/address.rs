@@ -143,7 +143,8 @@ impl Address {
         out.push_str(muni);
         out.push_str(town);
         nums.write_key(&mut out);
-        Ok(out)
+        let unknown_town = town.len() > self.known_town.map_or(0, str::len);
+        stable(out, unknown_town.then_some(muni))
     }
 }
 
@@ -160,6 +161,9 @@ pub enum KeyError {
     UnknownMunicipality,
     /// Neither a town nor a block number after the municipality.
     Incomplete,
+    /// The town is not a Japan Post town, and written without spaces or 大字/字 it reads as
+    /// part of another municipality (`札幌市大字中央区`): no key that names one place.
+    Ambiguous,
 }
 
 impl fmt::Display for KeyError {
@@ -170,6 +174,9 @@ impl fmt::Display for KeyError {
             Self::NoPrefecture => f.write_str("no prefecture, and the municipality does not identify one"),
             Self::UnknownMunicipality => f.write_str("municipality not found in the prefecture"),
             Self::Incomplete => f.write_str("address has no town or block number"),
+            Self::Ambiguous => f.write_str(
+                "the town is not a known town, and written without spaces or 大字 it reads as another municipality; write the address as in the resident record",
+            ),
         }
     }
 }
@@ -220,6 +227,30 @@ fn set_text(slot: &mut Option<String>, text: Option<&str>) {
 /// all give `東京都千代田区永田町一丁目3-1`. Without a 丁目 the numbers are labelled
 /// (`広島県広島市中区基町1番1号`), so the key re-parses to itself.
 pub fn key(s: &str) -> Result<String, KeyError> {
+    let (out, unknown_town, muni) = key_of(s)?;
+    stable(out, unknown_town.then_some(muni))
+}
+
+/// `key` is a fixed point (`key(key(s)) == key(s)`) as long as what follows the municipality
+/// is a Japan Post town or numbers. A town kensa does not know is written as it is, and
+/// without its spaces and leading 大字/字 it can read as more of the municipality
+/// (`札幌市大字中央区` → `札幌市中央区…`, a ward): such a key is refused as ambiguous rather
+/// than given out as a key that names another place. Only unknown towns are checked, so the
+/// common case costs nothing.
+/// `unknown_town` is the municipality of a key whose town kensa does not know: the key must
+/// read back as itself, in that municipality.
+fn stable(out: String, unknown_town: Option<&'static str>) -> Result<String, KeyError> {
+    if let Some(muni) = unknown_town
+        && key_of(&out).ok().is_none_or(|(again, _, again_muni)| again != out || again_muni != muni)
+    {
+        return Err(KeyError::Ambiguous);
+    }
+    Ok(out)
+}
+
+/// The key of `s`, whether it holds town text that is not a Japan Post town, and its
+/// municipality.
+fn key_of(s: &str) -> Result<(String, bool, &'static str), KeyError> {
     let folded = width::fold_width(s);
     let raw = parse_raw(&folded);
     if raw.empty {
@@ -237,9 +268,11 @@ pub fn key(s: &str) -> Result<String, KeyError> {
     let mut out = String::with_capacity(pref.len() + muni.name.len() + known.len() + raw.town_extra.len() + 24);
     out.push_str(pref);
     out.push_str(muni.name);
-    out.push_str(&raw.town_string());
+    let town = raw.town_string();
+    out.push_str(&town);
     raw.nums.write_key(&mut out);
-    Ok(out)
+    let unknown_town = town.len() > known.len();
+    Ok((out, unknown_town, muni.name))
 }
 
 /// The prefecture of an address, written or inferred from a municipality unique nationwide.
