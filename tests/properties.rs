@@ -24,20 +24,9 @@ fn builtin() -> &'static Engine {
     ENGINE.get_or_init(|| Engine::builtin().unwrap().with_today(Date::parse("2026-11-27").unwrap()))
 }
 
-const FIELDS: &[&str] = &[
-    "id",
-    "my_number",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "bank",
-];
-const BANK_FIELDS: &[&str] = &["bank_code", "branch_code", "account_type", "account_number", "holder_kana"];
+#[path = "common/fields.rs"]
+mod fields;
+use fields::{BANK_FIELDS, FIELDS};
 
 /// Pieces of text that normalizers treat specially, plus plausible field values.
 const SPECIAL: &[&str] = &[

@@ -229,21 +229,9 @@ fn check_standard_verdict(v: &Verdict) {
     assert_eq!(v.decision, expected, "the decision does not follow the findings");
 }
 
-/// The fields a mutated record changes.
-pub const FIELDS: &[&str] = &[
-    "id",
-    "my_number",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "sex",
-    "postal_code",
-    "address",
-    "bank",
-];
-pub const BANK_FIELDS: &[&str] = &["bank_code", "branch_code", "account_type", "account_number", "holder_kana"];
+#[path = "../../tests/common/fields.rs"]
+mod fields;
+pub use fields::{BANK_FIELDS, FIELDS};
 
 /// One change to a valid record: which field (a top-level one, or one of `bank`), and its new
 /// value (`None` removes it).
