@@ -260,11 +260,29 @@ fn the_masking_check_finds_numbers_written_with_separators() {
     assert!(leaked("********4596 と ************2262", &secrets).is_empty());
 }
 
-/// The engine's dependency tree (what the `kensa` library and binary link; not the test and
-/// benchmark tools) holds no HTTP, socket or async-runtime crate, and its sources use no
-/// `std::net`: kensa cannot open a network connection.
+/// Which crates a build of kensa links (the library and binary; not the test and benchmark
+/// tools), by name.
+fn linked_crates(features: &[&str]) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo"));
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal,build", "--prefix", "none", "--format", "{p}"])
+        .args(features)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let crates: BTreeSet<String> = tree.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect();
+    assert!(crates.contains("rusqlite") && crates.contains("kensa"), "the tree was read: {crates:?}");
+    crates
+}
+
+/// Built without the `postgres` feature, kensa links no HTTP, socket or async-runtime crate.
+/// With it (the default), the only network code is the PostgreSQL client — no HTTP or TLS
+/// crate — which connects only to the server named by a `postgres://` registry. kensa's own
+/// sources use no `std::net` either way.
 #[test]
-fn kensa_links_no_network_code() {
+fn kensa_links_no_network_code_but_the_postgres_client() {
     const NETWORK: &[&str] = &[
         "reqwest",
         "hyper",
@@ -283,19 +301,20 @@ fn kensa_links_no_network_code() {
         "native-tls",
         "openssl",
         "tungstenite",
+        "tokio-postgres",
     ];
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo"));
-    let out = std::process::Command::new(cargo)
-        .args(["tree", "--offline", "-e", "normal,build", "--prefix", "none", "--format", "{p}"])
-        .current_dir(ROOT)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
-    let tree = String::from_utf8(out.stdout).unwrap();
-    let crates: BTreeSet<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
-    assert!(crates.contains("rusqlite") && crates.contains("kensa"), "the tree was read: {crates:?}");
-    let network: Vec<&&str> = NETWORK.iter().filter(|n| crates.contains(**n)).collect();
-    assert!(network.is_empty(), "network crates in kensa's dependencies: {network:?}");
+    let embedded = linked_crates(&["--no-default-features"]);
+    let network: Vec<&&str> = NETWORK.iter().filter(|n| embedded.contains(**n)).collect();
+    assert!(network.is_empty(), "network crates in kensa's dependencies without the postgres feature: {network:?}");
+
+    let default = linked_crates(&[]);
+    assert!(default.contains("tokio-postgres"), "the default build has the PostgreSQL client");
+    // What the default build adds is the client and what it needs, and nothing that speaks
+    // HTTP or TLS.
+    let added: BTreeSet<&String> = default.difference(&embedded).collect();
+    for name in ["reqwest", "hyper", "ureq", "curl", "h2", "rustls", "native-tls", "openssl", "tungstenite"] {
+        assert!(!added.iter().any(|c| c.as_str() == name), "{name} came with the postgres feature: {added:?}");
+    }
 
     let mut stack = vec![Path::new(ROOT).join("src")];
     while let Some(dir) = stack.pop() {

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -309,17 +312,7 @@ fn a_killed_enroll_leaves_a_consistent_database_and_a_rerun_is_safe() {
     assert_eq!(after, before + enrolled);
 }
 
-/// A copy of the standard rules in `dir/rules`, with `edit` applied to registry.kensa.
-fn rules_copy(dir: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
-    let rules = dir.join(name);
-    std::fs::create_dir_all(rules.join("tables")).unwrap();
-    for f in ["resident.kensa", "tables/prefectures.csv"] {
-        std::fs::copy(format!("{ROOT}/rules/{f}"), rules.join(f)).unwrap();
-    }
-    let text = std::fs::read_to_string(format!("{ROOT}/rules/registry.kensa")).unwrap();
-    std::fs::write(rules.join("registry.kensa"), edit(&text)).unwrap();
-    rules
-}
+use cli::rules_copy;
 
 #[test]
 fn keys_built_by_other_rules_are_detected_and_rebuilt() {

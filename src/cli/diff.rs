@@ -38,7 +38,8 @@ pub struct Args {
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Records already enrolled, judged against by both rule sets: a registry database
-    /// (`kensa registry import`), or a JSONL, JSON, YAML or CSV file loaded into memory.
+    /// (`kensa registry import`), a PostgreSQL server (`postgres://…`), or a JSONL, JSON, YAML or
+    /// CSV file loaded into memory.
     #[arg(long)]
     registry: Option<PathBuf>,
     /// Output: a table for people, or one JSON object for CI (default: table when standard
@@ -208,6 +209,14 @@ impl Registries {
     fn open(base: &kensa::Engine, new: &kensa::Engine, path: &Path) -> Result<Registries, String> {
         if !base.uses_registry() && !new.uses_registry() {
             eprintln!("note: neither rule set has a `match` block, so the registry is not consulted");
+        }
+        if let Some(url) = path.to_str().filter(|p| kensa::registry::is_server_url(p)) {
+            let open = |engine: &kensa::Engine, side: &str| -> Result<Arc<dyn Registry>, String> {
+                super::eval::open_server_read(url, engine)
+                    .map(Arc::from)
+                    .map_err(|e| format!("{e} (for the {side} rules)"))
+            };
+            return Ok(Registries { base: Some(open(base, "base")?), new: Some(open(new, "new")?) });
         }
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {

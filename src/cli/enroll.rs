@@ -14,9 +14,10 @@ use super::{exit, parse_today};
 pub struct Args {
     /// Record files (JSONL, JSON, YAML or CSV, by extension); `-` or nothing reads standard input.
     inputs: Vec<String>,
-    /// The registry database file (created when missing).
+    /// The registry: a database file (created when missing), or a PostgreSQL server
+    /// (`postgres://user@host/database`; its tables are created when missing).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
     /// Rule file or folder (default: the standard rule set compiled into kensa).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -45,7 +46,7 @@ struct Counts {
 pub fn run(args: Args) -> u8 {
     let Some(engine) = super::registry::engine(&args.rules, args.today) else { return exit::UNUSABLE };
     let engine = engine.with_strict(args.strict);
-    let reg = match super::registry::open_write(&engine, &args.db) {
+    let reg = match super::registry::open_write(&engine, &args.db, None) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,7 +66,7 @@ pub fn run(args: Args) -> u8 {
     let result: io::Result<()> = (|| {
         for (path, format) in &plan {
             let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-                let line = one(&engine, &reg, &pos, raw, &mut counts)?;
+                let line = one(&engine, reg.as_ref(), &pos, raw, &mut counts)?;
                 writeln!(out, "{line}")?;
                 // A clerk (or a second process) watching the output sees each decision as it is made.
                 out.flush()
@@ -106,7 +107,7 @@ pub fn run(args: Args) -> u8 {
 /// Enroll one record; the output line (a verdict with `enrolled`, or an error object).
 fn one(
     engine: &kensa::Engine,
-    reg: &kensa::registry::SqliteRegistry,
+    reg: &dyn kensa::registry::Store,
     pos: &Pos,
     raw: Raw,
     counts: &mut Counts,

@@ -17,8 +17,8 @@ pub struct Args {
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Records already enrolled, for duplicate and conflict rules: a registry database
-    /// (`kensa registry import`; `.db`, `.sqlite` or any SQLite file), or a JSONL, JSON, YAML or
-    /// CSV file loaded into memory.
+    /// (`kensa registry import`; `.db`, `.sqlite` or any SQLite file), a PostgreSQL server
+    /// (`postgres://user@host/database`), or a JSONL, JSON, YAML or CSV file loaded into memory.
     #[arg(long)]
     registry: Option<PathBuf>,
     /// Output format.
@@ -202,12 +202,32 @@ pub fn load_registry(
     engine: &kensa::Engine,
     path: &std::path::Path,
 ) -> Result<Box<dyn kensa::registry::Registry>, String> {
+    if let Some(url) = path.to_str().filter(|p| kensa::registry::is_server_url(p)) {
+        return open_server_read(url, engine);
+    }
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {
         let reg = kensa::registry::SqliteRegistry::open_read(path, &engine.key_version()).map_err(|e| e.to_string())?;
         return Ok(Box::new(reg));
     }
     Ok(Box::new(engine.memory_registry(read_registry_records(path)?)))
+}
+
+/// Connect to a PostgreSQL registry for lookups (its keys must have been built by these rules).
+pub fn open_server_read(url: &str, engine: &kensa::Engine) -> Result<Box<dyn kensa::registry::Registry>, String> {
+    #[cfg(feature = "postgres")]
+    return kensa::registry::PostgresRegistry::open_read(
+        url,
+        &kensa::registry::PgOptions::default(),
+        &engine.key_version(),
+    )
+    .map(|r| Box::new(r) as Box<dyn kensa::registry::Registry>)
+    .map_err(|e| e.to_string());
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (url, engine);
+        Err(super::registry::no_server_support())
+    }
 }
 
 /// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one is an error.

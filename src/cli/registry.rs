@@ -4,7 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kensa::registry::{Entry, SqliteRegistry};
+use kensa::registry::{Entry, SqliteRegistry, Store, is_server_url};
 use rayon::prelude::*;
 
 use super::input::{self, Format, Pos, Raw};
@@ -28,9 +28,9 @@ pub struct ImportArgs {
     /// Record files; `-` reads standard input (JSONL).
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// The registry database file.
+    /// The registry: a database file, or a PostgreSQL server (`postgres://user@host/database`).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
     /// Rule file or folder whose `match` block defines the keys (default: the standard rules).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -43,16 +43,17 @@ pub struct ImportArgs {
     /// Records per transaction.
     #[arg(long, default_value_t = 50_000)]
     batch: usize,
-    /// Memory for database pages, in MiB: the key index of a million records fits in 512.
+    /// Memory for database pages, in MiB (a database file only): the key index of a million
+    /// records fits in 512.
     #[arg(long, default_value_t = 512)]
     cache_mib: u32,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct StatsArgs {
-    /// The registry database file.
+    /// The registry: a database file, or a PostgreSQL server (`postgres://user@host/database`).
     #[arg(long)]
-    db: PathBuf,
+    db: String,
     /// Compare the stored key version with these rules (default: the standard rules).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -63,9 +64,10 @@ pub struct StatsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct RebuildArgs {
-    /// The registry database file.
+    /// The registry: a database file, or a PostgreSQL server (`postgres://user@host/database`).
+    /// On a server this also applies pending layout migrations.
     #[arg(long)]
-    db: PathBuf,
+    db: String,
     /// Rule file or folder (default: the standard rules).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -94,14 +96,24 @@ pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<ke
     }
 }
 
-/// Open (or create) a registry for writing, rebuilding stale keys; prints what it did.
-pub fn open_write(engine: &kensa::Engine, db: &Path) -> Result<SqliteRegistry, String> {
+/// Open (or create) a registry for writing — a database file, or a PostgreSQL server when `db`
+/// is a `postgres://` URL — rebuilding stale keys; prints what it did. `cache_mib` sets the
+/// page cache of a database file.
+pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> Result<Box<dyn Store>, String> {
     if !engine.uses_registry() {
         return Err(String::from("the rules have no `match` block, so they define no registry keys"));
     }
     let keys = |v: &serde_json::Value| engine.blocking_keys(v);
     let started = Instant::now();
-    let reg = SqliteRegistry::open_write(db, &engine.key_version(), &keys).map_err(|e| e.to_string())?;
+    let reg: Box<dyn Store> = if is_server_url(db) {
+        open_server_write(db, engine, &keys)?
+    } else {
+        let reg = SqliteRegistry::open_write(Path::new(db), &engine.key_version(), &keys).map_err(|e| e.to_string())?;
+        if let Some(mib) = cache_mib {
+            reg.set_cache_size(mib).map_err(|e| e.to_string())?;
+        }
+        Box::new(reg)
+    };
     if let Some(r) = reg.rebuilt() {
         eprintln!(
             "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
@@ -113,19 +125,40 @@ pub fn open_write(engine: &kensa::Engine, db: &Path) -> Result<SqliteRegistry, S
     Ok(reg)
 }
 
+#[cfg(feature = "postgres")]
+fn open_server_write(
+    db: &str,
+    engine: &kensa::Engine,
+    keys: kensa::registry::KeyFn<'_>,
+) -> Result<Box<dyn Store>, String> {
+    let options = kensa::registry::PgOptions::default();
+    kensa::registry::PostgresRegistry::open_write(db, &options, &engine.key_version(), keys)
+        .map(|r| Box::new(r) as Box<dyn Store>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_server_write(_: &str, _: &kensa::Engine, _: kensa::registry::KeyFn<'_>) -> Result<Box<dyn Store>, String> {
+    Err(no_server_support())
+}
+
+/// The message when a `postgres://` URL is given to a kensa built without the backend.
+#[cfg(not(feature = "postgres"))]
+pub fn no_server_support() -> String {
+    String::from(
+        "this kensa was built without PostgreSQL support; build it with the `postgres` feature (on by default)",
+    )
+}
+
 fn import(args: ImportArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    let reg = match open_write(&engine, &args.db) {
+    let reg = match open_write(&engine, &args.db, Some(args.cache_mib)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::UNUSABLE;
         }
     };
-    if let Err(e) = reg.set_cache_size(args.cache_mib) {
-        eprintln!("error: {e}");
-        return exit::UNUSABLE;
-    }
     let started = Instant::now();
     let batch_size = args.batch.max(1);
     let mut total = kensa::registry::Inserted::default();
@@ -196,7 +229,7 @@ fn import(args: ImportArgs) -> u8 {
         "{} records: {} imported into `{}`, {} already stored (skipped, the stored record is kept), {} errors; {:.1} s",
         total.inserted + total.skipped + bad,
         total.inserted,
-        args.db.display(),
+        reg.location(),
         total.skipped,
         bad,
         started.elapsed().as_secs_f64(),
@@ -217,7 +250,7 @@ fn where_(pos: &Pos) -> String {
 
 fn stats(args: StatsArgs) -> u8 {
     let Some(engine) = engine(&args.rules, None) else { return exit::UNUSABLE };
-    let stats = match SqliteRegistry::stats(&args.db) {
+    let stats = match registry_stats(&args.db) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -229,7 +262,7 @@ fn stats(args: StatsArgs) -> u8 {
     let current = have.as_ref() == Some(&want);
     if args.json {
         let obj = serde_json::json!({
-            "db": args.db.display().to_string(),
+            "db": shown(&args.db),
             "records": stats.records,
             "keys": stats.keys_per_block.iter().map(|(b, n)| serde_json::json!({"block": b, "keys": n})).collect::<Vec<_>>(),
             "file_bytes": stats.file_bytes,
@@ -238,8 +271,9 @@ fn stats(args: StatsArgs) -> u8 {
         });
         println!("{obj}");
     } else {
-        println!("registry   {}", args.db.display());
-        println!("file size  {} bytes ({:.1} MiB)", stats.file_bytes, stats.file_bytes as f64 / 1_048_576.0);
+        println!("registry   {}", shown(&args.db));
+        let what = if is_server_url(&args.db) { "table size" } else { "file size " };
+        println!("{what} {} bytes ({:.1} MiB)", stats.file_bytes, stats.file_bytes as f64 / 1_048_576.0);
         println!("records    {}", stats.records);
         for (b, n) in &stats.keys_per_block {
             println!("keys       block {b}: {n}");
@@ -253,7 +287,7 @@ fn stats(args: StatsArgs) -> u8 {
             println!(
                 "keys are STALE for these rules (rules_fingerprint {}); `kensa registry rebuild --db {}` rebuilds them",
                 want.rules,
-                args.db.display()
+                shown(&args.db)
             );
         }
     }
@@ -262,14 +296,14 @@ fn stats(args: StatsArgs) -> u8 {
 
 fn rebuild(args: RebuildArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    if !args.db.is_file() {
-        eprintln!("error: `{}`: no such registry file", args.db.display());
+    if !is_server_url(&args.db) && !Path::new(&args.db).is_file() {
+        eprintln!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
     }
-    match open_write(&engine, &args.db) {
+    match open_write(&engine, &args.db, None) {
         Ok(reg) => {
             if reg.rebuilt().is_none() {
-                eprintln!("the keys of `{}` are already current for these rules", args.db.display());
+                eprintln!("the keys of `{}` are already current for these rules", reg.location());
             }
             exit::OK
         }
@@ -278,4 +312,24 @@ fn rebuild(args: RebuildArgs) -> u8 {
             exit::UNUSABLE
         }
     }
+}
+
+/// A registry location for messages: a path, or a URL without its password.
+pub fn shown(db: &str) -> String {
+    #[cfg(feature = "postgres")]
+    if is_server_url(db) {
+        return kensa::registry::postgres::redact(db);
+    }
+    db.to_string()
+}
+
+fn registry_stats(db: &str) -> Result<kensa::registry::Stats, String> {
+    if is_server_url(db) {
+        #[cfg(feature = "postgres")]
+        return kensa::registry::PostgresRegistry::stats(db, &kensa::registry::PgOptions::default())
+            .map_err(|e| e.to_string());
+        #[cfg(not(feature = "postgres"))]
+        return Err(no_server_support());
+    }
+    SqliteRegistry::stats(Path::new(db)).map_err(|e| e.to_string())
 }

@@ -9,8 +9,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PostgresRegistry};
 pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sqlite_file};
 
 /// A store of enrolled records, indexed by blocking keys.
@@ -73,14 +77,32 @@ pub struct Entry {
 /// A registry records can be enrolled into: looking up the candidates, deciding, and inserting
 /// happen as one atomic step, serialized with every other enrollment into the same store (also
 /// from other processes), so two enrollments of one person cannot both see an empty registry.
-/// An embedded database does it with a write transaction; a server database can use a
-/// serializable transaction or a lock — the rule layer sees only [`Registry`].
+/// SQLite does it with a write transaction taken before the lookup; PostgreSQL with advisory
+/// locks on the entry's blocking keys (`postgres.rs`). The rule layer sees only [`Registry`].
 pub trait Enroll: Registry {
     /// Fetch the candidates of `entry.keys`, call `decide(candidates, uid_taken)`, and insert the
     /// entry when it returns `true` (never when the uid is already stored). Returns whether the
     /// entry was inserted. Nothing is stored when `decide` or the store fails.
     fn enroll(&self, entry: &Entry, decide: &mut dyn FnMut(&dyn Registry, bool) -> bool)
     -> Result<bool, RegistryError>;
+}
+
+/// A registry database that records are imported and enrolled into: the embedded SQLite file
+/// or a PostgreSQL server. The CLI's `registry import` and `enroll` work through this trait.
+pub trait Store: Enroll {
+    /// Store a batch of entries in one transaction: all of them or none. An entry whose uid is
+    /// already stored (or comes earlier in the batch) is skipped, so importing a file again
+    /// stores every record once.
+    fn insert_batch(&self, entries: &[Entry]) -> Result<Inserted, RegistryError>;
+    /// The keys rebuilt when the store was opened, if they were stale.
+    fn rebuilt(&self) -> Option<&Rebuilt>;
+    /// Where the store is, for messages (a path, or a URL without its password).
+    fn location(&self) -> String;
+}
+
+/// Whether `s` names a PostgreSQL server rather than a file: `postgres://…` or `postgresql://…`.
+pub fn is_server_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
 /// Candidates already fetched, seen as a registry (the view of an enrollment in progress): it

@@ -254,6 +254,20 @@ impl Registry for SqliteRegistry {
     }
 }
 
+impl super::Store for SqliteRegistry {
+    fn insert_batch(&self, entries: &[Entry]) -> Result<Inserted, RegistryError> {
+        SqliteRegistry::insert_batch(self, entries)
+    }
+
+    fn rebuilt(&self) -> Option<&Rebuilt> {
+        SqliteRegistry::rebuilt(self)
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
 impl Enroll for SqliteRegistry {
     fn enroll(
         &self,
@@ -326,7 +340,7 @@ fn check_schema(path: &Path, meta: &[(String, String)]) -> Result<(), RegistryEr
 }
 
 /// The entries of `version` that differ from the stored ones, or `None` when all agree.
-fn version_diff(stored: &[(String, String)], version: &KeyVersion) -> Option<String> {
+pub(super) fn version_diff(stored: &[(String, String)], version: &KeyVersion) -> Option<String> {
     let diffs: Vec<String> = version
         .entries()
         .iter()

@@ -97,3 +97,15 @@ pub fn golden(case: &str, r: &Run) {
         insta::assert_snapshot!(name, r.golden());
     });
 }
+
+/// A copy of the standard rules in `dir/name`, with `edit` applied to registry.kensa.
+pub fn rules_copy(dir: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let rules = dir.join(name);
+    std::fs::create_dir_all(rules.join("tables")).unwrap();
+    for f in ["resident.kensa", "tables/prefectures.csv"] {
+        std::fs::copy(format!("{ROOT}/rules/{f}"), rules.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(format!("{ROOT}/rules/registry.kensa")).unwrap();
+    std::fs::write(rules.join("registry.kensa"), edit(&text)).unwrap();
+    rules
+}

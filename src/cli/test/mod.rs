@@ -9,6 +9,7 @@
 //! or coverage is below `--min-coverage`.
 
 mod report;
+mod store;
 mod suite;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,6 +46,12 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Put each suite's enrolled records into this kind of registry database instead of memory
+    /// and look candidates up there: `sqlite` (a temporary file) or a PostgreSQL server
+    /// (`postgres://…`; each suite gets a temporary schema, dropped afterwards). The verdicts
+    /// must not change: this checks that a store gives the rules the same candidates.
+    #[arg(long, value_name = "sqlite|postgres://…")]
+    registry_store: Option<String>,
 }
 
 const SUITE_HELP: &str = "\
@@ -149,7 +156,7 @@ pub fn run(args: Args) -> u8 {
     let mut coverage: Coverage = BTreeMap::new();
     let mut results = Vec::new();
     for s in &suites {
-        let r = pool.install(|| run_suite(s, &args.filter, &mut sets, &mut coverage));
+        let r = pool.install(|| run_suite(s, &args.filter, args.registry_store.as_deref(), &mut sets, &mut coverage));
         results.push(r);
     }
 
@@ -176,7 +183,7 @@ pub fn run(args: Args) -> u8 {
         eprintln!("error: cannot write `{}`: {e}", path.display());
         return exit::UNUSABLE;
     }
-    let mut code = if summary.failed > 0 || unreadable > 0 { exit::SOME_FAILED } else { exit::OK };
+    let mut code = if summary.failed > 0 || summary.broken > 0 { exit::SOME_FAILED } else { exit::OK };
     if let Some(min) = args.min_coverage
         && covered.percent() + 1e-9 < min
     {
@@ -270,6 +277,7 @@ fn parse_date(s: &str) -> Result<kensa::Date, String> {
 fn run_suite(
     s: &Suite,
     filter: &Option<String>,
+    store: Option<&str>,
     sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
     coverage: &mut Coverage,
 ) -> SuiteResult {
@@ -283,7 +291,7 @@ fn run_suite(
     let mut result = SuiteResult { path, rules: String::from("own rules"), cases: Vec::new(), error: None };
     // Cases with their own rules (rule files that must fail to compile) need no suite rules.
     let ctx = if chosen.iter().any(|c| c.skip.is_none() && c.rules.is_none()) {
-        match context(s, sets) {
+        match context(s, store, sets) {
             Ok(ctx) => Some(ctx),
             Err(msg) => {
                 result.error = Some(msg);
@@ -330,21 +338,43 @@ struct Context {
     set: Arc<RuleSet>,
     engine: kensa::Engine,
     registry: Option<Box<dyn kensa::registry::Registry>>,
+    /// Removes the suite's temporary registry database (`--registry-store`) when dropped.
+    _store: Option<store::Temporary>,
 }
 
 /// The suite's rules (compiled once per rule set), `today` and registry.
-fn context(s: &Suite, sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>) -> Result<Context, String> {
+fn context(
+    s: &Suite,
+    store: Option<&str>,
+    sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
+) -> Result<Context, String> {
     let set = rule_set(s.file.rules.as_deref().map(|r| s.resolve(r)), sets)?;
     let today = s.file.today.as_deref().map(parse_date).transpose().map_err(|msg| format!("today: {msg}"))?;
     let engine = kensa::Engine::clone(&set.engine).with_today(today.unwrap_or_else(kensa::today_in_japan));
-    let registry: Option<Box<dyn kensa::registry::Registry>> = match &s.file.registry {
-        None => None,
-        Some(RegistrySpec::Records(records)) => Some(Box::new(engine.memory_registry(records.iter().cloned()))),
-        Some(RegistrySpec::File(f)) => {
-            Some(super::eval::load_registry(&engine, &s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?)
+    let records = match (&s.file.registry, store) {
+        (None, _) => None,
+        (Some(RegistrySpec::Records(records)), _) => Some(records.clone()),
+        (Some(RegistrySpec::File(f)), Some(_)) if !store::is_database(&s.resolve(f)) => {
+            Some(super::eval::read_registry_records(&s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?)
+        }
+        (Some(RegistrySpec::File(f)), _) => {
+            let registry =
+                Some(super::eval::load_registry(&engine, &s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?);
+            return Ok(Context { set, engine, registry, _store: None });
         }
     };
-    Ok(Context { set, engine, registry })
+    let (registry, temporary) = match (records, store) {
+        (None, _) => (None, None),
+        (Some(records), None) => {
+            (Some(Box::new(engine.memory_registry(records)) as Box<dyn kensa::registry::Registry>), None)
+        }
+        (Some(records), Some(kind)) => {
+            let (registry, temporary) =
+                store::load(kind, &engine, records).map_err(|msg| format!("registry: {msg}"))?;
+            (Some(registry), Some(temporary))
+        }
+    };
+    Ok(Context { set, engine, registry, _store: temporary })
 }
 
 /// A case whose rules must fail to compile with exactly the expected error codes.

@@ -1,0 +1,839 @@
+//! The server registry: enrolled records in a PostgreSQL database that many enrollment
+//! windows and batch jobs share.
+//!
+//! Input: [`Entry`]s and lookups by key, exactly as for the embedded store; the keys are
+//! computed by the rules, never here. Output: candidate records.
+//!
+//! Tables (created and migrated by kensa, see [`MIGRATIONS`]):
+//! `kensa_records(uid PRIMARY KEY, seq, json)`, `kensa_keys(block, key, seq, uid)` with the
+//! primary key `(block, key, seq, uid)` as the lookup index, `kensa_meta(name, value)` (the
+//! [`KeyVersion`] of the stored keys) and `kensa_schema_migrations(version, …)`. `seq` is the
+//! enrollment order: a lookup returns the first [`MAX_PER_KEY`] records of a key, in that
+//! order, as the other stores do. Every table is keyed so that a distributed PostgreSQL
+//! (Citus) can shard `kensa_records` by `uid` and `kensa_keys` by `key`: see docs/POSTGRES.md.
+//!
+//! Concurrency — the invariant that matters: two enrollments of one person never both see a
+//! registry without the other. Two records of one person can only be compared when they share
+//! a blocking key (that is what a lookup is), so an enrollment takes a transaction-scoped
+//! advisory lock on each of its keys (and on its uid), in ascending order, before it looks
+//! anything up; it then decides and inserts, and the locks are released at commit. A second
+//! enrollment sharing any key waits for the first to commit, and its lookup (a new statement
+//! under READ COMMITTED, so a new snapshot) sees the first's record. Enrollments with no key in
+//! common run in parallel. Lock order is global (one shared lock on [`GLOBAL_LOCK`], then keys
+//! ascending), so enrollments cannot deadlock. Migrations and key rebuilds hold
+//! [`GLOBAL_LOCK`] exclusively, so no enrollment runs while the keys change meaning, and an
+//! enrollment whose process opened the registry with other rules than the stored keys is
+//! refused. SERIALIZABLE isolation would also be correct but aborts and retries under
+//! contention, and Citus does not offer it across shards; the locks work on both.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls, Statement};
+use rayon::prelude::*;
+
+use super::{
+    Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, MAX_PER_KEY, Rebuilt, Registry, RegistryError, Stats,
+    Store, fnv1a,
+};
+
+/// The advisory lock that migrations and key rebuilds hold exclusively and every write holds
+/// shared ("kensa" and 1 in its bytes).
+pub const GLOBAL_LOCK: i64 = 0x6b65_6e73_6100_0001;
+
+/// The table layout, one step per version. A database is brought to the last version when it
+/// is opened for writing; each step runs once, in one transaction, recorded in
+/// `kensa_schema_migrations`. Steps are never edited once released: a change is a new step.
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "records, blocking keys and the key version",
+    "CREATE TABLE kensa_meta (name text PRIMARY KEY, value text NOT NULL);
+     CREATE TABLE kensa_records (
+       uid text PRIMARY KEY,
+       seq bigint GENERATED ALWAYS AS IDENTITY,
+       json text NOT NULL
+     );
+     CREATE TABLE kensa_keys (
+       block integer NOT NULL,
+       key text NOT NULL,
+       seq bigint NOT NULL,
+       uid text NOT NULL,
+       PRIMARY KEY (block, key, seq, uid)
+     );",
+)];
+
+/// Rows per statement when a batch is imported or keys are rebuilt.
+const CHUNK: usize = 5_000;
+
+/// How a PostgreSQL registry is reached.
+#[derive(Clone, Debug)]
+pub struct PgOptions {
+    /// Connections this process keeps open at most (lookups and enrollments run in parallel on
+    /// up to this many). Default: 2 × the number of CPUs, at least 4.
+    pub pool_size: u32,
+    /// How long to wait for the server to accept a connection, and for a free pooled one.
+    pub connect_timeout: Duration,
+    /// How long a write waits for a lock held by another window before it fails.
+    pub lock_timeout: Duration,
+    /// The schema holding kensa's tables; `None` uses the connection's `search_path` (normally
+    /// `public`). A schema that does not exist is created when the registry is opened for
+    /// writing. Letters, digits and `_` only.
+    pub schema: Option<String>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        PgOptions {
+            pool_size: u32::try_from(cpus * 2).unwrap_or(8).max(4),
+            connect_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(60),
+            schema: None,
+        }
+    }
+}
+
+/// `url` with its password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let rest = url.get(scheme_end..).unwrap_or("");
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = rest.get(..authority_end).unwrap_or("");
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = authority.get(..at).unwrap_or("");
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    url.get(..scheme_end).unwrap_or(""),
+                    userinfo.get(..colon).unwrap_or(""),
+                    rest.get(at..).unwrap_or("")
+                ),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The statements of one connection, prepared when it is opened.
+struct Statements {
+    lock: Statement,
+    check: Statement,
+    candidates: Statement,
+    insert_one: Statement,
+}
+
+/// A pooled connection.
+pub struct Conn {
+    client: Client,
+    st: Statements,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Conn")
+    }
+}
+
+struct Manager {
+    config: Config,
+    lock_timeout: Duration,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&format!("SET lock_timeout = '{}ms'", self.lock_timeout.as_millis()))?;
+        let st = Statements {
+            // The global lock shared, then the keys in the order given (ascending).
+            lock: client.prepare(
+                "SELECT (CASE WHEN i = 1 THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END)::text \
+                 FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, i)",
+            )?,
+            check: client.prepare(
+                "SELECT EXISTS (SELECT 1 FROM kensa_records WHERE uid = $1), \
+                 (SELECT string_agg(name || '=' || value, ',' ORDER BY name COLLATE \"C\") FROM kensa_meta \
+                  WHERE name IN ('kensa_version', 'postal_data_version', 'rules_fingerprint', 'variant_table_version'))",
+            )?,
+            candidates: client.prepare(
+                "SELECT r.seq, r.json FROM unnest($1::int4[], $2::text[]) AS q(block, key) \
+                 CROSS JOIN LATERAL (SELECT k.seq, k.uid FROM kensa_keys k WHERE k.block = q.block AND k.key = q.key \
+                                     ORDER BY k.seq LIMIT $3) AS k \
+                 JOIN kensa_records r ON r.uid = k.uid",
+            )?,
+            insert_one: client.prepare(
+                "WITH r AS (INSERT INTO kensa_records (uid, json) VALUES ($1, $2) ON CONFLICT (uid) DO NOTHING RETURNING seq, uid), \
+                 k AS (INSERT INTO kensa_keys (block, key, seq, uid) \
+                       SELECT t.block, t.key, r.seq, r.uid FROM r, unnest($3::int4[], $4::text[]) AS t(block, key) \
+                       ON CONFLICT DO NOTHING) \
+                 SELECT count(*) FROM r",
+            )?,
+        };
+        Ok(Conn { client, st })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// Records in a PostgreSQL database. `Send + Sync`: threads take connections from a pool.
+pub struct PostgresRegistry {
+    /// The URL without its password.
+    shown: String,
+    access: Access,
+    pool: r2d2::Pool<Manager>,
+    /// `name=value,…` of the key version this process computes keys with.
+    version: String,
+    rebuilt: Option<Rebuilt>,
+    /// Once the registry has a record it keeps one (kensa never deletes), so this is asked once.
+    nonempty: AtomicBool,
+}
+
+impl std::fmt::Debug for PostgresRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresRegistry").field("url", &self.shown).field("access", &self.access).finish()
+    }
+}
+
+/// A readable message for a client error: the server's message, code and hint (never its
+/// detail line, which can quote a key value such as a My Number).
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(h) = db.hint() {
+                s.push_str("; hint: ");
+                s.push_str(h);
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                let text = inner.to_string();
+                if !s.contains(&text) {
+                    s.push_str(": ");
+                    s.push_str(&text);
+                }
+                source = inner.source();
+            }
+            s
+        }
+    }
+}
+
+fn version_string(version: &KeyVersion) -> String {
+    let mut entries: Vec<(&str, &str)> = version.entries().to_vec();
+    entries.sort_unstable();
+    entries.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(",")
+}
+
+fn key_lock(block: u32, key: &str) -> i64 {
+    let mut bytes = Vec::with_capacity(key.len() + 5);
+    bytes.extend_from_slice(&block.to_le_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(key.as_bytes());
+    fnv1a(&bytes) as i64
+}
+
+fn uid_lock(uid: &str) -> i64 {
+    let mut bytes = Vec::with_capacity(uid.len() + 5);
+    bytes.extend_from_slice(b"uid\0\0");
+    bytes.extend_from_slice(uid.as_bytes());
+    fnv1a(&bytes) as i64
+}
+
+/// The advisory locks an enrollment of `entry` takes, in the order it takes them: the global
+/// lock first (shared), then one per key and one for the uid, ascending.
+pub fn enrollment_locks(entry: &Entry) -> Vec<i64> {
+    let mut locks: Vec<i64> = entry.keys.iter().map(|(b, k)| key_lock(*b, k)).collect();
+    locks.push(uid_lock(&entry.uid));
+    locks.sort_unstable();
+    locks.dedup();
+    locks.retain(|l| *l != GLOBAL_LOCK);
+    locks.insert(0, GLOBAL_LOCK);
+    locks
+}
+
+/// Text as PostgreSQL stores it: a `text` value cannot hold U+0000, which a record (and so an
+/// id or a key) may contain, so it becomes U+FFFD — in every write and every lookup alike, so
+/// equal keys stay equal. (Record JSON escapes it as `\u0000` and needs nothing.)
+fn text(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') { Cow::Owned(s.replace('\0', "\u{FFFD}")) } else { Cow::Borrowed(s) }
+}
+
+/// Split keys into the two arrays the statements take.
+fn key_arrays(keys: &[(u32, String)]) -> (Vec<i32>, Vec<Cow<'_, str>>) {
+    keys.iter().map(|(b, k)| (i32::try_from(*b).unwrap_or(i32::MAX), text(k))).unzip()
+}
+
+fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes().first().is_some_and(u8::is_ascii_digit)
+}
+
+impl PostgresRegistry {
+    /// Connect for lookups only (`kensa eval --registry postgres://…`). Fails when the server
+    /// cannot be reached, the database holds no kensa registry or an older layout, or its keys
+    /// were built by other rules or normalization data than `version`.
+    pub fn open_read(url: &str, options: &PgOptions, version: &KeyVersion) -> Result<PostgresRegistry, RegistryError> {
+        let (config, shown) = config(url, options)?;
+        let e = |what: &str, err: postgres::Error| RegistryError(format!("{shown}: {what}: {}", describe(&err)));
+        let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
+        let layout = layout_version(&mut client).map_err(|err| e("cannot read the registry layout", err))?;
+        let latest = latest_layout();
+        match layout {
+            None => {
+                return Err(RegistryError(format!(
+                    "{shown}: no kensa registry in this database{}; create one with `kensa registry import --db {shown} RECORDS`",
+                    options.schema.as_deref().map(|s| format!(" (schema `{s}`)")).unwrap_or_default()
+                )));
+            }
+            Some(v) if v > latest => return Err(newer_layout(&shown, v)),
+            Some(v) if v < latest => {
+                return Err(RegistryError(format!(
+                    "{shown}: the registry has layout version {v} and this kensa uses {latest}; \
+                     migrate it with `kensa registry rebuild --db {shown}`"
+                )));
+            }
+            Some(_) => {}
+        }
+        let meta = read_meta(&mut client).map_err(|err| e("cannot read the key version", err))?;
+        if let Some(diff) = super::sqlite::version_diff(&meta, version) {
+            return Err(RegistryError(format!(
+                "{shown}: the registry's blocking keys were built by other rules or normalization data ({diff}); \
+                 rebuild them with `kensa registry rebuild --db {shown}` (with the same --rules as this command)"
+            )));
+        }
+        drop(client);
+        Self::with_pool(config, shown, options, Access::ReadOnly, version, None)
+    }
+
+    /// Connect for lookups, imports and enrollments: creates the schema and tables when
+    /// missing, applies pending [`MIGRATIONS`], and rebuilds keys built by another `version`
+    /// with `keys` (see [`PostgresRegistry::rebuilt`]), all in one transaction that holds the
+    /// global lock, so concurrent writers wait.
+    pub fn open_write(
+        url: &str,
+        options: &PgOptions,
+        version: &KeyVersion,
+        keys: KeyFn<'_>,
+    ) -> Result<PostgresRegistry, RegistryError> {
+        let (config, shown) = config(url, options)?;
+        let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
+        if let Some(schema) = &options.schema {
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).map_err(|err| {
+                RegistryError(format!("{shown}: cannot create schema `{schema}`: {}", describe(&err)))
+            })?;
+        }
+        let rebuilt = prepare(&mut client, &shown, version, keys)?;
+        drop(client);
+        Self::with_pool(config, shown, options, Access::ReadWrite, version, rebuilt)
+    }
+
+    fn with_pool(
+        config: Config,
+        shown: String,
+        options: &PgOptions,
+        access: Access,
+        version: &KeyVersion,
+        rebuilt: Option<Rebuilt>,
+    ) -> Result<PostgresRegistry, RegistryError> {
+        let manager = Manager { config, lock_timeout: options.lock_timeout };
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .test_on_check_out(false)
+            .build(manager)
+            .map_err(|err| RegistryError(format!("{shown}: cannot open a connection pool: {err}")))?;
+        Ok(PostgresRegistry {
+            shown,
+            access,
+            pool,
+            version: version_string(version),
+            rebuilt,
+            nonempty: AtomicBool::new(false),
+        })
+    }
+
+    /// What a registry database holds, without checking its key version.
+    pub fn stats(url: &str, options: &PgOptions) -> Result<Stats, RegistryError> {
+        let (config, shown) = config(url, options)?;
+        let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
+        let e = |err: postgres::Error| RegistryError(format!("{shown}: {}", describe(&err)));
+        if layout_version(&mut client).map_err(e)?.is_none() {
+            return Err(RegistryError(format!("{shown}: no kensa registry in this database")));
+        }
+        let mut meta = read_meta(&mut client).map_err(e)?;
+        let records: i64 = client.query_one("SELECT count(*) FROM kensa_records", &[]).map_err(e)?.get(0);
+        let keys_per_block = client
+            .query("SELECT block, count(*) FROM kensa_keys GROUP BY block ORDER BY block", &[])
+            .map_err(e)?
+            .iter()
+            .map(|r| (u32::try_from(r.get::<_, i32>(0)).unwrap_or(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
+            .collect();
+        let bytes: i64 = client
+            .query_one(
+                "SELECT (pg_total_relation_size('kensa_records') + pg_total_relation_size('kensa_keys') \
+                 + pg_total_relation_size('kensa_meta'))::int8",
+                &[],
+            )
+            .map_err(e)?
+            .get(0);
+        let layout = layout_version(&mut client).map_err(e)?.unwrap_or(0);
+        meta.push((String::from("schema_version"), layout.to_string()));
+        meta.sort();
+        Ok(Stats {
+            records: u64::try_from(records).unwrap_or(0),
+            keys_per_block,
+            meta,
+            file_bytes: u64::try_from(bytes).unwrap_or(0),
+        })
+    }
+
+    /// Drop a schema and everything in it (the temporary registries of `kensa test --store`).
+    pub fn drop_schema(url: &str, options: &PgOptions, schema: &str) -> Result<(), RegistryError> {
+        if !valid_schema(schema) {
+            return Err(RegistryError(format!("`{schema}` is not a schema name (letters, digits and _ only)")));
+        }
+        let plain = PgOptions { schema: None, ..options.clone() };
+        let (config, shown) = config(url, &plain)?;
+        let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .map_err(|err| RegistryError(format!("{shown}: cannot drop schema `{schema}`: {}", describe(&err))))
+    }
+
+    /// The URL without its password.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, RegistryError> {
+        self.pool.get().map_err(|err| RegistryError(format!("{}: no connection: {err}", self.shown)))
+    }
+
+    fn err(&self, what: &str, e: &postgres::Error) -> RegistryError {
+        RegistryError(format!("{}: {what}: {}", self.shown, describe(e)))
+    }
+
+    fn writable(&self) -> Result<(), RegistryError> {
+        match self.access {
+            Access::ReadWrite => Ok(()),
+            Access::ReadOnly => Err(RegistryError(format!("{}: the registry is open read-only", self.shown))),
+        }
+    }
+}
+
+fn connect_error(shown: &str, e: &postgres::Error) -> RegistryError {
+    RegistryError(format!(
+        "{shown}: cannot connect: {}; check that the server is running and that the URL, user and password are right \
+         (a password can also come from PGPASSWORD)",
+        describe(e)
+    ))
+}
+
+fn newer_layout(shown: &str, v: i32) -> RegistryError {
+    RegistryError(format!(
+        "{shown}: the registry has layout version {v}, made by a newer kensa (this one knows up to {}); use that kensa",
+        latest_layout()
+    ))
+}
+
+fn latest_layout() -> i32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Parse the URL and apply the options; also returns the URL to show in messages.
+fn config(url: &str, options: &PgOptions) -> Result<(Config, String), RegistryError> {
+    let shown = redact(url);
+    let mut config = Config::from_str(url).map_err(|e| {
+        RegistryError(format!("`{shown}` is not a PostgreSQL URL: {e} (expected postgres://user@host:port/database)"))
+    })?;
+    if config.get_ssl_mode() == postgres::config::SslMode::Require {
+        return Err(RegistryError(format!(
+            "`{shown}` asks for TLS (sslmode=require), but kensa's PostgreSQL client has no TLS: connect over \
+             loopback, a Unix socket or a TLS tunnel, and drop sslmode or set it to prefer"
+        )));
+    }
+    if config.get_password().is_none()
+        && let Ok(pw) = std::env::var("PGPASSWORD")
+    {
+        config.password(pw);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("kensa");
+    }
+    config.connect_timeout(options.connect_timeout);
+    if let Some(schema) = &options.schema {
+        if !valid_schema(schema) {
+            return Err(RegistryError(format!("`{schema}` is not a schema name (letters, digits and _ only)")));
+        }
+        let mut opts = config.get_options().map(str::to_string).unwrap_or_default();
+        if !opts.is_empty() {
+            opts.push(' ');
+        }
+        opts.push_str(&format!("-c search_path={schema}"));
+        config.options(&opts);
+    }
+    Ok((config, shown))
+}
+
+/// The layout version, or `None` when the database has no kensa tables.
+fn layout_version(client: &mut Client) -> Result<Option<i32>, postgres::Error> {
+    let exists: bool = client.query_one("SELECT to_regclass('kensa_schema_migrations') IS NOT NULL", &[])?.get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let v: Option<i32> = client.query_one("SELECT max(version) FROM kensa_schema_migrations", &[])?.get(0);
+    Ok(v)
+}
+
+fn read_meta(client: &mut impl postgres::GenericClient) -> Result<Vec<(String, String)>, postgres::Error> {
+    Ok(client
+        .query("SELECT name, value FROM kensa_meta ORDER BY name", &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Migrate, record the key version of a new registry, rebuild stale keys: one transaction
+/// under the global lock.
+fn prepare(
+    client: &mut Client,
+    shown: &str,
+    version: &KeyVersion,
+    keys: KeyFn<'_>,
+) -> Result<Option<Rebuilt>, RegistryError> {
+    let e = |what: &str, err: postgres::Error| RegistryError(format!("{shown}: {what}: {}", describe(&err)));
+    let mut tx = client.transaction().map_err(|err| e("cannot begin", err))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&GLOBAL_LOCK]).map_err(|err| e("cannot lock", err))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS kensa_schema_migrations (
+           version integer PRIMARY KEY,
+           description text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .map_err(|err| e("cannot create the migrations table", err))?;
+    let have: i32 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM kensa_schema_migrations", &[])
+        .map_err(|err| e("cannot read the layout version", err))?
+        .get(0);
+    if have > latest_layout() {
+        return Err(newer_layout(shown, have));
+    }
+    for (v, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > have) {
+        tx.batch_execute(sql).map_err(|err| e(&format!("migration {v} ({description}) failed"), err))?;
+        tx.execute("INSERT INTO kensa_schema_migrations (version, description) VALUES ($1, $2)", &[v, description])
+            .map_err(|err| e("cannot record a migration", err))?;
+    }
+    let meta = read_meta(&mut tx).map_err(|err| e("cannot read the key version", err))?;
+    let any: bool =
+        tx.query_one("SELECT EXISTS (SELECT 1 FROM kensa_records)", &[]).map_err(|err| e("cannot read", err))?.get(0);
+    let rebuilt = match super::sqlite::version_diff(&meta, version) {
+        Some(reason) if any => {
+            Some(Rebuilt { records: rebuild(&mut tx, keys).map_err(|err| e("cannot rebuild the keys", err))?, reason })
+        }
+        _ => None,
+    };
+    for (name, value) in version.entries() {
+        tx.execute(
+            "INSERT INTO kensa_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[&name, &value],
+        )
+        .map_err(|err| e("cannot record the key version", err))?;
+    }
+    tx.commit().map_err(|err| e("cannot commit", err))?;
+    Ok(rebuilt)
+}
+
+type Keys = Vec<(u32, String)>;
+
+/// Recompute every record's keys inside the caller's transaction, streaming the records.
+fn rebuild(tx: &mut postgres::Transaction<'_>, keys: KeyFn<'_>) -> Result<u64, postgres::Error> {
+    tx.batch_execute("DELETE FROM kensa_keys")?;
+    let portal = tx.bind("SELECT seq, uid, json FROM kensa_records", &[])?;
+    let mut total = 0u64;
+    loop {
+        let rows = tx.query_portal(&portal, 20_000)?;
+        if rows.is_empty() {
+            break;
+        }
+        let read: Vec<(i64, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        let computed: Vec<(i64, &str, Keys)> = read
+            .par_iter()
+            .map(|(seq, uid, json)| {
+                let k = serde_json::from_str::<serde_json::Value>(json).map(|v| keys(&v)).unwrap_or_default();
+                (*seq, uid.as_str(), k)
+            })
+            .collect();
+        let mut rows = KeyRows::default();
+        for (seq, uid, ks) in &computed {
+            rows.push(*seq, uid, ks);
+        }
+        rows.insert(tx)?;
+        total += computed.len() as u64;
+    }
+    Ok(total)
+}
+
+/// Key rows collected for one multi-row insert.
+#[derive(Default)]
+struct KeyRows<'a> {
+    blocks: Vec<i32>,
+    keys: Vec<Cow<'a, str>>,
+    seqs: Vec<i64>,
+    uids: Vec<Cow<'a, str>>,
+}
+
+impl<'a> KeyRows<'a> {
+    fn push(&mut self, seq: i64, uid: &'a str, keys: &'a [(u32, String)]) {
+        for (b, k) in keys {
+            self.blocks.push(i32::try_from(*b).unwrap_or(i32::MAX));
+            self.keys.push(text(k));
+            self.seqs.push(seq);
+            self.uids.push(text(uid));
+        }
+    }
+
+    fn insert(&self, tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+        let n = self.blocks.len();
+        let mut at = 0;
+        while at < n {
+            let end = (at + CHUNK * 4).min(n);
+            let r = at..end;
+            tx.execute(
+                "INSERT INTO kensa_keys (block, key, seq, uid) \
+                 SELECT * FROM unnest($1::int4[], $2::text[], $3::int8[], $4::text[]) ON CONFLICT DO NOTHING",
+                &[
+                    &self.blocks.get(r.clone()).unwrap_or(&[]),
+                    &self.keys.get(r.clone()).unwrap_or(&[]),
+                    &self.seqs.get(r.clone()).unwrap_or(&[]),
+                    &self.uids.get(r).unwrap_or(&[]),
+                ],
+            )?;
+            at = end;
+        }
+        Ok(())
+    }
+}
+
+/// Candidates of `keys`: each record once, in enrollment order, at most [`MAX_PER_KEY`] per key.
+fn candidates_on(
+    client: &mut impl postgres::GenericClient,
+    st: &Statement,
+    keys: &[(u32, String)],
+) -> Result<Vec<Arc<serde_json::Value>>, postgres::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (blocks, texts) = key_arrays(keys);
+    let limit = i64::try_from(MAX_PER_KEY).unwrap_or(i64::MAX);
+    let rows = client.query(st, &[&blocks, &texts, &limit])?;
+    let mut found: Vec<(i64, Arc<serde_json::Value>)> = Vec::with_capacity(rows.len());
+    let mut seen: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
+    for row in &rows {
+        let seq: i64 = row.get(0);
+        if !seen.insert(seq) {
+            continue;
+        }
+        let text: &str = row.get(1);
+        // A stored record that is not JSON (written by hand) is skipped like a missing one.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            found.push((seq, Arc::new(value)));
+        }
+    }
+    found.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(found.into_iter().map(|(_, v)| v).collect())
+}
+
+impl Registry for PostgresRegistry {
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        candidates_on(client, &st.candidates, keys).map_err(|e| self.err("lookup failed", &e))
+    }
+
+    fn len(&self) -> usize {
+        self.conn()
+            .ok()
+            .and_then(|mut c| c.client.query_one("SELECT count(*) FROM kensa_records", &[]).ok())
+            .and_then(|r| usize::try_from(r.get::<_, i64>(0)).ok())
+            .unwrap_or(0)
+    }
+
+    fn is_empty(&self) -> bool {
+        if self.nonempty.load(Ordering::Relaxed) {
+            return false;
+        }
+        // On error, say "not empty" so that the lookup runs and reports the error.
+        let any = self
+            .conn()
+            .ok()
+            .and_then(|mut c| c.client.query_one("SELECT EXISTS (SELECT 1 FROM kensa_records)", &[]).ok())
+            .is_none_or(|r| r.get::<_, bool>(0));
+        if any {
+            self.nonempty.store(true, Ordering::Relaxed);
+        }
+        !any
+    }
+}
+
+impl Enroll for PostgresRegistry {
+    fn enroll(
+        &self,
+        entry: &Entry,
+        decide: &mut dyn FnMut(&dyn Registry, bool) -> bool,
+    ) -> Result<bool, RegistryError> {
+        self.writable()?;
+        let locks = enrollment_locks(entry);
+        let json = entry.record.to_string();
+        let mut conn = self.conn()?;
+        let Conn { client, st } = &mut *conn;
+        let mut tx = client.transaction().map_err(|e| self.err("cannot begin", &e))?;
+        // Locks first, in their own statement: the lookup after it takes a new snapshot that
+        // includes every enrollment that held one of these locks before us.
+        tx.query(&st.lock, &[&locks]).map_err(|e| self.err("cannot lock the record's keys", &e))?;
+        let uid = text(&entry.uid);
+        let row = tx.query_one(&st.check, &[&uid]).map_err(|e| self.err("lookup failed", &e))?;
+        let taken: bool = row.get(0);
+        let stored: Option<String> = row.get(1);
+        if stored.as_deref() != Some(self.version.as_str()) {
+            return Err(RegistryError(format!(
+                "{}: the registry's keys were rebuilt for other rules or normalization data after this process opened it; \
+                 run the command again with the rules the registry now uses",
+                self.shown
+            )));
+        }
+        let found = candidates_on(&mut tx, &st.candidates, &entry.keys).map_err(|e| self.err("lookup failed", &e))?;
+        let insert = decide(&Fetched(found), taken) && !taken;
+        if insert {
+            let (blocks, texts) = key_arrays(&entry.keys);
+            let n: i64 = tx
+                .query_one(&st.insert_one, &[&uid, &json, &blocks, &texts])
+                .map_err(|e| self.err("cannot store the record", &e))?
+                .get(0);
+            if n != 1 {
+                return Err(RegistryError(format!(
+                    "{}: the record's id was stored by another window meanwhile",
+                    self.shown
+                )));
+            }
+        }
+        tx.commit().map_err(|e| self.err("cannot commit", &e))?;
+        if insert {
+            self.nonempty.store(true, Ordering::Relaxed);
+        }
+        Ok(insert)
+    }
+}
+
+impl Store for PostgresRegistry {
+    fn insert_batch(&self, entries: &[Entry]) -> Result<Inserted, RegistryError> {
+        self.writable()?;
+        let mut conn = self.conn()?;
+        let mut tx = conn.client.transaction().map_err(|e| self.err("cannot begin", &e))?;
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&GLOBAL_LOCK])
+            .map_err(|e| self.err("cannot lock", &e))?;
+        // The first entry of a uid wins, as in the embedded store.
+        let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+        let unique: Vec<&Entry> = entries.iter().filter(|e| seen.insert(e.uid.as_str())).collect();
+        let mut n = Inserted { inserted: 0, skipped: (entries.len() - unique.len()) as u64 };
+        for chunk in unique.chunks(CHUNK) {
+            let uids: Vec<Cow<'_, str>> = chunk.iter().map(|e| text(&e.uid)).collect();
+            let jsons: Vec<String> = chunk.iter().map(|e| e.record.to_string()).collect();
+            let rows = tx
+                .query(
+                    "INSERT INTO kensa_records (uid, json) SELECT * FROM unnest($1::text[], $2::text[]) \
+                     ON CONFLICT (uid) DO NOTHING RETURNING seq, uid",
+                    &[&uids, &jsons],
+                )
+                .map_err(|e| self.err("cannot store records", &e))?;
+            let stored: rustc_hash::FxHashMap<String, i64> =
+                rows.iter().map(|r| (r.get::<_, String>(1), r.get::<_, i64>(0))).collect();
+            let mut keys = KeyRows::default();
+            for e in chunk {
+                if let Some(seq) = stored.get(text(&e.uid).as_ref()) {
+                    keys.push(*seq, &e.uid, &e.keys);
+                }
+            }
+            keys.insert(&mut tx).map_err(|e| self.err("cannot store keys", &e))?;
+            n.inserted += stored.len() as u64;
+            n.skipped += (chunk.len() - stored.len()) as u64;
+        }
+        tx.commit().map_err(|e| self.err("cannot commit", &e))?;
+        if n.inserted > 0 {
+            self.nonempty.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+
+    fn rebuilt(&self) -> Option<&Rebuilt> {
+        self.rebuilt.as_ref()
+    }
+
+    fn location(&self) -> String {
+        self.shown.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://clerk:s3cret@db.example:5432/kensa"),
+            "postgres://clerk:***@db.example:5432/kensa"
+        );
+        assert_eq!(
+            redact("postgresql://clerk@db/kensa?sslmode=disable"),
+            "postgresql://clerk@db/kensa?sslmode=disable"
+        );
+        assert_eq!(redact("postgres://db/kensa?user=a@b"), "postgres://db/kensa?user=a@b");
+        assert_eq!(redact("postgres://u:p%40ss@h/d"), "postgres://u:***@h/d");
+    }
+
+    #[test]
+    fn locks_are_global_first_then_ascending_and_shared_keys_share_a_lock() {
+        let a =
+            Entry { uid: "id:A".into(), record: serde_json::json!({}), keys: vec![(0, "x".into()), (1, "y".into())] };
+        let b =
+            Entry { uid: "id:B".into(), record: serde_json::json!({}), keys: vec![(1, "y".into()), (2, "z".into())] };
+        let (la, lb) = (enrollment_locks(&a), enrollment_locks(&b));
+        assert_eq!(la.first(), Some(&GLOBAL_LOCK));
+        assert!(la.get(1..).unwrap_or(&[]).windows(2).all(|w| w.first() < w.get(1)));
+        assert_eq!(la.len(), 4);
+        // The shared key (1, "y") is the one lock both take besides the global one.
+        let common: Vec<&i64> = la.iter().skip(1).filter(|l| lb.contains(l)).collect();
+        assert_eq!(common, [&key_lock(1, "y")]);
+        // The same key text in another block is another lock.
+        assert_ne!(key_lock(0, "y"), key_lock(1, "y"));
+    }
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(valid_schema("kensa_suite_12"));
+        assert!(!valid_schema("1abc"));
+        assert!(!valid_schema("a;DROP TABLE x"));
+        assert!(!valid_schema(""));
+    }
+}
