@@ -76,7 +76,7 @@ pub struct Inserted {
     pub skipped: u64,
 }
 
-/// What a registry file holds (`kensa registry stats`).
+/// What a registry holds (`kensa registry stats`).
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub records: u64,
@@ -84,7 +84,8 @@ pub struct Stats {
     pub keys_per_block: Vec<(u32, u64)>,
     /// The stored key version entries, `(name, value)`.
     pub meta: Vec<(String, String)>,
-    /// Size of the database file plus its write-ahead log, in bytes.
+    /// Size of the database file plus its write-ahead log, in bytes (on PostgreSQL: of
+    /// kensa's tables and their indexes).
     pub file_bytes: u64,
 }
 
