@@ -210,19 +210,10 @@ impl Registries {
         if !base.uses_registry() && !new.uses_registry() {
             eprintln!("note: neither rule set has a `match` block, so the registry is not consulted");
         }
-        if let Some(url) = path.to_str().filter(|p| kensa::registry::is_server_url(p)) {
+        if super::eval::is_database(path) {
             let open = |engine: &kensa::Engine, side: &str| -> Result<Arc<dyn Registry>, String> {
-                super::eval::open_server_read(url, engine)
+                super::eval::open_database_read(engine, path)
                     .map(Arc::from)
-                    .map_err(|e| format!("{e} (for the {side} rules)"))
-            };
-            return Ok(Registries { base: Some(open(base, "base")?), new: Some(open(new, "new")?) });
-        }
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {
-            let open = |engine: &kensa::Engine, side: &str| -> Result<Arc<dyn Registry>, String> {
-                kensa::registry::SqliteRegistry::open_read(path, &engine.key_version())
-                    .map(|r| Arc::new(r) as Arc<dyn Registry>)
                     .map_err(|e| format!("{e} (for the {side} rules)"))
             };
             return Ok(Registries { base: Some(open(base, "base")?), new: Some(open(new, "new")?) });

@@ -202,19 +202,32 @@ pub fn load_registry(
     engine: &kensa::Engine,
     path: &std::path::Path,
 ) -> Result<Box<dyn kensa::registry::Registry>, String> {
-    if let Some(url) = path.to_str().filter(|p| kensa::registry::is_server_url(p)) {
-        return open_server_read(url, engine);
-    }
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path) {
-        let reg = kensa::registry::SqliteRegistry::open_read(path, &engine.key_version()).map_err(|e| e.to_string())?;
-        return Ok(Box::new(reg));
+    if is_database(path) {
+        return open_database_read(engine, path);
     }
     Ok(Box::new(engine.memory_registry(read_registry_records(path)?)))
 }
 
-/// Connect to a PostgreSQL registry for lookups (its keys must have been built by these rules).
-pub fn open_server_read(url: &str, engine: &kensa::Engine) -> Result<Box<dyn kensa::registry::Registry>, String> {
+/// Whether a registry argument names a database — a PostgreSQL URL, or a SQLite file (by its
+/// extension or its first bytes) — rather than a file of records.
+pub fn is_database(path: &std::path::Path) -> bool {
+    if path.to_str().is_some_and(kensa::registry::is_server_url) {
+        return true;
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3")) || kensa::registry::is_sqlite_file(path)
+}
+
+/// Open a registry database (see [`is_database`]) for lookups; its keys must have been built by
+/// these rules.
+pub fn open_database_read(
+    engine: &kensa::Engine,
+    path: &std::path::Path,
+) -> Result<Box<dyn kensa::registry::Registry>, String> {
+    let Some(url) = path.to_str().filter(|p| kensa::registry::is_server_url(p)) else {
+        let reg = kensa::registry::SqliteRegistry::open_read(path, &engine.key_version()).map_err(|e| e.to_string())?;
+        return Ok(Box::new(reg));
+    };
     #[cfg(feature = "postgres")]
     return kensa::registry::PostgresRegistry::open_read(
         url,
@@ -225,7 +238,7 @@ pub fn open_server_read(url: &str, engine: &kensa::Engine) -> Result<Box<dyn ken
     .map_err(|e| e.to_string());
     #[cfg(not(feature = "postgres"))]
     {
-        let _ = (url, engine);
+        let _ = url;
         Err(super::registry::no_server_support())
     }
 }

@@ -160,7 +160,7 @@ impl r2d2::ManageConnection for Manager {
             check: client.prepare(
                 "SELECT EXISTS (SELECT 1 FROM kensa_records WHERE uid = $1), \
                  (SELECT string_agg(name || '=' || value, ',' ORDER BY name COLLATE \"C\") FROM kensa_meta \
-                  WHERE name IN ('kensa_version', 'postal_data_version', 'rules_fingerprint', 'variant_table_version'))",
+                  WHERE name = ANY($2))",
             )?,
             candidates: client.prepare(
                 "SELECT r.seq, r.json FROM unnest($1::int4[], $2::text[]) AS q(block, key) \
@@ -194,8 +194,10 @@ pub struct PostgresRegistry {
     shown: String,
     access: Access,
     pool: r2d2::Pool<Manager>,
-    /// `name=value,…` of the key version this process computes keys with.
+    /// `name=value,…` of the key version this process computes keys with, sorted by name.
     version: String,
+    /// The names of the key version's entries (what the enrollment check reads back).
+    version_names: Vec<&'static str>,
     rebuilt: Option<Rebuilt>,
     /// Once the registry has a record it keeps one (kensa never deletes), so this is asked once.
     nonempty: AtomicBool,
@@ -315,10 +317,7 @@ impl PostgresRegistry {
         }
         let meta = read_meta(&mut client).map_err(|err| e("cannot read the key version", err))?;
         if let Some(diff) = super::sqlite::version_diff(&meta, version) {
-            return Err(RegistryError(format!(
-                "{shown}: the registry's blocking keys were built by other rules or normalization data ({diff}); \
-                 rebuild them with `kensa registry rebuild --db {shown}` (with the same --rules as this command)"
-            )));
+            return Err(RegistryError(format!("{shown}: {}", super::sqlite::stale_keys(&diff, &shown))));
         }
         drop(client);
         Self::with_pool(config, shown, options, Access::ReadOnly, version, None)
@@ -367,6 +366,7 @@ impl PostgresRegistry {
             access,
             pool,
             version: version_string(version),
+            version_names: version.entries().iter().map(|(name, _)| *name).collect(),
             rebuilt,
             nonempty: AtomicBool::new(false),
         })
@@ -704,7 +704,6 @@ impl Enroll for PostgresRegistry {
     ) -> Result<bool, RegistryError> {
         self.writable()?;
         let locks = enrollment_locks(entry);
-        let json = entry.record.to_string();
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
         let mut tx = client.transaction().map_err(|e| self.err("cannot begin", &e))?;
@@ -712,7 +711,7 @@ impl Enroll for PostgresRegistry {
         // includes every enrollment that held one of these locks before us.
         tx.query(&st.lock, &[&locks]).map_err(|e| self.err("cannot lock the record's keys", &e))?;
         let uid = text(&entry.uid);
-        let row = tx.query_one(&st.check, &[&uid]).map_err(|e| self.err("lookup failed", &e))?;
+        let row = tx.query_one(&st.check, &[&uid, &self.version_names]).map_err(|e| self.err("lookup failed", &e))?;
         let taken: bool = row.get(0);
         let stored: Option<String> = row.get(1);
         if stored.as_deref() != Some(self.version.as_str()) {
@@ -725,6 +724,7 @@ impl Enroll for PostgresRegistry {
         let found = candidates_on(&mut tx, &st.candidates, &entry.keys).map_err(|e| self.err("lookup failed", &e))?;
         let insert = decide(&Fetched(found), taken) && !taken;
         if insert {
+            let json = entry.record.to_string();
             let (blocks, texts) = key_arrays(&entry.keys);
             let n: i64 = tx
                 .query_one(&st.insert_one, &[&uid, &json, &blocks, &texts])

@@ -125,14 +125,7 @@ impl SqliteRegistry {
         let stored = read_meta(&conn).map_err(|e| err(path, format!("not a kensa registry ({e})")))?;
         check_schema(path, &stored)?;
         if let Some(diff) = version_diff(&stored, version) {
-            return Err(err(
-                path,
-                format!(
-                    "the registry's blocking keys were built by other rules or normalization data ({diff}); \
-                     rebuild them with `kensa registry rebuild --db {}` (with the same --rules as this command)",
-                    path.display()
-                ),
-            ));
+            return Err(err(path, stale_keys(&diff, &path.display().to_string())));
         }
         Ok(SqliteRegistry {
             path: path.to_path_buf(),
@@ -338,6 +331,14 @@ fn check_schema(path: &Path, meta: &[(String, String)]) -> Result<(), RegistryEr
         }
         None => Err(err(path, "not a kensa registry (no layout version)")),
     }
+}
+
+/// Why a registry's keys cannot be used for lookups with other rules, and how to rebuild them.
+pub(super) fn stale_keys(diff: &str, db: &str) -> String {
+    format!(
+        "the registry's blocking keys were built by other rules or normalization data ({diff}); \
+         rebuild them with `kensa registry rebuild --db {db}` (with the same --rules as this command)"
+    )
 }
 
 /// The entries of `version` that differ from the stored ones, or `None` when all agree.

@@ -354,7 +354,7 @@ fn context(
     let records = match (&s.file.registry, store) {
         (None, _) => None,
         (Some(RegistrySpec::Records(records)), _) => Some(records.clone()),
-        (Some(RegistrySpec::File(f)), Some(_)) if !store::is_database(&s.resolve(f)) => {
+        (Some(RegistrySpec::File(f)), Some(_)) if !super::eval::is_database(&s.resolve(f)) => {
             Some(super::eval::read_registry_records(&s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?)
         }
         (Some(RegistrySpec::File(f)), _) => {

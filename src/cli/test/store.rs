@@ -1,7 +1,7 @@
 //! `kensa test --registry-store`: a suite's enrolled records in a temporary registry database
 //! (a SQLite file, or a schema on a PostgreSQL server) instead of memory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kensa::registry::{Registry, SqliteRegistry};
@@ -35,14 +35,6 @@ impl Drop for Temporary {
             }
         }
     }
-}
-
-/// Whether a suite's registry file is already a database (used as it is).
-pub fn is_database(path: &Path) -> bool {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    matches!(ext.as_deref(), Some("db" | "sqlite" | "sqlite3"))
-        || kensa::registry::is_sqlite_file(path)
-        || path.to_str().is_some_and(kensa::registry::is_server_url)
 }
 
 /// A name no other suite of this run, and no other run, uses.
