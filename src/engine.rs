@@ -12,7 +12,7 @@ use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, MatchProfile, Re
 use crate::limits::Limits;
 use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
-use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
+use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, Lookup, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{FileId, Item, Module};
 use crate::{check, syntax};
@@ -25,6 +25,13 @@ pub struct PairScan {
     pub pairs: Vec<ScoredPair>,
     /// How many pairs were compared.
     pub compared: u64,
+}
+
+/// The candidates a record is judged against ([`Engine::choose`]).
+struct Chosen {
+    records: Vec<Arc<serde_json::Value>>,
+    /// The record's crowded keys, of which only the closest records were kept.
+    crowded: Vec<eval::CrowdedKey>,
 }
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
@@ -194,6 +201,7 @@ impl Engine {
             explain,
             show_secrets: self.show_pii,
             budget: self.limits.eval_budget,
+            deadline: self.limits.eval_time.and_then(|t| std::time::Instant::now().checked_add(t)),
         }
     }
 
@@ -211,8 +219,12 @@ impl Engine {
     }
 
     /// Evaluate one record against the enrolled records of a registry: duplicate, conflict and
-    /// ambiguity rules see the candidates that share a blocking key with it (a candidate with
-    /// the record's own `id` is left out).
+    /// ambiguity rules see the candidates that share a blocking key with it. A stored record
+    /// that *is* this record (the same id and the same content: a registry re-checked against
+    /// itself) is left out; a stored record with the same id and other content is a candidate
+    /// like any other, so an id cannot hide a person. Of a key shared by more than
+    /// [`MAX_PER_KEY`] records only the closest are compared, and a `registry.crowded_key`
+    /// finding says so.
     pub fn evaluate_in(&self, record: &serde_json::Value, registry: &dyn Registry) -> Result<Verdict, RecordError> {
         self.evaluate_in_with(record, registry, false)
     }
@@ -233,14 +245,14 @@ impl Engine {
         if self.program.matching.is_none() {
             return eval::evaluate(&self.program, record, &opts);
         }
-        let found = self.find_candidates(record, registry, opts.today, true)?;
-        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
-        eval::evaluate_with(&self.program, record, &opts, &candidates)
+        let chosen = self.find_candidates(record, registry, opts.today, true)?;
+        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
+        eval::evaluate_with(&self.program, record, &opts, &candidates, &chosen.crowded)
     }
 
     /// How a record compares with every registry record that shares a blocking key with it
-    /// (a candidate with the record's own `id` is left out): probability and per-comparison
-    /// levels and weights. Used by `kensa dedup` and `kensa link`.
+    /// (a stored record that is this record, same id and content, is left out): probability
+    /// and per-comparison levels and weights. Used by `kensa dedup` and `kensa link`.
     pub fn matches_in(
         &self,
         record: &serde_json::Value,
@@ -249,38 +261,92 @@ impl Engine {
         self.compare_in(record, registry, true)
     }
 
-    /// `matches_in` and `links_in`: compare with the candidates, leaving out the record's own
-    /// id when `skip_own`.
+    /// `matches_in` and `links_in`: compare with the candidates, leaving out the record itself
+    /// when `skip_itself`.
     fn compare_in(
         &self,
         record: &serde_json::Value,
         registry: &dyn Registry,
-        skip_own: bool,
+        skip_itself: bool,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
         let today = self.today.unwrap_or_else(today_in_japan);
         if self.program.matching.is_none() || registry.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.find_candidates(record, registry, today, skip_own)?;
-        let candidates: Vec<Candidate<'_>> = found.iter().map(|c| Candidate { record: c }).collect();
+        let chosen = self.find_candidates(record, registry, today, skip_itself)?;
+        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
         eval::compare_candidates(&self.program, record, today, &candidates)
     }
 
-    /// The registry records sharing a blocking key with `record`; with `skip_own`, without the record itself
-    /// (same id).
+    /// The registry records sharing a blocking key with `record`, of crowded keys the closest
+    /// ([`Engine::choose`]); with `skip_itself`, without the stored copy of the record itself.
     fn find_candidates(
         &self,
         record: &serde_json::Value,
         registry: &dyn Registry,
         today: Date,
-        skip_own: bool,
-    ) -> Result<Vec<Arc<serde_json::Value>>, RecordError> {
+        skip_itself: bool,
+    ) -> Result<Chosen, RecordError> {
         let keys = eval::blocking_keys(&self.program, record, today);
-        let mut found = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
-        if skip_own && let Some(own) = self.program.record_id(record) {
-            found.retain(|c| self.program.record_id(c).as_deref() != Some(own.as_str()));
+        let lookup = registry.candidates(&keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+        self.choose(record, &keys, lookup, today, skip_itself)
+    }
+
+    /// The candidates a record is judged against, from what a lookup of its `keys` found. With
+    /// `skip_itself`, a stored record with the same content (so the same id) is the record
+    /// itself and is left out; one that merely carries the id stays. Of a crowded key (more than
+    /// [`MAX_PER_KEY`] records) the [`MAX_PER_KEY`] with the highest match probability are kept,
+    /// whatever their enrollment order, so that enrolling hundreds of records at one address
+    /// cannot push a duplicate out of sight; the key is reported as crowded.
+    fn choose(
+        &self,
+        record: &serde_json::Value,
+        keys: &[(u32, String)],
+        mut lookup: Lookup,
+        today: Date,
+        skip_itself: bool,
+    ) -> Result<Chosen, RecordError> {
+        if skip_itself {
+            // Equal content is equal id too; a record that only carries the id stays.
+            lookup.records.retain(|f| *f.record != *record);
         }
-        Ok(found)
+        if lookup.crowded.is_empty() {
+            return Ok(Chosen { records: lookup.into_records(), crowded: Vec::new() });
+        }
+        let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(|f| Candidate { record: &f.record }).collect();
+        let probability = eval::probabilities(&self.program, record, today, &candidates)?;
+        let mut keep = vec![false; lookup.records.len()];
+        let mut crowded_bits = 0u64;
+        let mut notes = Vec::with_capacity(lookup.crowded.len());
+        for c in &lookup.crowded {
+            let Some(at) = keys.iter().position(|(b, _)| *b == c.block) else { continue };
+            let bit = 1u64 << at.min(63);
+            crowded_bits |= bit;
+            let mut members: Vec<usize> = (0..lookup.records.len())
+                .filter(|&i| lookup.records.get(i).is_some_and(|f| f.keys & bit != 0))
+                .collect();
+            let read = members.len();
+            // Most probable first; a stable sort keeps enrollment order among equals.
+            members.sort_by(|&a, &b| {
+                let p = |i: usize| probability.get(i).copied().unwrap_or(0.0);
+                p(b).total_cmp(&p(a))
+            });
+            members.truncate(MAX_PER_KEY);
+            for &i in &members {
+                if let Some(k) = keep.get_mut(i) {
+                    *k = true;
+                }
+            }
+            notes.push(eval::CrowdedKey { block: c.block, records: c.records, compared: members.len(), read });
+        }
+        let records = lookup
+            .records
+            .into_iter()
+            .zip(keep)
+            .filter(|(f, kept)| *kept || f.keys & !crowded_bits != 0)
+            .map(|(f, _)| f.record)
+            .collect();
+        Ok(Chosen { records, crowded: notes })
     }
 
     /// Like [`Engine::matches_in`], but a candidate with the record's own `id` is kept: for
@@ -444,6 +510,12 @@ impl Engine {
         None
     }
 
+    /// The source text of a `block on …` line (`address_key`), by its index in the `match`
+    /// block: what a registry's keys of that block are made of.
+    pub fn block_label(&self, block: u32) -> Option<&str> {
+        self.program.matching.as_ref()?.block_labels.get(block as usize).map(|l| &**l)
+    }
+
     /// Whether the rules compare records with a registry (they have a `match` block).
     pub fn uses_registry(&self) -> bool {
         self.program.matching.is_some()
@@ -522,7 +594,10 @@ impl Engine {
             }
         }
         used.sort();
-        let mut all = String::from("kensa-keys-1\n");
+        // The generation of the key code: raised when normalization changes what a key holds
+        // (2: invisible characters such as U+200B are removed from name keys), so that stored
+        // keys are rebuilt.
+        let mut all = String::from("kensa-keys-2\n");
         for b in &blocks {
             all.push_str("block ");
             all.push_str(b);
@@ -561,15 +636,19 @@ impl Engine {
         let inserted = store
             .enroll(&entry, &mut |found, uid_taken| {
                 taken = uid_taken;
-                let fetched = match found.candidates(&entry.keys) {
+                let chosen = match found
+                    .candidates(&entry.keys)
+                    .map_err(|e| RecordError::Registry(e.to_string()))
+                    .and_then(|lookup| self.choose(&entry.record, &entry.keys, lookup, opts.today, false))
+                {
                     Ok(c) => c,
                     Err(e) => {
-                        outcome = Some(Err(RecordError::Registry(e.to_string())));
+                        outcome = Some(Err(e));
                         return false;
                     }
                 };
-                let candidates: Vec<Candidate<'_>> = fetched.iter().map(|c| Candidate { record: c }).collect();
-                let verdict = eval::evaluate_with(&self.program, &entry.record, &opts, &candidates);
+                let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
+                let verdict = eval::evaluate_with(&self.program, &entry.record, &opts, &candidates, &chosen.crowded);
                 let accept = matches!(&verdict, Ok(v) if v.decision == crate::Decision::Accept);
                 outcome = Some(verdict);
                 accept && !uid_taken
@@ -727,6 +806,10 @@ fn schema_text(fields: &[crate::syntax::ast::FieldDecl], out: &mut String) {
             if flag {
                 out.push(c);
             }
+        }
+        // A value over `max(N)` is not read, so the limit changes keys; `digits(N)` does not.
+        if let Some((n, _)) = f.max_chars {
+            out.push_str(&format!("<={n}"));
         }
         out.push(';');
     }

@@ -2,6 +2,8 @@
 //! library API. Not covered by semver.
 
 pub use crate::builtins::{Builtin, PTy, all as builtins};
+/// The text comparators of the `match` block (for the fuzz targets).
+pub use crate::linkage::comparators;
 
 /// Every diagnostic code with its explanation, in documentation order.
 pub fn diagnostic_codes() -> Vec<(&'static str, &'static str)> {

@@ -18,13 +18,20 @@ pub struct Limits {
     pub max_field_bytes: usize,
     /// Evaluation steps per record: each rule costs the nodes of its conditions, and a
     /// condition about registry candidates costs its nodes once per candidate. A record that
-    /// needs more is an error naming the rule. Default 1,000,000.
+    /// needs more is an error naming the rule. Default 1,000,000. Each registry candidate
+    /// costs the nodes of the compared values plus the comparators' work (about one step per
+    /// 256 character comparisons).
     pub eval_budget: u64,
+    /// The wall-clock time judging one record may take, registry lookups aside; a record still
+    /// being judged then is an error ([`crate::RecordError::TimeLimit`]). `None` (the default)
+    /// leaves it to the budget, which gives the same answer on any machine; a server sets a
+    /// ceiling so that one record cannot hold a worker when the machine is overloaded.
+    pub eval_time: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_record_bytes: 16 << 20, max_field_bytes: 1 << 20, eval_budget: 1_000_000 }
+        Limits { max_record_bytes: 16 << 20, max_field_bytes: 1 << 20, eval_budget: 1_000_000, eval_time: None }
     }
 }
 

@@ -699,6 +699,19 @@ fn schema_findings() {
           "related": []
         },
         {
+          "rule": "schema.type",
+          "severity": "reject",
+          "penalty": 100,
+          "message": "`bank.bank_code` の値 `1` を文字列として読めません: 数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）",
+          "fields": [
+            "bank.bank_code"
+          ],
+          "evidence": {
+            "bank.bank_code": "1"
+          },
+          "related": []
+        },
+        {
           "rule": "schema.unknown_field",
           "severity": "warn",
           "penalty": 0,
@@ -871,6 +884,10 @@ rule n.positive { when present(n) require n > 0; reject "n must be positive" }
     // A fraction where text is expected is a type problem, not the text "12.5".
     let v = e.evaluate(&json!({"id": "1", "name": "山田", "code": 12.5})).unwrap();
     assert_eq!(v.findings[0].rule, "schema.type");
+    // So is a whole number: a code written without quotes has lost its leading zeros, and a
+    // YAML `0x1D2F5E7A9C` would become a twelve-digit number (issue 14, item 13).
     let v = e.evaluate(&json!({"id": "1", "name": "山田", "code": 1000014})).unwrap();
-    assert!(v.findings.is_empty(), "{:?}", v.findings);
+    let rules: Vec<&str> = v.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["schema.type"]);
+    assert!(v.findings[0].message.contains("引用符で囲んで"), "{}", v.findings[0].message);
 }

@@ -11,7 +11,8 @@
 //!   on hostile Unicode (half-width kana + dakuten, variation selectors, combining marks,
 //!   long strings);
 //! - the address parser never panics and its key is idempotent;
-//! - the suite loader reads a suite or names the file in its error.
+//! - the suite loader reads a suite or names the file in its error;
+//! - the text comparators and the match block stay bounded on texts of any length.
 //!
 //! Inputs the fuzzers found are kept as plain tests at the end.
 
@@ -369,6 +370,17 @@ proptest! {
     #[test]
     fn the_address_parser_never_panics_on_long_runs_of_pieces(pieces in prop::collection::vec(any::<u8>(), 0..1_500)) {
         invariants::address(&invariants::address_from_tokens(&pieces));
+    }
+
+    #[test]
+    fn comparators_are_bounded_on_texts_of_any_length(data in prop::collection::vec(any::<u8>(), 2..64), a in text(), b in text()) {
+        if let Some((x, y)) = invariants::texts_to_compare(&data) {
+            invariants::compare(&x, &y);
+        }
+        invariants::compare(&a, &b);
+        // The 340,000-character readings of issue 14, against a one-character change.
+        let long = a.repeat(340_000 / a.chars().count().max(1));
+        invariants::compare(&long, &format!("{long}ン"));
     }
 
     #[test]

@@ -118,8 +118,15 @@ fn numbers_where_text_belongs_and_the_reverse_are_findings_naming_the_field() {
         .filter(|f| f["rule"] == "schema.type")
         .map(|f| f["fields"][0].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(types, ["given_name", "family_name_kana", "birth_date", "sex", "bank"]);
+    // A whole number where text belongs is refused too (it used to become text, so a YAML
+    // `0x1D2F5E7A9C` became a twelve-digit My Number), and shown masked in a secret field.
+    assert_eq!(
+        types,
+        ["id", "my_number", "family_name", "given_name", "family_name_kana", "birth_date", "sex", "bank"]
+    );
     assert_eq!(v["decision"], "reject");
+    let text = v.to_string();
+    assert!(text.contains("********9018") && !text.contains("123456789018"), "{text}");
 }
 
 #[test]

@@ -466,9 +466,9 @@ fn a_batch_import_stores_the_first_of_each_id_and_every_key() {
     for e in &entries {
         assert_eq!(reg.candidates(&e.keys).unwrap(), file.candidates(&e.keys).unwrap());
     }
-    assert!(reg.candidates(&[]).unwrap().is_empty());
-    let first = &reg.candidates(&entries[0].keys).unwrap()[0];
-    assert_ne!(first["family_name"], "別人");
+    assert_eq!(reg.candidates(&[]).unwrap(), kensa::registry::Lookup::default());
+    let first = &reg.candidates(&entries[0].keys).unwrap().records[0];
+    assert_ne!(first.record["family_name"], "別人");
     // Enroll through the trait object, as a clerk's application does.
     let store: &dyn Enroll = &reg;
     let out = engine.enroll(entries[0].record.clone(), store).unwrap();

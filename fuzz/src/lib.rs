@@ -278,7 +278,7 @@ pub fn normalize(s: &str) {
         ("nfkc", width::nfkc as fn(&str) -> Cow<'_, str>),
         ("fold_width", width::fold_width),
         ("fold_dashes", width::fold_dashes),
-        ("strip_variation_selectors", width::strip_variation_selectors),
+        ("strip_invisible", width::strip_invisible),
         ("to_katakana", kana::to_katakana),
         ("to_hiragana", kana::to_hiragana),
         ("fold_variants", variant::fold_variants),
@@ -291,12 +291,12 @@ pub fn normalize(s: &str) {
     assert!(!collapsed.contains("  "), "collapse_whitespace left two spaces");
     let removed = idempotent("remove_whitespace", width::remove_whitespace, s);
     assert!(!removed.chars().any(char::is_whitespace), "remove_whitespace left whitespace");
-    let stripped = width::strip_variation_selectors(s);
-    assert!(!stripped.chars().any(width::is_variation_selector), "a variation selector survived");
+    let stripped = width::strip_invisible(s);
+    assert!(!stripped.chars().any(width::is_invisible), "an invisible character survived");
 
     // K1–K4.
     let k1 = idempotent("key_nfkc", name::key_nfkc, s);
-    assert!(!k1.chars().any(width::is_variation_selector), "K1 holds a variation selector");
+    assert!(!k1.chars().any(width::is_invisible), "K1 holds an invisible character");
     assert_eq!(k1.trim(), k1, "K1 is not trimmed");
     let k1n = idempotent("key_nospace", name::key_nospace, s);
     assert!(!k1n.chars().any(char::is_whitespace), "K1' holds whitespace");
@@ -442,6 +442,84 @@ pub const ADDRESS_TOKENS: &[&str] = &[
 /// The token form of the `address` target: each byte picks a piece.
 pub fn address_from_tokens(data: &[u8]) -> String {
     data.iter().map(|&b| ADDRESS_TOKENS[usize::from(b) % ADDRESS_TOKENS.len()]).collect()
+}
+
+// ------------------------------------------------------------------------------ comparators
+
+/// Two texts from fuzz bytes: the input split at its first `|`, each side repeated up to a
+/// count taken from the first two bytes, so that texts of hundreds of thousands of characters
+/// (the 150-second pair of issue 14) are tried as often as short ones.
+pub fn texts_to_compare(data: &[u8]) -> Option<(String, String)> {
+    let (&[hi, lo], rest) = data.split_first_chunk::<2>()?;
+    let text = std::str::from_utf8(rest).ok()?;
+    let (a, b) = text.split_once('|').unwrap_or((text, text));
+    // Up to about 400,000 characters a side.
+    let times = usize::from(u16::from_be_bytes([hi, lo])) % 2_048 + 1;
+    let times_for = |s: &str| if s.chars().count() * times > 400_000 { 1 } else { times };
+    Some((a.repeat(times_for(a)), b.repeat(times_for(b))))
+}
+
+/// The text comparators on two texts of any length: bounded work (they read at most
+/// `MAX_COMPARED_CHARS` of each, and charge at most 65 steps), similarities in `0..=1`, 1 for
+/// equal texts, symmetric distances with Damerau ≤ Levenshtein, both at most the longer
+/// compared length; and the match block on such texts against a registry gives a verdict or
+/// a budget or size error (never a hang).
+pub fn compare(a: &str, b: &str) {
+    use kensa::internal::comparators::{MAX_COMPARED_CHARS, bounded, damerau, jaro_winkler, levenshtein, work};
+    let jw = jaro_winkler(a, b);
+    assert!((0.0..=1.0).contains(&jw), "Jaro-Winkler out of 0..=1");
+    assert!((jw - jaro_winkler(b, a)).abs() < 1e-9, "Jaro-Winkler not symmetric");
+    assert!((jaro_winkler(a, a) - 1.0).abs() < 1e-9, "a text not equal to itself");
+    let (lev, dam) = (levenshtein(a, b), damerau(a, b));
+    assert_eq!(lev, levenshtein(b, a), "Levenshtein not symmetric");
+    assert!(dam <= lev, "Damerau above Levenshtein");
+    let longest = bounded(a).chars().count().max(bounded(b).chars().count());
+    assert!(longest <= MAX_COMPARED_CHARS && lev <= longest, "a distance above the compared length");
+    assert_eq!(lev == 0, bounded(a) == bounded(b), "distance 0 for different compared texts");
+    let cost = work(a, b);
+    assert!((1..=1 + (MAX_COMPARED_CHARS * MAX_COMPARED_CHARS / 256) as u64).contains(&cost), "unbounded work");
+
+    let (engine, registry) = long_text_registry(20, b);
+    let engine = engine.with_limits(kensa::Limits { eval_budget: 5_000, ..kensa::Limits::default() });
+    let record = serde_json::json!({"id": "N", "kana": a, "city": "x"});
+    match engine.evaluate_in(&record, &registry) {
+        Ok(v) => check_score(&v),
+        // Out of budget, or a field over `max_field_bytes` (1 MiB: 340,000 kana are 1 MB).
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("evaluation steps") || e.contains("bytes long"), "neither a budget nor a size error");
+        }
+    }
+}
+
+/// A rule set whose match block compares `kana` (no length limit) with every text comparator,
+/// and flags a candidate with probability 0.9 or more.
+pub const LONG_TEXT_RULES: &str = r#"
+schema R {
+  id: text
+  kana: text
+  city: text
+}
+match {
+  block on city
+  compare jw = kana using jaro_winkler { same: similarity >= 0.95 m 0.9 u 0.01, other: else m 0.1 u 0.99 }
+  compare lev = kana using levenshtein { same: distance <= 1 m 0.9 u 0.01, other: else m 0.1 u 0.99 }
+  compare dam = kana using damerau { same: distance <= 2 m 0.9 u 0.01, other: else m 0.1 u 0.99 }
+}
+rule registry.duplicate {
+  require no candidate where (candidate.probability >= 0.9)
+  review "同一人物の可能性があります"
+}
+"#;
+
+/// [`LONG_TEXT_RULES`] compiled, and a registry of `n` records (ids `P0`…, city `x`) whose
+/// `kana` is `kana`.
+pub fn long_text_registry(n: usize, kana: &str) -> (Engine, MemoryRegistry) {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| Engine::from_source("compare.kensa", LONG_TEXT_RULES).unwrap()).clone();
+    let records = (0..n).map(|i| serde_json::json!({"id": format!("P{i}"), "kana": kana, "city": "x"}));
+    let registry = engine.memory_registry(records);
+    (engine, registry)
 }
 
 // ------------------------------------------------------------------------------ suites

@@ -39,6 +39,7 @@ pub enum CheckCode {
     CandidateOutside,
     NestedQuantifier,
     PatternTooLarge,
+    FieldOption,
 }
 
 impl CheckCode {
@@ -79,6 +80,7 @@ impl CheckCode {
         CheckCode::CandidateOutside,
         CheckCode::NestedQuantifier,
         CheckCode::PatternTooLarge,
+        CheckCode::FieldOption,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +121,7 @@ impl CheckCode {
             CheckCode::CandidateOutside => "kensa::check::candidate_outside",
             CheckCode::NestedQuantifier => "kensa::check::nested_quantifier",
             CheckCode::PatternTooLarge => "kensa::check::pattern_too_large",
+            CheckCode::FieldOption => "kensa::check::field_option",
         }
     }
 
@@ -213,6 +216,9 @@ impl CheckCode {
             }
             CheckCode::PatternTooLarge => {
                 "A pattern after `matches` would compile to more than 1 MiB: repetitions multiply (`(a{1000}){1000}` is a million `a`s), and such a pattern could exhaust a server's memory and time. Write smaller counts, or check a length with `length(…)`."
+            }
+            CheckCode::FieldOption => {
+                "`max(N)` (the longest value, in characters: 1 to 1,000,000) and `digits(N)` (the longest run of digits a field holds by nature, shown in messages: 1 to 64) are for `text` fields and lists of text."
             }
         }
     }

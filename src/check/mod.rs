@@ -34,6 +34,14 @@ pub struct FieldInfo {
     pub optional: bool,
     /// Declared `secret` (or inside a secret group): values are masked in messages and evidence.
     pub secret: bool,
+    /// A group with a `secret` field somewhere inside: a value given in its place (text where
+    /// the group belongs) is masked as a secret.
+    pub holds_secret: bool,
+    /// `max(N)`: the longest value in characters; a longer one is a `schema.too_long` finding.
+    pub max_chars: Option<u32>,
+    /// `digits(N)`: runs of up to N digits are this field's nature (a postal code) and are shown
+    /// in messages; longer runs are masked (without it, runs of 7 or more).
+    pub digit_runs: Option<u8>,
     pub children: Vec<usize>,
 }
 
@@ -455,12 +463,16 @@ impl Checker<'_> {
                 ast::TypeExpr::Group(_) => FieldTy::Group,
                 other => FieldTy::from_ast(other),
             };
+            let (max_chars, digit_runs) = self.field_options(d, &ty);
             self.env.schema.fields.push(FieldInfo {
                 key: d.name.name.clone(),
                 path: path.clone(),
                 ty,
                 optional: d.optional,
                 secret,
+                holds_secret: secret,
+                max_chars,
+                digit_runs,
                 children: Vec::new(),
             });
             if let ast::TypeExpr::Enum(variants) = &d.ty {
@@ -486,13 +498,46 @@ impl Checker<'_> {
             }
             if let ast::TypeExpr::Group(children) = &d.ty {
                 let kids = self.fields(children, &path, secret);
+                let inner_secret = kids.iter().any(|&k| self.env.schema.fields.get(k).is_some_and(|f| f.holds_secret));
                 if let Some(f) = self.env.schema.fields.get_mut(slot) {
                     f.children = kids;
+                    f.holds_secret |= inner_secret;
                 }
             }
             slots.push(slot);
         }
         slots
+    }
+
+    /// `max(N)` and `digits(N)` of a field declaration (the last of each), checked: text fields (or lists of text)
+    /// only, within range.
+    fn field_options(&mut self, d: &ast::FieldDecl, ty: &FieldTy) -> (Option<u32>, Option<u8>) {
+        let texty = matches!(ty, FieldTy::Text) || matches!(ty, FieldTy::List(inner) if **inner == FieldTy::Text);
+        let mut option = |what: &str, given: Option<(u64, Span)>, max: u64| -> Option<u64> {
+            let (n, span) = given?;
+            if !texty {
+                self.err(
+                    CheckCode::FieldOption,
+                    span,
+                    format!("`{what}(…)` is for text fields, and `{}` is not text", d.name.name),
+                    "not a text field",
+                );
+                return None;
+            }
+            if n == 0 || n > max {
+                self.err(
+                    CheckCode::FieldOption,
+                    span,
+                    format!("`{what}({n})` is out of range: write a number from 1 to {}", thousands(max)),
+                    "out of range",
+                );
+                return None;
+            }
+            Some(n)
+        };
+        let max_chars = option("max", d.max_chars, 1_000_000).and_then(|n| u32::try_from(n).ok());
+        let digit_runs = option("digits", d.digit_runs, 64).and_then(|n| u8::try_from(n).ok());
+        (max_chars, digit_runs)
     }
 
     // ------------------------------------------------------------------ tables
@@ -1469,4 +1514,17 @@ pub fn build_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .dfa_size_limit(2 * REGEX_SIZE_LIMIT)
         .nest_limit(64)
         .build()
+}
+
+/// A number with thousands separators (`1,000,000`), as messages write it.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -70,6 +70,7 @@ pub fn run(args: Args) -> u8 {
         max_record_bytes: args.max_record_bytes,
         max_field_bytes: args.max_field_bytes,
         eval_budget: args.eval_budget,
+        ..kensa::Limits::default()
     };
     let engine = engine
         .with_today(args.today.unwrap_or_else(kensa::today_in_japan))

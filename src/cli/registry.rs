@@ -268,6 +268,9 @@ fn stats(args: StatsArgs) -> u8 {
             "file_bytes": stats.file_bytes,
             "meta": stats.meta.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "keys_current": current,
+            "crowded_keys": stats.crowded.iter().map(|(b, k, n)| serde_json::json!({
+                "block": b, "on": engine.block_label(*b), "key": shown_key(k), "records": n,
+            })).collect::<Vec<_>>(),
         });
         println!("{obj}");
     } else {
@@ -280,6 +283,23 @@ fn stats(args: StatsArgs) -> u8 {
         }
         for (k, v) in &stats.meta {
             println!("meta       {k} = {v}");
+        }
+        // Keys shared by so many records that a lookup compares only the closest of them.
+        const LISTED: usize = 20;
+        for (b, k, n) in stats.crowded.iter().take(LISTED) {
+            let on = engine.block_label(*b).unwrap_or("?");
+            println!("crowded    block {b} ({on}): {n} records share `{}`", shown_key(k));
+        }
+        if stats.crowded.len() > LISTED {
+            println!("crowded    … and {} more keys (`--json` lists them all)", stats.crowded.len() - LISTED);
+        }
+        if !stats.crowded.is_empty() {
+            println!(
+                "{} keys are shared by more than {} records: a record with one of them is compared with the closest {} and sent to review (registry.crowded_key)",
+                stats.crowded.len(),
+                kensa::registry::MAX_PER_KEY,
+                kensa::registry::MAX_PER_KEY
+            );
         }
         if current {
             println!("keys are current for these rules");
@@ -312,6 +332,16 @@ fn rebuild(args: RebuildArgs) -> u8 {
             exit::UNUSABLE
         }
     }
+}
+
+/// A stored key as `registry stats` shows it: a key can hold a My Number or an account
+/// number, so long digit runs are masked (unless `--show-pii`).
+fn shown_key(key: &str) -> String {
+    if super::show_pii() {
+        return key.to_string();
+    }
+    use kensa::normalize::digits::{DigitRuns, mask_digit_runs};
+    mask_digit_runs(key, DigitRuns::longer_than(6)).into_owned()
 }
 
 /// A registry location for messages: a path, or a URL without its password.

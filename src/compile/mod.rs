@@ -110,7 +110,12 @@ pub struct CCompare {
 pub struct CMatch {
     pub prior: f64,
     pub blocks: Box<[NodeId]>,
+    /// The source text of each `block on …` expression (`address_key`), for messages.
+    pub block_labels: Box<[Box<str>]>,
     pub compares: Box<[CCompare]>,
+    /// Evaluation steps reading one candidate costs: the distinct nodes of the compared values
+    /// (through `let` bindings). The comparators add their own work ([`linkage::work`]).
+    pub cost: u32,
 }
 
 /// A compiled `matches` pattern. The anchored digit patterns rules write for codes
@@ -180,17 +185,61 @@ pub struct Field {
     pub path: Box<str>,
     pub ty: FieldTy,
     pub optional: bool,
-    pub secret: bool,
+    /// `max(N)`: the longest value in characters.
+    pub max_chars: Option<u32>,
+    /// How this field's own value is shown (in a type finding when it cannot be read).
+    pub privacy: Privacy,
     pub children: Box<[u32]>,
     /// The JSON keys of `children`, in the same order (for reading a record).
     pub child_keys: Box<[Box<str>]>,
+}
+
+/// How a value is shown in messages and evidence, from the fields it derives from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Privacy {
+    /// From no text field (numbers, dates, choices, constants): shown as it is.
+    Plain,
+    /// From text fields: a run of more digits than they hold by nature (`digits(N)`, else 6)
+    /// may be a personal number typed into the wrong field, and is masked to its last four.
+    DigitRuns(u8),
+    /// From a `secret` field: masked to its last four characters.
+    Secret,
+}
+
+impl Privacy {
+    /// The digits a text field shows in a run when it does not say (`digits(N)`): fewer than an
+    /// account number (7) or a My Number (12).
+    pub const DEFAULT_DIGITS: u8 = 6;
+
+    /// The stricter of two.
+    pub fn and(self, other: Privacy) -> Privacy {
+        match (self, other) {
+            (Privacy::Secret, _) | (_, Privacy::Secret) => Privacy::Secret,
+            (Privacy::DigitRuns(a), Privacy::DigitRuns(b)) => Privacy::DigitRuns(a.min(b)),
+            (Privacy::DigitRuns(a), Privacy::Plain) | (Privacy::Plain, Privacy::DigitRuns(a)) => Privacy::DigitRuns(a),
+            (Privacy::Plain, Privacy::Plain) => Privacy::Plain,
+        }
+    }
+
+    /// How a field's value is shown: secret, text (with its `digits(N)`), or plain. The id
+    /// field is shown as it is: it names the record in every output anyway.
+    pub fn of_field(f: &crate::check::FieldInfo, is_id: bool) -> Privacy {
+        if f.secret || f.holds_secret {
+            return Privacy::Secret;
+        }
+        if is_id {
+            return Privacy::Plain;
+        }
+        let texty = matches!(f.ty, FieldTy::Text) || matches!(&f.ty, FieldTy::List(inner) if **inner == FieldTy::Text);
+        if texty { Privacy::DigitRuns(f.digit_runs.unwrap_or(Privacy::DEFAULT_DIGITS)) } else { Privacy::Plain }
+    }
 }
 
 /// A piece of a compiled message.
 #[derive(Clone, Debug)]
 pub enum MsgPart {
     Text(Box<str>),
-    Value { node: NodeId, secret: bool },
+    Value { node: NodeId, privacy: Privacy },
 }
 
 /// One evidence item: the source text of a sub-expression and the node computing it.
@@ -198,7 +247,7 @@ pub enum MsgPart {
 pub struct Evidence {
     pub label: Box<str>,
     pub node: NodeId,
-    pub secret: bool,
+    pub privacy: Privacy,
 }
 
 /// A compiled rule.
@@ -283,11 +332,13 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
         .schema
         .fields
         .iter()
-        .map(|f| Field {
+        .enumerate()
+        .map(|(i, f)| Field {
             path: f.path.as_str().into(),
             ty: f.ty.clone(),
             optional: f.optional,
-            secret: f.secret,
+            max_chars: f.max_chars,
+            privacy: Privacy::of_field(f, Some(i) == env.schema.id_field),
             children: f.children.iter().map(|&c| to_u32(c)).collect(),
             child_keys: f.children.iter().map(|&c| key_of(env, c)).collect(),
         })
@@ -332,6 +383,8 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     let mut matching = env.matching.as_ref().map(|m| CMatch {
         prior: m.prior,
         blocks: m.blocks.iter().map(|b| cx.expr(b)).collect(),
+        block_labels: m.blocks.iter().map(|b| squash(sources.slice(b.span)).into()).collect(),
+        cost: 0,
         compares: m
             .compares
             .iter()
@@ -373,7 +426,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 .iter()
                 .map(|p| match p {
                     TemplatePart::Text(t) => MsgPart::Text(t.as_str().into()),
-                    TemplatePart::Expr(e) => MsgPart::Value { node: cx.expr(e), secret: cx.is_secret(e) },
+                    TemplatePart::Expr(e) => MsgPart::Value { node: cx.expr(e), privacy: cx.privacy(e) },
                 })
                 .collect();
             let fields = r
@@ -405,7 +458,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     let first_cache = to_u32(lets.len());
     let arena_roots = share::Roots { lets: &mut lets, rules: &mut rules, matching: matching.as_mut() };
     let caches = share::share(&mut cx.nodes, arena_roots, first_cache);
-    rule_costs(&cx.nodes, &lets, &mut rules);
+    costs(&cx.nodes, &lets, &mut rules, matching.as_mut());
     Program {
         fields,
         roots,
@@ -462,14 +515,14 @@ fn reads_fired(c: &DCond) -> bool {
     }
 }
 
-/// Set each rule's [`CRule::cost`]: the distinct nodes reachable from its conditions, message
-/// and evidence (following `let` bindings), an upper bound of what one evaluation computes.
-fn rule_costs(nodes: &[Node], lets: &[NodeId], rules: &mut [CRule]) {
-    // `seen[node]` is the index of the last rule that counted the node.
+/// Set each rule's [`CRule::cost`] (the distinct nodes reachable from its conditions, message
+/// and evidence, following `let` bindings: an upper bound of what one evaluation computes), and
+/// the match block's [`CMatch::cost`] (the nodes of its compared values).
+fn costs(nodes: &[Node], lets: &[NodeId], rules: &mut [CRule], matching: Option<&mut CMatch>) {
+    // `seen[node]` is the stamp of the last root set that counted the node.
     let mut seen = vec![u32::MAX; nodes.len()];
     let mut stack: Vec<NodeId> = Vec::new();
     for (i, rule) in rules.iter_mut().enumerate() {
-        let stamp = to_u32(i);
         stack.clear();
         stack.extend(rule.when.iter().chain(rule.require.iter()).copied());
         stack.extend(rule.message.iter().filter_map(|p| match p {
@@ -477,22 +530,37 @@ fn rule_costs(nodes: &[Node], lets: &[NodeId], rules: &mut [CRule]) {
             MsgPart::Text(_) => None,
         }));
         stack.extend(rule.evidence.iter().flat_map(|e| e.iter().map(|x| x.node)));
-        let mut cost = 0u32;
-        while let Some(id) = stack.pop() {
-            let Some(mark) = seen.get_mut(id.0 as usize) else { continue };
-            if *mark == stamp {
-                continue;
-            }
-            *mark = stamp;
-            cost = cost.saturating_add(1);
-            let node = nodes.get(id.0 as usize);
-            if let Some(Node::Let(l) | Node::CandLet(l)) = node {
-                stack.extend(lets.get(*l as usize).copied());
-            }
-            stack.extend(share::children(node));
-        }
-        rule.cost = cost;
+        rule.cost = reach(nodes, lets, &mut stack, &mut seen, to_u32(i));
     }
+    if let Some(m) = matching {
+        stack.clear();
+        stack.extend(m.compares.iter().map(|c| c.value));
+        m.cost = reach(nodes, lets, &mut stack, &mut seen, u32::MAX - 1);
+    }
+}
+
+/// The number of distinct nodes reachable from `stack`, marking them with `stamp`.
+fn reach(nodes: &[Node], lets: &[NodeId], stack: &mut Vec<NodeId>, seen: &mut [u32], stamp: u32) -> u32 {
+    let mut cost = 0u32;
+    while let Some(id) = stack.pop() {
+        let Some(mark) = seen.get_mut(id.0 as usize) else { continue };
+        if *mark == stamp {
+            continue;
+        }
+        *mark = stamp;
+        cost = cost.saturating_add(1);
+        let node = nodes.get(id.0 as usize);
+        if let Some(Node::Let(l) | Node::CandLet(l)) = node {
+            stack.extend(lets.get(*l as usize).copied());
+        }
+        stack.extend(share::children(node));
+    }
+    cost
+}
+
+/// Text with its runs of whitespace made one space.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -683,14 +751,15 @@ impl Lower<'_> {
         }
     }
 
-    /// Whether the value of an expression derives from a `secret` field.
-    fn is_secret(&self, e: &Expr) -> bool {
-        let mut secret = false;
-        self.secret_walk(e, &mut secret, &mut HashSet::new());
-        secret
+    /// How the value of an expression is shown: the strictest [`Privacy`] of the fields it
+    /// derives from (through `let` bindings and `candidate.…`).
+    fn privacy(&self, e: &Expr) -> Privacy {
+        let mut privacy = Privacy::Plain;
+        self.privacy_walk(e, &mut privacy, &mut HashSet::new());
+        privacy
     }
 
-    /// `candidate.x` as the field or binding `x` it reads (for the secret check).
+    /// `candidate.x` as the field or binding `x` it reads (for [`Privacy`]).
     fn candidate_path(&self, p: &[ast::Ident]) -> Option<Resolved> {
         let (first, rest) = p.split_first()?;
         if first.name != "candidate" {
@@ -703,27 +772,29 @@ impl Lower<'_> {
         }
     }
 
-    fn secret_walk(&self, e: &Expr, out: &mut bool, seen: &mut HashSet<usize>) {
-        if *out {
+    fn privacy_walk(&self, e: &Expr, out: &mut Privacy, seen: &mut HashSet<usize>) {
+        if *out == Privacy::Secret {
             return;
         }
         match &e.kind {
             // `mask(…)` makes a secret safe to show.
             ExprKind::Call { name, .. } if name.name == "mask" => {}
             ExprKind::Path(p) => match self.env.resolve(p).or_else(|| self.candidate_path(p)) {
-                Some(Resolved::Field(slot)) if self.env.schema.fields.get(slot).is_some_and(|f| f.secret) => {
-                    *out = true
+                Some(Resolved::Field(slot)) => {
+                    if let Some(f) = self.env.schema.fields.get(slot) {
+                        *out = out.and(Privacy::of_field(f, Some(slot) == self.env.schema.id_field));
+                    }
                 }
                 Some(Resolved::Let(i)) => {
                     if seen.insert(i)
                         && let Some(l) = self.env.lets.get(i)
                     {
-                        self.secret_walk(&l.value, out, seen);
+                        self.privacy_walk(&l.value, out, seen);
                     }
                 }
                 _ => {}
             },
-            _ => crate::check::visit_children(e, |c| self.secret_walk(c, out, seen)),
+            _ => crate::check::visit_children(e, |c| self.privacy_walk(c, out, seen)),
         }
     }
 
@@ -763,13 +834,13 @@ impl Lower<'_> {
         ) {
             return;
         }
-        let label: String = self.sources.slice(e.span).split_whitespace().collect::<Vec<_>>().join(" ");
+        let label = squash(self.sources.slice(e.span));
         if out.iter().any(|x| *x.label == *label) {
             return;
         }
         let node = self.expr(e);
-        let secret = self.is_secret(e);
-        out.push(Evidence { label: label.into(), node, secret });
+        let privacy = self.privacy(e);
+        out.push(Evidence { label: label.into(), node, privacy });
     }
 }
 

@@ -13,10 +13,10 @@ use std::rc::Rc;
 
 use crate::builtins::{Ctx, Imp};
 use crate::check::FieldTy;
-use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Program, SetTable, id_text};
+use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Privacy, Program, SetTable, id_text};
 use crate::linkage;
 use crate::normalize::date::Date;
-use crate::normalize::digits::mask;
+use crate::normalize::digits::{DigitRuns, mask, mask_digit_runs};
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
@@ -37,12 +37,40 @@ pub struct EvalOptions {
     pub show_secrets: bool,
     /// Evaluation steps the record may take (`Limits::eval_budget`; `CRule::cost` per rule).
     pub budget: u64,
+    /// When judging the record must have ended (`Limits::eval_time`), checked between rules
+    /// and between registry candidates.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl EvalOptions {
+    /// Options for reading a record's values only (blocking keys, compared values): no
+    /// findings are kept, nothing is shown, no limit applies.
+    fn reading(today: Date) -> EvalOptions {
+        EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX, deadline: None }
+    }
 }
 
 /// Rule ids of the findings the evaluator itself produces while reading a record.
 pub const SCHEMA_REQUIRED: &str = "schema.required";
 pub const SCHEMA_TYPE: &str = "schema.type";
 pub const SCHEMA_UNKNOWN_FIELD: &str = "schema.unknown_field";
+pub const SCHEMA_TOO_LONG: &str = "schema.too_long";
+/// The rule id of the finding about a blocking key shared by too many registry records.
+pub const REGISTRY_CROWDED_KEY: &str = "registry.crowded_key";
+
+/// A blocking key of the record that more registry records share than were compared with it
+/// (`registry::MAX_PER_KEY`): only the closest were. Judging the record says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrowdedKey {
+    /// The `block on …` line of the key.
+    pub block: u32,
+    /// How many registry records share the key.
+    pub records: u64,
+    /// How many of them were compared with the record (the closest).
+    pub compared: usize,
+    /// How many were read to choose them (the first enrolled, `registry::SCAN_PER_KEY`).
+    pub read: usize,
+}
 
 /// A registry record the `match` block found for the record being evaluated.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +84,7 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
     let Some(m) = &program.matching else { return Vec::new() };
     let serde_json::Value::Object(obj) = record else { return Vec::new() };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
-    let opts = EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
+    let opts = EvalOptions::reading(today);
     if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
@@ -87,7 +115,7 @@ pub fn compare_candidates(
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today }, candidates);
-    let opts = EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
+    let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
     frame.ensure_candidates();
     let Some(m) = &program.matching else { return Ok(Vec::new()) };
@@ -102,38 +130,64 @@ pub fn compare_candidates(
         .collect())
 }
 
+/// The match probability of each candidate with the record, in order (0 for a candidate that
+/// cannot be read): how the engine chooses the closest records of a crowded key.
+pub fn probabilities(
+    program: &Program,
+    record: &serde_json::Value,
+    today: Date,
+    candidates: &[Candidate<'_>],
+) -> Result<Vec<f64>, RecordError> {
+    let serde_json::Value::Object(obj) = record else {
+        return Err(RecordError::NotAnObject { found: json_kind(record) });
+    };
+    let Some(m) = &program.matching else { return Ok(vec![0.0; candidates.len()]) };
+    let mut frame = Frame::new(program, Ctx { today }, &[]);
+    frame.load_record(obj, &EvalOptions::reading(today), &mut Vec::new())?;
+    let mine: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
+    Ok(candidates.iter().map(|c| frame.read_candidate(m, &mine, c).map_or(0.0, |f| f.probability)).collect())
+}
+
 /// Evaluate one record without a registry: rules about candidates are not applicable.
 pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
     run(program, record, opts, None)
 }
 
-/// Evaluate one record against registry candidates (found with [`blocking_keys`]).
+/// Evaluate one record against registry candidates (found with [`blocking_keys`]); `crowded`
+/// are its keys of which only the closest candidates were chosen.
 pub fn evaluate_with(
     program: &Program,
     record: &serde_json::Value,
     opts: &EvalOptions,
     candidates: &[Candidate<'_>],
+    crowded: &[CrowdedKey],
 ) -> Result<Verdict, RecordError> {
-    run(program, record, opts, Some(candidates))
+    run(program, record, opts, Some((candidates, crowded)))
 }
 
 fn run(
     program: &Program,
     record: &serde_json::Value,
     opts: &EvalOptions,
-    candidates: Option<&[Candidate<'_>]>,
+    registry: Option<(&[Candidate<'_>], &[CrowdedKey])>,
 ) -> Result<Verdict, RecordError> {
+    let candidates = registry.map(|(c, _)| c);
     let serde_json::Value::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates.unwrap_or(&[]));
     frame.registry = candidates.is_some();
     frame.show_secrets = opts.show_secrets;
+    frame.budget = opts.budget;
+    frame.deadline = opts.deadline;
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
     // Which rules fired, for a `decide` that names rules.
     let mut fired = if program.decide_reads_fired { vec![false; program.rules.len()] } else { Vec::new() };
     frame.load_record(obj, opts, &mut findings)?;
+    if let (Some((_, crowded)), Some(m)) = (registry, &program.matching) {
+        findings.extend(crowded.iter().map(|c| crowded_finding(m, c)));
+    }
     for f in &findings {
         penalty_sum = penalty_sum.saturating_add(f.penalty);
     }
@@ -145,6 +199,9 @@ fn run(
         let outcome = frame.run_rule(rule);
         if frame.steps > opts.budget {
             return Err(over_budget(rule, opts.budget));
+        }
+        if frame.past_deadline() {
+            return Err(over_time(rule));
         }
         if let RuleOutcome::Fired = outcome {
             if let Some(slot) = fired.get_mut(i) {
@@ -172,6 +229,43 @@ fn over_budget(rule: &CRule, budget: u64) -> RecordError {
         "judging this record needs more than {budget} evaluation steps (reached in rule `{}`): \
          the record brings too many registry candidates, or the rule is too large; \
          raise the budget (--eval-budget, Limits::eval_budget) or simplify the rule",
+        rule.id
+    ))
+}
+
+/// The finding about a crowded key: the registry could not compare the record with everyone
+/// who shares it, so a person must look.
+fn crowded_finding(m: &crate::compile::CMatch, c: &CrowdedKey) -> Finding {
+    let label = m.block_labels.get(c.block as usize).map_or("?", |l| &**l);
+    let read = if (c.read as u64) < c.records {
+        format!("（最初に登録された {} 人のうち）", c.read)
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "照合キー `{label}` を共有する登録者が {} 人いて上限の {} 人を超えるため、{read}類似度の高い {} 人とだけ照合しました。\
+         残りの登録者に同一人物がいないか確認してください",
+        c.records,
+        crate::registry::MAX_PER_KEY,
+        c.compared
+    );
+    let evidence = vec![
+        (String::from("block"), serde_json::Value::String(label.to_string())),
+        (String::from("records"), serde_json::json!(c.records)),
+        (String::from("compared"), serde_json::json!(c.compared)),
+    ];
+    let mut f = schema_finding(REGISTRY_CROWDED_KEY, Severity::Review, message, "", evidence);
+    f.fields = Vec::new();
+    f
+}
+
+/// The error of a record still being judged at its deadline, naming the rule.
+#[cold]
+fn over_time(rule: &CRule) -> RecordError {
+    RecordError::TimeLimit(format!(
+        "judging this record took longer than its time limit (reached in rule `{}`): \
+         the record brings too many registry candidates, or the machine is overloaded; \
+         raise the limit (--eval-time, Limits::eval_time) or try again",
         rule.id
     ))
 }
@@ -253,6 +347,10 @@ struct Frame<'p, 'r> {
     /// costs it once more per candidate).
     steps: u64,
     rule_cost: u64,
+    /// The record's budget of steps and deadline ([`EvalOptions`]): reading candidates stops
+    /// when either is spent, and the rule loop reports it.
+    budget: u64,
+    deadline: Option<std::time::Instant>,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -280,7 +378,14 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             steps: 0,
             rule_cost: 0,
             show_secrets: false,
+            budget: u64::MAX,
+            deadline: None,
         }
+    }
+
+    /// Whether the record's deadline has passed (never without one).
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
     }
 
     /// Read the candidates and compare each with the record (once per record).
@@ -294,30 +399,51 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             return;
         };
         let mine: Vec<Value<'r>> = m.compares.iter().map(|c| self.eval(c.value)).collect();
-        let opts =
-            EvalOptions { today: self.ctx.today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
         let mut frames = Vec::with_capacity(self.candidates.len());
         for cand in self.candidates {
-            let serde_json::Value::Object(obj) = cand.record else { continue };
-            let mut frame = Frame::new(program, self.ctx, &[]);
-            if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
-                continue;
+            // Each candidate costs its compared values and the comparators' work; when the
+            // budget or the time is spent, the rest are not read (the rule loop reports it).
+            self.steps = self.steps.saturating_add(u64::from(m.cost));
+            if self.steps > self.budget || self.past_deadline() {
+                break;
             }
-            let id = program.record_id(cand.record).unwrap_or_default();
-            let mut levels = Vec::with_capacity(m.compares.len());
-            let mut weights = Vec::with_capacity(m.compares.len());
-            let mut total = 0.0;
-            for (c, a) in m.compares.iter().zip(&mine) {
-                let b = frame.eval(c.value);
-                let (level, w) = profile::score(c, comparable(a), comparable(&b));
-                total += w;
-                levels.push(level);
-                weights.push(w);
+            if let Some(c) = self.read_candidate(m, &mine, cand) {
+                frames.push(c);
             }
-            let probability = linkage::probability(m.prior, total);
-            frames.push(CandFrame { id, frame, levels, weights, probability });
         }
         self.cand_frames = Some(frames);
+    }
+
+    /// One candidate read and compared with the record's compared values `mine`; `None` when
+    /// it is not a record (not an object, or fields that cannot be read at all). Charges the
+    /// comparators' work to the steps.
+    fn read_candidate(
+        &mut self,
+        m: &'p crate::compile::CMatch,
+        mine: &[Value<'r>],
+        cand: &'r Candidate<'r>,
+    ) -> Option<CandFrame<'p, 'r>> {
+        let program = self.program;
+        let serde_json::Value::Object(obj) = cand.record else { return None };
+        let mut frame = Frame::new(program, self.ctx, &[]);
+        frame.load_record(obj, &EvalOptions::reading(self.ctx.today), &mut Vec::new()).ok()?;
+        let id = program.record_id(cand.record).unwrap_or_default();
+        let mut levels = Vec::with_capacity(m.compares.len());
+        let mut weights = Vec::with_capacity(m.compares.len());
+        let mut total = 0.0;
+        for (c, a) in m.compares.iter().zip(mine) {
+            let b = frame.eval(c.value);
+            let (a, b) = (comparable(a), comparable(&b));
+            if let (Some(x), Some(y)) = (a, b) {
+                self.steps = self.steps.saturating_add(linkage::work(c.comparator, x, y));
+            }
+            let (level, w) = profile::score(c, a, b);
+            total += w;
+            levels.push(level);
+            weights.push(w);
+        }
+        let probability = linkage::probability(m.prior, total);
+        Some(CandFrame { id, frame, levels, weights, probability })
     }
 
     fn quantify(&mut self, quant: Quant, cond: Option<NodeId>) -> Value<'r> {
@@ -430,17 +556,23 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                                 )?;
                             }
                             other => {
-                                let secret = field.secret && !opts.show_secrets;
-                                findings.push(type_finding(&field.path, &field.ty, other, secret));
+                                findings.push(type_finding(
+                                    &field.path,
+                                    &field.ty,
+                                    other,
+                                    shown_as(field.privacy, opts),
+                                ));
                             }
                         }
                         continue;
                     }
                     match convert(v, &field.ty) {
-                        Ok(value) => self.set(slot, value),
+                        Ok(value) => match field.max_chars.and_then(|max| too_long(&value, max)) {
+                            None => self.set(slot, value),
+                            Some(chars) => findings.push(too_long_finding(field, chars)),
+                        },
                         Err(reason) => {
-                            let secret = field.secret && !opts.show_secrets;
-                            let mut f = type_finding(&field.path, &field.ty, v, secret);
+                            let mut f = type_finding(&field.path, &field.ty, v, shown_as(field.privacy, opts));
                             if let Some(r) = reason {
                                 f.message.push_str(": ");
                                 f.message.push_str(&r);
@@ -520,14 +652,10 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         for part in rule.message.iter() {
             match part {
                 MsgPart::Text(t) => message.push_str(t),
-                MsgPart::Value { node, secret } => {
+                MsgPart::Value { node, privacy } => {
                     let v = self.eval(*node);
-                    let shown = v.to_string();
-                    if *secret && !self.show_secrets {
-                        message.push_str(&mask(&shown))
-                    } else {
-                        message.push_str(&shown)
-                    }
+                    let privacy = if self.show_secrets { Privacy::Plain } else { *privacy };
+                    message.push_str(&show(&v, privacy));
                 }
             }
         }
@@ -539,7 +667,8 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             if let Value::Bool(false) = self.eval(q) {
                 for e in rule.evidence.get(i).map(|b| &b[..]).unwrap_or(&[]) {
                     let v = self.eval(e.node);
-                    evidence.push((e.label.to_string(), to_json(&v, e.secret && !self.show_secrets)));
+                    let privacy = if self.show_secrets { Privacy::Plain } else { e.privacy };
+                    evidence.push((e.label.to_string(), to_json(&v, privacy)));
                 }
                 related = self.related_evidence(&mut evidence);
                 break;
@@ -835,9 +964,12 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
     use serde_json::Value as J;
     match (ty, v) {
         (FieldTy::Text, J::String(s)) => Ok(Value::text(s)),
-        // A whole number where text is expected (a code written without quotes); a fraction
-        // is not text anyone meant.
-        (FieldTy::Text, J::Number(n)) if n.is_i64() || n.is_u64() => Ok(Value::owned(n.to_string())),
+        // A number where text is expected is refused, not turned into text: a code written
+        // without quotes has lost its leading zeros (`0005` → `5`), and a YAML `0x1D2F5E7A9C`
+        // would silently become a twelve-digit number.
+        (FieldTy::Text, J::Number(_)) => {
+            Err(Some(String::from("数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）")))
+        }
         (FieldTy::Enum(variants), J::String(s)) => {
             if variants.iter().any(|x| x == s) {
                 Ok(Value::text(s))
@@ -897,18 +1029,29 @@ fn schema_finding(
     }
 }
 
-fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, secret: bool) -> Finding {
-    let shown = match v {
-        serde_json::Value::String(s) => {
-            if secret {
-                mask(s)
-            } else {
-                clip(s)
-            }
-        }
-        other => json_kind(other).to_string(),
+/// How values of a field are shown in this evaluation (`--show-pii` shows everything).
+fn shown_as(privacy: Privacy, opts: &EvalOptions) -> Privacy {
+    if opts.show_secrets { Privacy::Plain } else { privacy }
+}
+
+fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, privacy: Privacy) -> Finding {
+    let text = match v {
+        serde_json::Value::String(s) => clip(s),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => return type_finding_of_kind(path, ty, json_kind(other)),
     };
-    let evidence = vec![(path.to_string(), serde_json::Value::String(shown.clone()))];
+    let shown = match privacy {
+        Privacy::Secret => mask(&text),
+        // A number given for a number field is shown as the number it is.
+        Privacy::Plain => text,
+        Privacy::DigitRuns(n) => mask_digit_runs(&text, DigitRuns::longer_than(usize::from(n))).into_owned(),
+    };
+    type_finding_of_kind(path, ty, &shown)
+}
+
+/// A `schema.type` finding showing `shown` (the value, masked, or what kind of value it is).
+fn type_finding_of_kind(path: &str, ty: &FieldTy, shown: &str) -> Finding {
+    let evidence = vec![(path.to_string(), serde_json::Value::String(shown.to_string()))];
     schema_finding(
         SCHEMA_TYPE,
         Severity::Reject,
@@ -930,19 +1073,60 @@ fn ty_ja(ty: &FieldTy) -> &'static str {
     }
 }
 
-fn to_json(v: &Value<'_>, secret: bool) -> serde_json::Value {
-    use serde_json::Value as J;
-    if secret && !v.is_null() {
-        return J::String(mask(&v.to_string()));
+/// A value as a message shows it, masked as `privacy` says. Yes/no answers and dates say
+/// nothing of a number and are shown as they are, also when computed from a secret.
+fn show(v: &Value<'_>, privacy: Privacy) -> String {
+    match (v, privacy) {
+        (Value::Null | Value::Bool(_) | Value::Date(_) | Value::Group, _) | (_, Privacy::Plain) => v.to_string(),
+        (_, Privacy::Secret) => mask(&v.to_string()),
+        (Value::Text(t), Privacy::DigitRuns(n)) => {
+            mask_digit_runs(t.as_str(), DigitRuns::longer_than(usize::from(n))).into_owned()
+        }
+        (other, Privacy::DigitRuns(n)) => {
+            mask_digit_runs(&other.to_string(), DigitRuns::longer_than(usize::from(n))).into_owned()
+        }
     }
+}
+
+/// A value as evidence, masked as [`show`] masks it.
+fn to_json(v: &Value<'_>, privacy: Privacy) -> serde_json::Value {
+    use serde_json::Value as J;
     match v {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
+        Value::Date(d) => J::String(d.to_string()),
+        Value::Group => J::String(String::from("{…}")),
+        _ if privacy != Privacy::Plain => J::String(show(v, privacy)),
         Value::Int(n) => J::from(*n),
         Value::Float(x) => J::from(round3(*x)),
-        Value::Date(d) => J::String(d.to_string()),
         Value::Text(t) => J::String(t.as_str().to_string()),
-        Value::List(items) => J::Array(items.iter().map(|x| to_json(x, false)).collect()),
-        Value::Group => J::String(String::from("{…}")),
+        Value::List(items) => J::Array(items.iter().map(|x| to_json(x, Privacy::Plain)).collect()),
     }
+}
+
+/// The length in characters of a text value (or the longest text of a list) when it is longer
+/// than `max`.
+fn too_long(v: &Value<'_>, max: u32) -> Option<usize> {
+    let max = max as usize;
+    let over = |t: &str| (t.len() > max).then(|| t.chars().count()).filter(|&n| n > max);
+    match v {
+        Value::Text(t) => over(t.as_str()),
+        Value::List(items) => {
+            items.iter().filter_map(|x| if let Value::Text(t) = x { over(t.as_str()) } else { None }).max()
+        }
+        _ => None,
+    }
+}
+
+/// A value longer than its field's `max(N)`: not read (the rules see the field as absent, so
+/// no comparison spends time on it), and the record is rejected.
+fn too_long_finding(field: &crate::compile::Field, chars: usize) -> Finding {
+    let max = field.max_chars.unwrap_or(0);
+    schema_finding(
+        SCHEMA_TOO_LONG,
+        Severity::Reject,
+        format!("`{}` が {chars} 文字あり、上限の {max} 文字を超えています。入力を確かめてください", field.path),
+        &field.path,
+        vec![(String::from("length"), serde_json::json!(chars)), (String::from("max"), serde_json::json!(max))],
+    )
 }

@@ -75,7 +75,7 @@ pub fn profile(program: &Program, record: &serde_json::Value, today: Date) -> Re
         return Ok(MatchProfile { id, keys: Vec::new(), values: Box::new([]) });
     };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
-    let opts = EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX };
+    let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
     let keys = super::keys_of(&mut frame, m);
     let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();

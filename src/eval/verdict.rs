@@ -98,6 +98,9 @@ pub enum RecordError {
     Malformed(String),
     #[error("{0}")]
     Registry(String),
+    /// Judging the record took longer than `Limits::eval_time`.
+    #[error("{0}")]
+    TimeLimit(String),
 }
 
 impl Serialize for Verdict {

@@ -106,6 +106,17 @@ pub fn level(comparator: Comparator, tests: &[Test], a: Cmp<'_>, b: Cmp<'_>) -> 
     None
 }
 
+/// The evaluation steps [`level`] costs for a pair: the comparator's work on two texts
+/// ([`comparators::work`]), 1 for anything else.
+pub fn work(comparator: Comparator, a: Cmp<'_>, b: Cmp<'_>) -> u64 {
+    match (comparator, a, b) {
+        (Comparator::JaroWinkler | Comparator::Levenshtein | Comparator::Damerau, Cmp::Text(x), Cmp::Text(y)) => {
+            comparators::work(x, y)
+        }
+        _ => 1,
+    }
+}
+
 /// The Fellegi-Sunter weight of a level: log2(m / u).
 pub fn weight(m: f64, u: f64) -> f64 {
     if m <= 0.0 || u <= 0.0 { 0.0 } else { (m / u).log2() }

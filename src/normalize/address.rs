@@ -183,6 +183,15 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// An address as the parser reads it: invisible characters (a zero-width space pasted from a
+/// web form) removed, full-width digits and letters and half-width kana folded.
+fn fold(s: &str) -> std::borrow::Cow<'_, str> {
+    match width::strip_invisible(s) {
+        std::borrow::Cow::Borrowed(b) => width::fold_width(b),
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(width::fold_width(&o).into_owned()),
+    }
+}
+
 /// Parse an address. Never fails; unrecognised parts are `None`.
 pub fn parse(s: &str) -> Address {
     let mut a = Address::default();
@@ -193,7 +202,7 @@ pub fn parse(s: &str) -> Address {
 /// [`parse`] into an existing [`Address`], reusing its text buffers (for callers that parse
 /// many addresses one after the other).
 pub fn parse_into(s: &str, a: &mut Address) {
-    let folded = width::fold_width(s);
+    let folded = fold(s);
     let raw = parse_raw(&folded);
     a.prefecture = raw.pref.and_then(prefecture_name);
     a.prefecture_inferred = raw.pref_inferred;
@@ -251,7 +260,7 @@ fn stable(out: String, unknown_town: Option<&'static str>) -> Result<String, Key
 /// The key of `s`, whether it holds town text that is not a Japan Post town, and its
 /// municipality.
 fn key_of(s: &str) -> Result<(String, bool, &'static str), KeyError> {
-    let folded = width::fold_width(s);
+    let folded = fold(s);
     let raw = parse_raw(&folded);
     if raw.empty {
         return Err(KeyError::Empty);
@@ -278,7 +287,7 @@ fn key_of(s: &str) -> Result<(String, bool, &'static str), KeyError> {
 /// The prefecture of an address, written or inferred from a municipality unique nationwide.
 /// `None` when absent, not inferable, or not a real prefecture (`東京県…`).
 pub fn prefecture_of(s: &str) -> Option<&'static str> {
-    let folded = width::fold_width(s);
+    let folded = fold(s);
     let raw = parse_raw(&folded);
     if raw.invalid_pref.is_some() {
         return None;

@@ -139,11 +139,152 @@ pub fn mask(s: &str) -> String {
     s.chars().enumerate().map(|(i, c)| if i < keep_from { '*' } else { c }).collect()
 }
 
+/// Which digit runs [`mask_digit_runs`] masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigitRuns {
+    /// Runs of at least this many digits are masked.
+    pub min_digits: usize,
+    /// A run written in groups (`1234 5678 9018`, `0001-001-1234567`) counts as one only when
+    /// every group has at least this many digits; otherwise each group is a run of its own (so
+    /// that `1-2-3 405` in an address is four short numbers, not one long one).
+    pub min_group: usize,
+    /// A postal code written with its hyphen (`100-0001`: three digits, a hyphen, four) is
+    /// shown as it is: no personal number is written that way.
+    pub postal_shown: bool,
+}
+
+impl DigitRuns {
+    /// What a crash message masks: any number of five or more digits, however written.
+    pub const CRASH: DigitRuns = DigitRuns { min_digits: 5, min_group: 1, postal_shown: false };
+
+    /// Numbers longer than `shown` digits, as a personal number would be (a My Number has 12,
+    /// an account number 7), written plain or in groups of three or more; postal codes with
+    /// their hyphen are shown.
+    pub fn longer_than(shown: usize) -> DigitRuns {
+        DigitRuns { min_digits: shown + 1, min_group: 3, postal_shown: true }
+    }
+}
+
+/// Mask every run of digits that `runs` selects (ASCII or full-width, possibly written with
+/// spaces or hyphens between groups, as `1234 5678 9018`) to its last four digits, as [`mask`]
+/// does; separators and everything else are kept. Borrows when nothing is masked.
+pub fn mask_digit_runs(text: &str, runs: DigitRuns) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let is_sep = |c: char| matches!(c, ' ' | '-' | '\u{3000}' | '－' | '‐' | '−' | 'ー');
+    // The common case: no run long enough, nothing to copy.
+    let digits = text.chars().filter(|&c| is_digit(c)).count();
+    if digits < runs.min_digits {
+        return Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if !is_digit(c) {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // The run: groups of digits joined by one separator with a digit on both sides.
+        let mut end = i;
+        let (mut count, mut group, mut shortest) = (0usize, 0usize, usize::MAX);
+        while let Some(&d) = chars.get(end) {
+            if is_digit(d) {
+                count += 1;
+                group += 1;
+                end += 1;
+            } else if is_sep(d) && chars.get(end + 1).is_some_and(|&n| is_digit(n)) {
+                shortest = shortest.min(group);
+                group = 0;
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        shortest = shortest.min(group);
+        let run = chars.get(i..end).unwrap_or(&[]);
+        let postal = runs.postal_shown
+            && run.len() == 8
+            && run.get(3).is_some_and(|&c| c != ' ' && c != '\u{3000}' && !is_digit(c));
+        if postal {
+            out.extend(run);
+        } else if shortest < runs.min_group {
+            // Groups too short to be one number: each group on its own.
+            let mut start = 0;
+            for (k, &d) in run.iter().enumerate() {
+                if !is_digit(d) {
+                    changed |= push_group(&mut out, run.get(start..k).unwrap_or(&[]), runs.min_digits);
+                    out.push(d);
+                    start = k + 1;
+                }
+            }
+            changed |= push_group(&mut out, run.get(start..).unwrap_or(&[]), runs.min_digits);
+        } else if count >= runs.min_digits {
+            changed = true;
+            let mut seen = 0;
+            for &d in run {
+                if is_digit(d) {
+                    seen += 1;
+                    out.push(if seen > count - 4 { d } else { '*' });
+                } else {
+                    out.push(d);
+                }
+            }
+        } else {
+            out.extend(run);
+        }
+        i = end;
+    }
+    if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
+}
+
+/// Push one group of digits, masked to its last four when it has `min_digits` or more;
+/// whether it was masked.
+fn push_group(out: &mut String, group: &[char], min_digits: usize) -> bool {
+    if group.len() < min_digits {
+        out.extend(group);
+        return false;
+    }
+    let keep_from = group.len() - 4.min(group.len());
+    out.extend(group.iter().enumerate().map(|(k, &d)| if k < keep_from { '*' } else { d }));
+    true
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests may panic")]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn digit_runs_are_masked_to_their_last_four() {
+        let crash = |s: &str| mask_digit_runs(s, DigitRuns::CRASH).into_owned();
+        assert_eq!(crash("bad value 123456789018 here"), "bad value ********9018 here");
+        assert_eq!(crash("1234 5678 9018"), "**** **** 9018");
+        assert_eq!(crash("口座 0001-001-1234567"), "口座 ****-***-***4567");
+        assert_eq!(crash("１２３４５６７８９０１８"), "********９０１８");
+        // Short numbers (line numbers, counts, codes) are left alone.
+        assert_eq!(crash("index 3 out of range for length 1200"), "index 3 out of range for length 1200");
+        assert_eq!(crash("12345"), "*2345");
+        assert_eq!(crash("a - 1"), "a - 1");
+
+        // In values shown to a clerk: numbers longer than a field holds by nature.
+        let shown = |s: &str, n: usize| mask_digit_runs(s, DigitRuns::longer_than(n)).into_owned();
+        assert_eq!(shown("123456789018", 6), "********9018");
+        assert_eq!(shown("6196-550-5892262", 6), "****-***-***2262");
+        assert_eq!(shown("1234 5678 9018", 6), "**** **** 9018");
+        assert_eq!(shown("5892262", 6), "***2262");
+        // A postal code in a field that holds one, and a short address number, stay readable.
+        assert_eq!(shown("1000001", 7), "1000001");
+        assert_eq!(shown("〒100-0001 東京都", 6), "〒100-0001 東京都");
+        assert_eq!(crash("100-0001"), "***-0001");
+        assert_eq!(shown("1000-001", 6), "***0-001");
+        assert_eq!(shown("東京都千代田区1-2-3 405号室", 6), "東京都千代田区1-2-3 405号室");
+        assert_eq!(shown("千代田区1-2 3456789", 6), "千代田区1-2 ***6789");
+        assert!(matches!(mask_digit_runs("山田 太郎", DigitRuns::longer_than(6)), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn my_number_vectors() {

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use unicode_normalization::char::decompose_canonical;
 
 use super::width::{
-    Lazy, Unit, compose_kana, for_each_unit, half_to_full, is_dash, is_variation_selector, push_mark, push_voicing,
+    Lazy, Unit, compose_kana, for_each_unit, half_to_full, is_dash, is_invisible, push_mark, push_voicing,
 };
 
 /// True for hiragana U+3041–U+3096 and the iteration marks `ゝゞ` (U+309D–309E).
@@ -115,7 +115,8 @@ fn unvoiced(c: char) -> char {
 /// The K2 comparison key, in one pass with at most one allocation:
 ///
 /// 1. `width::fold_width` (half-width → full-width with voicing composed, U+3000 → space …),
-/// 2. variation selectors removed (before composing, so `カ`+VS+`゛` → `ガ`),
+/// 2. invisible characters removed (`width::is_invisible`: variation selectors, zero-width
+///    spaces, …; before composing, so `カ`+VS+`゛` → `ガ`),
 /// 3. whitespace trimmed and every run collapsed to one U+0020,
 /// 4. hiragana → katakana (`ゝゞ` → `ヽヾ`),
 /// 5. a dash / wave look-alike (`ｰ － ‐ ― − ～ 〜 -` … every `width::is_dash`) right after a
@@ -172,7 +173,7 @@ impl<'a> KeyState<'a> {
             Unit::Same(c) | Unit::New(c) | Unit::Mark { ch: c, .. } => c,
             Unit::Voice { .. } => '\u{3099}',
         };
-        if is_variation_selector(ch) {
+        if is_invisible(ch) {
             // Dropped; if a whitespace run is pending, materialize before it so the run is
             // re-emitted explicitly.
             match self.ws_start {

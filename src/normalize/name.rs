@@ -7,7 +7,7 @@
 //!
 //! | key | function | what it is |
 //! |---|---|---|
-//! | K1 | [`key_nfkc`] | variation selectors removed + `width::fold_width` + whitespace collapsed |
+//! | K1 | [`key_nfkc`] | invisible characters (variation selectors, U+200B …) removed + `width::fold_width` + whitespace collapsed |
 //! | K1' | [`key_nospace`] | K1 with all whitespace removed (`山田太郎` = `山田　太郎`) |
 //! | K2 | [`key_kana`] | `kana::kana_key` (katakana, long vowels, iteration marks) |
 //! | K3 | [`key_zengin`] | `zengin::zengin_key` (bank kana; lossy) |
@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use super::kana::kana_key;
 use super::variant::fold_variants;
-use super::width::{collapse_whitespace, fold_width, remove_whitespace, strip_variation_selectors};
+use super::width::{collapse_whitespace, fold_width, remove_whitespace, strip_invisible};
 use super::zengin::zengin_key;
 
 /// Chains two `Cow` steps, keeping `Borrowed` when neither changed anything.
@@ -33,11 +33,11 @@ fn then<'a>(first: Cow<'a, str>, step: impl Fn(&str) -> Cow<'_, str>) -> Cow<'a,
     }
 }
 
-/// K1: strip variation selectors (first, so a selector between a kana and `゛` does not
-/// block composition) + `fold_width` + collapse whitespace.
+/// K1: strip invisible characters such as variation selectors (first, so a selector between
+/// a kana and `゛` does not block composition) + `fold_width` + collapse whitespace.
 /// `ﾔﾏﾀﾞ　ﾀﾛｳ` → `ヤマダ タロウ`, `葛`+U+E0100`飾` → `葛飾`; kanji variants stay distinct.
 pub fn key_nfkc(s: &str) -> Cow<'_, str> {
-    then(then(strip_variation_selectors(s), fold_width), collapse_whitespace)
+    then(then(strip_invisible(s), fold_width), collapse_whitespace)
 }
 
 /// K1 with every whitespace character removed (then width-folded again, since removing a

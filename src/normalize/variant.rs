@@ -1,7 +1,7 @@
 //! Variant and old-form kanji (異体字・旧字体) → standard form, for the K4 key (DOMAIN §2.2).
 //!
 //! Input → output: `&str` → `Cow<str>` with every kanji listed in `data/variants.tsv`
-//! replaced by its standard form and variation selectors removed ([`Cow::Borrowed`] when
+//! replaced by its standard form and invisible characters (variation selectors, U+200B …) removed ([`Cow::Borrowed`] when
 //! nothing changes).
 //! Never: I/O at run time (the table is embedded with `include_str!` and parsed once),
 //! panics, folding `齋 齊 斎 斉` (a policy decision: see [`fold_variants_with_sai`]), or any
@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use super::width::is_variation_selector;
+use super::width::is_invisible;
 
 /// Version of the embedded variant table (the `# version:` line of `data/variants.tsv`).
 pub const VARIANT_TABLE_VERSION: &str = "kyujipy-0.6.8+joyokanji-1.1.0+unicode-14.0.0+s1";
@@ -56,8 +56,8 @@ pub fn variant_of(c: char) -> Option<char> {
     t.binary_search_by_key(&c, |p| p.0).ok().and_then(|i| t.get(i)).map(|p| p.1)
 }
 
-/// Variant/old kanji → standard form using the versioned table, and variation selectors
-/// (U+FE00–FE0F, U+E0100–E01EF) removed: `髙橋`→`高橋`, `﨑`→`崎`, `邊/邉`→`辺`,
+/// Variant/old kanji → standard form using the versioned table, and invisible characters
+/// (variation selectors, zero-width spaces: `width::is_invisible`) removed: `髙橋`→`高橋`, `﨑`→`崎`, `邊/邉`→`辺`,
 /// `澤`→`沢`, `𠮷`→`吉`, `葛`+U+E0100→`葛`. `齋 齊 斎 斉` are left alone.
 pub fn fold_variants(s: &str) -> Cow<'_, str> {
     fold_with(s, |_| None)
@@ -70,13 +70,13 @@ pub fn fold_variants_with_sai(s: &str) -> Cow<'_, str> {
 }
 
 fn fold_with(s: &str, extra: impl Fn(char) -> Option<char>) -> Cow<'_, str> {
-    let changes = |c: char| is_variation_selector(c) || extra(c).or_else(|| variant_of(c)).is_some();
+    let changes = |c: char| is_invisible(c) || extra(c).or_else(|| variant_of(c)).is_some();
     if !s.chars().any(changes) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_variation_selector(c) {
+        if is_invisible(c) {
             continue;
         }
         out.push(extra(c).or_else(|| variant_of(c)).unwrap_or(c));

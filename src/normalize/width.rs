@@ -26,7 +26,7 @@
 //! | a combining mark after a base it composes with (`e`+U+0301) | composed | composed (canonical pair composition only; no reordering of marks) |
 //!
 //! Everything else (variation selectors, private use, dashes such as U+2212, `〒`) is left
-//! as is: see [`fold_dashes`] and [`strip_variation_selectors`] for those.
+//! as is: see [`fold_dashes`] and [`strip_invisible`] for those.
 
 use std::borrow::Cow;
 
@@ -202,18 +202,29 @@ pub fn remove_whitespace(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Remove variation selectors U+FE00–FE0F and ideographic variation selectors
-/// U+E0100–E01EF (`葛`+U+E0100 → `葛`).
-pub fn strip_variation_selectors(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_variation_selector) {
+/// Remove the characters that are not drawn ([`is_invisible`]): variation selectors
+/// (`葛`+U+E0100 → `葛`), zero-width spaces and joiners, the word joiner, soft hyphens, bidi
+/// controls. Two names that look the same then have the same key.
+pub fn strip_invisible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_invisible) {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(s.chars().filter(|&c| !is_variation_selector(c)).collect())
+    Cow::Owned(s.chars().filter(|&c| !is_invisible(c)).collect())
 }
 
-/// True for U+FE00–FE0F and U+E0100–E01EF.
-pub fn is_variation_selector(c: char) -> bool {
-    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+/// True for the Unicode default-ignorable code points (DerivedCoreProperties.txt,
+/// `Default_Ignorable_Code_Point`): characters a screen does not draw, so that a name holding
+/// one looks exactly like the name without it. Variation selectors (U+FE00–FE0F,
+/// U+E0100–E01EF), the soft hyphen U+00AD, zero-width space, non-joiner and joiner
+/// U+200B–200D, the direction marks U+200E–200F and controls U+202A–202E and U+2066–2069, the
+/// word joiner U+2060 and invisible operators, the byte-order mark U+FEFF, Hangul fillers,
+/// and the rest of the property.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 // ---------------------------------------------------------------------------------------
@@ -578,7 +589,7 @@ mod tests {
         assert!(matches!(fold_dashes("a-b"), Cow::Borrowed(_)));
         assert!(matches!(collapse_whitespace("a b"), Cow::Borrowed(_)));
         assert!(matches!(remove_whitespace("ab"), Cow::Borrowed(_)));
-        assert!(matches!(strip_variation_selectors("葛"), Cow::Borrowed(_)));
+        assert!(matches!(strip_invisible("葛"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -613,7 +624,9 @@ mod tests {
         assert_eq!(collapse_whitespace("a  b"), "a b");
         assert_eq!(collapse_whitespace("a "), "a");
         assert_eq!(remove_whitespace(" 山田\u{3000}太郎 "), "山田太郎");
-        assert_eq!(strip_variation_selectors("葛\u{E0100}飾\u{FE00}"), "葛飾");
+        assert_eq!(strip_invisible("葛\u{E0100}飾\u{FE00}"), "葛飾");
+        // Zero-width space, word joiner, zero-width joiner, BOM, soft hyphen, bidi override.
+        assert_eq!(strip_invisible("山\u{200B}田\u{2060}太\u{200D}郎\u{FEFF}\u{00AD}\u{202E}"), "山田太郎");
     }
 
     #[test]
@@ -683,8 +696,8 @@ mod tests {
             prop_assert_eq!(collapse_whitespace(&w).into_owned(), w);
             let r = remove_whitespace(&s).into_owned();
             prop_assert_eq!(remove_whitespace(&r).into_owned(), r);
-            let v = strip_variation_selectors(&s).into_owned();
-            prop_assert_eq!(strip_variation_selectors(&v).into_owned(), v);
+            let v = strip_invisible(&s).into_owned();
+            prop_assert_eq!(strip_invisible(&v).into_owned(), v);
             let n = nfkc(&s).into_owned();
             prop_assert_eq!(nfkc(&n).into_owned(), n);
         }

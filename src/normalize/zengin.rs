@@ -16,7 +16,7 @@ use super::kana::kana_key;
 use super::width::{full_to_half, is_dash};
 
 /// The bank form of §2.5, in this order: `width::fold_width` (half-width → full-width,
-/// voicing composed) → variation selectors removed → katakana (`ゝゞヽヾ` expanded, see
+/// voicing composed) → invisible characters removed → katakana (`ゝゞヽヾ` expanded, see
 /// `kana::kana_key`) → small kana large (`ァ→ア … ッ→ツ, ャ→ヤ, ヮ→ワ, ヵ→カ, ヶ→ケ`) →
 /// `ヰ→イ, ヱ→エ, ヲ→オ` → every dash/wave look-alike (`ー－‐‑‒–—―−─━〜～~` …) → `-` →
 /// middle dots `・ ･ ·` → space → `a-z` → `A-Z` → half-width katakana with `ﾞ ﾟ` as

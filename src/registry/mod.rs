@@ -19,9 +19,12 @@ pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sql
 
 /// A store of enrolled records, indexed by blocking keys.
 pub trait Registry: Send + Sync {
-    /// Records that share at least one `(block index, key)` with `keys`, each at most once,
-    /// in a stable order. At most [`MAX_PER_KEY`] records are taken from one key.
-    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError>;
+    /// Records that share at least one `(block index, key)` with `keys`: each record once, in
+    /// enrollment order, with the keys it shares; for each key at most its first
+    /// [`SCAN_PER_KEY`] records. A key shared by more than [`MAX_PER_KEY`] records is listed in
+    /// [`Lookup::crowded`] (the engine then keeps the closest of them, see
+    /// `Engine::evaluate_in`).
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError>;
     /// Number of records.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -29,9 +32,85 @@ pub trait Registry: Send + Sync {
     }
 }
 
-/// A key shared by more records than this (a very common name) contributes only its first
-/// records: comparing thousands of namesakes per record would make a clerk wait.
+/// A key shared by more records than this (a very common name, a large building, or someone
+/// enrolling hundreds of records at one address to hide one among them) is *crowded*: of its
+/// records the engine compares only the `MAX_PER_KEY` most similar to the record being judged,
+/// and says so in a `registry.crowded_key` finding, so that a clerk never waits on thousands of
+/// namesakes and a crowded key never hides a duplicate silently.
 pub const MAX_PER_KEY: usize = 500;
+
+/// Of a crowded key, a lookup reads this many records (the first enrolled) to choose the
+/// [`MAX_PER_KEY`] closest; records of the key beyond them are not seen, and the finding says
+/// how many there were.
+pub const SCAN_PER_KEY: usize = 10 * MAX_PER_KEY;
+
+/// What a lookup found: the candidates and the crowded keys.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lookup {
+    /// Each record once, in enrollment order.
+    pub records: Vec<Found>,
+    /// The keys shared by more than [`MAX_PER_KEY`] records, in the order of the query.
+    pub crowded: Vec<Crowded>,
+}
+
+impl Lookup {
+    /// The records alone.
+    pub fn into_records(self) -> Vec<Arc<serde_json::Value>> {
+        self.records.into_iter().map(|f| f.record).collect()
+    }
+
+    /// Collect a lookup from `(enrollment position, record, position of the key in the query)`
+    /// rows, a record appearing once per key it shares, and the number of records of each key
+    /// (only those over [`MAX_PER_KEY`] matter).
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (i64, Arc<serde_json::Value>, usize)>,
+        keys: &[(u32, String)],
+        counts: &[u64],
+    ) -> Lookup {
+        let mut by_seq: rustc_hash::FxHashMap<i64, usize> = rustc_hash::FxHashMap::default();
+        let mut found: Vec<(i64, Found)> = Vec::new();
+        for (seq, record, at) in rows {
+            let bit = 1u64 << at.min(63);
+            match by_seq.get(&seq) {
+                Some(&i) => {
+                    if let Some((_, f)) = found.get_mut(i) {
+                        f.keys |= bit;
+                    }
+                }
+                None => {
+                    by_seq.insert(seq, found.len());
+                    found.push((seq, Found { record, keys: bit }));
+                }
+            }
+        }
+        found.sort_unstable_by_key(|(seq, _)| *seq);
+        let crowded = keys
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| **n > MAX_PER_KEY as u64)
+            .map(|((block, _), n)| Crowded { block: *block, records: *n })
+            .collect();
+        Lookup { records: found.into_iter().map(|(_, f)| f).collect(), crowded }
+    }
+}
+
+/// One candidate of a lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub record: Arc<serde_json::Value>,
+    /// Bit `i` is set when the record shares the `i`-th key of the query (the 64th bit stands
+    /// for every key from the 64th on).
+    pub keys: u64,
+}
+
+/// A key shared by more than [`MAX_PER_KEY`] records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crowded {
+    /// The `block on …` line of the key.
+    pub block: u32,
+    /// How many enrolled records share it.
+    pub records: u64,
+}
 
 /// A registry that could not answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -108,14 +187,14 @@ pub fn is_server_url(s: &str) -> bool {
 /// Candidates already fetched, seen as a registry (the view of an enrollment in progress): it
 /// answers every lookup with the same records.
 #[derive(Debug, Default)]
-pub struct Fetched(pub Vec<Arc<serde_json::Value>>);
+pub struct Fetched(pub Lookup);
 
 impl Registry for Fetched {
-    fn candidates(&self, _keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+    fn candidates(&self, _keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
         Ok(self.0.clone())
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.0.records.len()
     }
 }
 
@@ -163,16 +242,19 @@ impl MemoryRegistry {
 }
 
 impl Registry for MemoryRegistry {
-    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
-        let mut seen: Vec<u32> = Vec::new();
-        for k in keys {
-            if let Some(ids) = self.index.get(k) {
-                seen.extend(ids.iter().take(MAX_PER_KEY));
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
+        let mut rows = Vec::new();
+        let mut counts = Vec::with_capacity(keys.len());
+        for (at, k) in keys.iter().enumerate() {
+            let ids = self.index.get(k).map_or(&[][..], Vec::as_slice);
+            counts.push(ids.len() as u64);
+            for &i in ids.iter().take(SCAN_PER_KEY) {
+                if let Some(r) = self.records.get(i as usize) {
+                    rows.push((i64::from(i), Arc::clone(r), at));
+                }
             }
         }
-        seen.sort_unstable();
-        seen.dedup();
-        Ok(seen.into_iter().filter_map(|i| self.records.get(i as usize).cloned()).collect())
+        Ok(Lookup::from_rows(rows, keys, &counts))
     }
 
     fn len(&self) -> usize {
@@ -182,7 +264,7 @@ impl Registry for MemoryRegistry {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
@@ -192,10 +274,24 @@ mod tests {
         r.insert(serde_json::json!({"id": "P2"}), vec![(0, "b".into())]);
         r.insert(serde_json::json!({"id": "P3"}), vec![(0, "a".into())]);
         let ids = |keys: &[(u32, String)]| -> Vec<String> {
-            r.candidates(keys).unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()).collect()
+            r.candidates(keys).unwrap().records.iter().map(|f| f.record["id"].as_str().unwrap().to_string()).collect()
         };
         assert_eq!(ids(&[(0, "a".into()), (1, "x".into())]), ["P1", "P3"]);
         assert_eq!(ids(&[(1, "a".into())]), Vec::<String>::new());
         assert_eq!(r.len(), 3);
+        let found = r.candidates(&[(0, "a".into()), (1, "x".into())]).unwrap();
+        assert_eq!(found.records.iter().map(|f| f.keys).collect::<Vec<_>>(), [0b11, 0b01]);
+        assert!(found.crowded.is_empty());
+    }
+
+    #[test]
+    fn a_key_over_the_cap_is_crowded_and_read_up_to_the_scan_limit() {
+        let mut r = MemoryRegistry::new();
+        for i in 0..(SCAN_PER_KEY + 10) {
+            r.insert(serde_json::json!({"id": i}), vec![(3, "same".into())]);
+        }
+        let found = r.candidates(&[(3, "same".into())]).unwrap();
+        assert_eq!(found.records.len(), SCAN_PER_KEY);
+        assert_eq!(found.crowded, [Crowded { block: 3, records: (SCAN_PER_KEY + 10) as u64 }]);
     }
 }

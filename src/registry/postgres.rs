@@ -8,7 +8,7 @@
 //! `kensa_records(uid PRIMARY KEY, seq, json)`, `kensa_keys(block, key, seq, uid)` with the
 //! primary key `(block, key, seq, uid)` as the lookup index, `kensa_meta(name, value)` (the
 //! [`KeyVersion`] of the stored keys) and `kensa_schema_migrations(version, …)`. `seq` is the
-//! enrollment order: a lookup returns the first [`MAX_PER_KEY`] records of a key, in that
+//! enrollment order: a lookup returns the first [`SCAN_PER_KEY`] records of a key, in that
 //! order, as the other stores do. Every table is keyed so that a distributed PostgreSQL
 //! (Citus) can shard `kensa_records` by `uid` and `kensa_keys` by `key`: see docs/POSTGRES.md.
 //!
@@ -36,8 +36,8 @@ use postgres::{Client, Config, NoTls, Statement};
 use rayon::prelude::*;
 
 use super::{
-    Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, MAX_PER_KEY, Rebuilt, Registry, RegistryError, Stats,
-    Store, fnv1a,
+    Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, Lookup, Rebuilt, Registry, RegistryError,
+    SCAN_PER_KEY, Stats, Store, fnv1a,
 };
 
 /// The advisory lock that migrations and key rebuilds hold exclusively and every write holds
@@ -124,6 +124,8 @@ struct Statements {
     lock: Statement,
     check: Statement,
     candidates: Statement,
+    /// The number of records sharing one key (of a key read up to the scan limit).
+    count_key: Statement,
     insert_one: Statement,
 }
 
@@ -163,11 +165,12 @@ impl r2d2::ManageConnection for Manager {
                   WHERE name = ANY($2))",
             )?,
             candidates: client.prepare(
-                "SELECT r.seq, r.json FROM unnest($1::int4[], $2::text[]) AS q(block, key) \
+                "SELECT r.seq, r.json, q.i FROM unnest($1::int4[], $2::text[]) WITH ORDINALITY AS q(block, key, i) \
                  CROSS JOIN LATERAL (SELECT k.seq, k.uid FROM kensa_keys k WHERE k.block = q.block AND k.key = q.key \
                                      ORDER BY k.seq LIMIT $3) AS k \
                  JOIN kensa_records r ON r.uid = k.uid",
             )?,
+            count_key: client.prepare("SELECT count(*) FROM kensa_keys WHERE block = $1 AND key = $2")?,
             insert_one: client.prepare(
                 "WITH r AS (INSERT INTO kensa_records (uid, json) VALUES ($1, $2) ON CONFLICT (uid) DO NOTHING RETURNING seq, uid), \
                  k AS (INSERT INTO kensa_keys (block, key, seq, uid) \
@@ -396,6 +399,18 @@ impl PostgresRegistry {
             )
             .map_err(e)?
             .get(0);
+        let crowded = client
+            .query(&super::sqlite::crowded_keys_sql("kensa_keys", "key COLLATE \"C\""), &[])
+            .map_err(e)?
+            .iter()
+            .map(|r| {
+                (
+                    u32::try_from(r.get::<_, i32>(0)).unwrap_or(0),
+                    r.get::<_, String>(1),
+                    u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                )
+            })
+            .collect();
         let layout = layout_version(&mut client).map_err(e)?.unwrap_or(0);
         meta.push((String::from("schema_version"), layout.to_string()));
         meta.sort();
@@ -404,6 +419,7 @@ impl PostgresRegistry {
             keys_per_block,
             meta,
             file_bytes: u64::try_from(bytes).unwrap_or(0),
+            crowded,
         })
     }
 
@@ -635,40 +651,54 @@ impl<'a> KeyRows<'a> {
     }
 }
 
-/// Candidates of `keys`: each record once, in enrollment order, at most [`MAX_PER_KEY`] per key.
+/// Candidates of `keys`: each record once, in enrollment order, with the keys it shares; at
+/// most [`SCAN_PER_KEY`] per key. A key with that many is counted whole.
 fn candidates_on(
     client: &mut impl postgres::GenericClient,
-    st: &Statement,
+    st: &Statements,
     keys: &[(u32, String)],
-) -> Result<Vec<Arc<serde_json::Value>>, postgres::Error> {
+) -> Result<Lookup, postgres::Error> {
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Lookup::default());
     }
     let (blocks, texts) = key_arrays(keys);
-    let limit = i64::try_from(MAX_PER_KEY).unwrap_or(i64::MAX);
-    let rows = client.query(st, &[&blocks, &texts, &limit])?;
-    let mut found: Vec<(i64, Arc<serde_json::Value>)> = Vec::with_capacity(rows.len());
-    let mut seen: rustc_hash::FxHashSet<i64> = rustc_hash::FxHashSet::default();
-    for row in &rows {
+    let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
+    let result = client.query(&st.candidates, &[&blocks, &texts, &limit])?;
+    let mut rows: Vec<(i64, Arc<serde_json::Value>, usize)> = Vec::with_capacity(result.len());
+    let mut read: rustc_hash::FxHashMap<i64, Option<Arc<serde_json::Value>>> = rustc_hash::FxHashMap::default();
+    let mut counts = vec![0u64; keys.len()];
+    for row in &result {
         let seq: i64 = row.get(0);
-        if !seen.insert(seq) {
-            continue;
+        // `WITH ORDINALITY` counts from 1.
+        let at = usize::try_from(row.get::<_, i64>(2) - 1).unwrap_or(0);
+        if let Some(n) = counts.get_mut(at) {
+            *n += 1;
         }
-        let text: &str = row.get(1);
-        // A stored record that is not JSON (written by hand) is skipped like a missing one.
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-            found.push((seq, Arc::new(value)));
+        let value = read
+            .entry(seq)
+            .or_insert_with(|| {
+                // A stored record that is not JSON (written by hand) is skipped like a missing one.
+                serde_json::from_str::<serde_json::Value>(row.get::<_, &str>(1)).ok().map(Arc::new)
+            })
+            .clone();
+        if let Some(value) = value {
+            rows.push((seq, value, at));
         }
     }
-    found.sort_unstable_by_key(|(seq, _)| *seq);
-    Ok(found.into_iter().map(|(_, v)| v).collect())
+    for ((b, k), n) in blocks.iter().zip(&texts).zip(counts.iter_mut()) {
+        if *n >= SCAN_PER_KEY as u64 {
+            let all: i64 = client.query_one(&st.count_key, &[b, k])?.get(0);
+            *n = u64::try_from(all).unwrap_or(0);
+        }
+    }
+    Ok(Lookup::from_rows(rows, keys, &counts))
 }
 
 impl Registry for PostgresRegistry {
-    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        candidates_on(client, &st.candidates, keys).map_err(|e| self.err("lookup failed", &e))
+        candidates_on(client, st, keys).map_err(|e| self.err("lookup failed", &e))
     }
 
     fn len(&self) -> usize {
@@ -721,7 +751,7 @@ impl Enroll for PostgresRegistry {
                 self.shown
             )));
         }
-        let found = candidates_on(&mut tx, &st.candidates, &entry.keys).map_err(|e| self.err("lookup failed", &e))?;
+        let found = candidates_on(&mut tx, st, &entry.keys).map_err(|e| self.err("lookup failed", &e))?;
         let insert = decide(&Fetched(found), taken) && !taken;
         if insert {
             let json = entry.record.to_string();

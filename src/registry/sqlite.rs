@@ -19,7 +19,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::{Enroll, Entry, Fetched, KeyVersion, MAX_PER_KEY, Registry, RegistryError};
+use super::{Enroll, Entry, Fetched, KeyVersion, Lookup, Registry, RegistryError, SCAN_PER_KEY};
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -87,6 +87,20 @@ pub struct Stats {
     /// Size of the database file plus its write-ahead log, in bytes (on PostgreSQL: of
     /// kensa's tables and their indexes).
     pub file_bytes: u64,
+    /// The crowded keys: `(block index, key, records sharing it)` of every key shared by more
+    /// than [`super::MAX_PER_KEY`] records, most shared first. A lookup compares only the
+    /// closest of their records, and says so.
+    pub crowded: Vec<(u32, String, u64)>,
+}
+
+/// The query that lists crowded keys, for both stores: the key table and how its keys sort
+/// bytewise (`key` in SQLite, `key COLLATE "C"` in PostgreSQL), so both list them alike.
+pub(super) fn crowded_keys_sql(table: &str, key_bytewise: &str) -> String {
+    format!(
+        "SELECT block, key, count(*) AS n FROM {table} GROUP BY block, key HAVING count(*) > {} \
+         ORDER BY n DESC, block, {key_bytewise}",
+        super::MAX_PER_KEY
+    )
 }
 
 impl Stats {
@@ -162,7 +176,12 @@ impl SqliteRegistry {
                 .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?
                 .map(|r| r.map(|(b, n)| (b, u64::try_from(n).unwrap_or(0))))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Stats { records: u64::try_from(records).unwrap_or(0), keys_per_block, meta, file_bytes: 0 })
+            let mut st = conn.prepare(&crowded_keys_sql("keys", "key"))?;
+            let crowded = st
+                .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?
+                .map(|r| r.map(|(b, k, n)| (b, k, u64::try_from(n).unwrap_or(0))))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Stats { records: u64::try_from(records).unwrap_or(0), keys_per_block, meta, file_bytes: 0, crowded })
         };
         let mut stats = q().map_err(|e| err(path, e))?;
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -228,7 +247,7 @@ impl SqliteRegistry {
 }
 
 impl Registry for SqliteRegistry {
-    fn candidates(&self, keys: &[(u32, String)]) -> Result<Vec<Arc<serde_json::Value>>, RegistryError> {
+    fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
         self.with_conn(|conn| candidates_on(conn, keys))
     }
 
@@ -433,29 +452,44 @@ fn insert_entry(conn: &Connection, e: &Entry) -> rusqlite::Result<bool> {
     Ok(true)
 }
 
-/// The records sharing a key, each once, in insertion order; at most [`MAX_PER_KEY`] per key
-/// (the first enrolled), as [`super::MemoryRegistry`] answers.
-fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<Vec<Arc<serde_json::Value>>> {
-    let limit = i64::try_from(MAX_PER_KEY).unwrap_or(i64::MAX);
-    let mut found: Vec<(i64, Arc<serde_json::Value>)> = Vec::new();
-    let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+/// The records sharing a key, each once, in insertion order, with the keys they share; at most
+/// [`SCAN_PER_KEY`] per key (the first enrolled), as [`super::MemoryRegistry`] answers. A key
+/// with that many is counted whole, for the crowded-key finding.
+fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<Lookup> {
+    let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
+    let mut rows: Vec<(i64, Arc<serde_json::Value>, usize)> = Vec::new();
+    let mut read: rustc_hash::FxHashMap<i64, Arc<serde_json::Value>> = rustc_hash::FxHashMap::default();
+    let mut counts = Vec::with_capacity(keys.len());
     let mut st = conn.prepare_cached(
         "SELECT r.rowid, r.json FROM keys k JOIN records r ON r.rowid = k.record \
          WHERE k.block = ?1 AND k.key = ?2 ORDER BY k.record LIMIT ?3",
     )?;
-    for (b, k) in keys {
-        let mut rows = st.query(params![b, k, limit])?;
-        while let Some(row) = rows.next()? {
+    for (at, (b, k)) in keys.iter().enumerate() {
+        let mut n = 0u64;
+        let mut found = st.query(params![b, k, limit])?;
+        while let Some(row) = found.next()? {
+            n += 1;
             let id: i64 = row.get(0)?;
-            if !seen.insert(id) {
-                continue;
-            }
-            let text = row.get_ref(1)?.as_str()?;
-            let value = serde_json::from_str::<serde_json::Value>(text)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
-            found.push((id, Arc::new(value)));
+            let value = match read.get(&id) {
+                Some(v) => Arc::clone(v),
+                None => {
+                    let text = row.get_ref(1)?.as_str()?;
+                    let value = serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                    })?;
+                    let value = Arc::new(value);
+                    read.insert(id, Arc::clone(&value));
+                    value
+                }
+            };
+            rows.push((id, value, at));
         }
+        if n >= SCAN_PER_KEY as u64 {
+            n = conn.query_row("SELECT count(*) FROM keys WHERE block = ?1 AND key = ?2", params![b, k], |r| {
+                r.get::<_, i64>(0)
+            })? as u64;
+        }
+        counts.push(n);
     }
-    found.sort_unstable_by_key(|(id, _)| *id);
-    Ok(found.into_iter().map(|(_, v)| v).collect())
+    Ok(Lookup::from_rows(rows, keys, &counts))
 }

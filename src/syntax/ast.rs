@@ -122,6 +122,10 @@ pub struct FieldDecl {
     pub secret: bool,
     /// Marked `id`: the field that names the record (in findings' `related` and in output).
     pub is_id: bool,
+    /// `max(N)`: the longest value in characters, with the span of `N`.
+    pub max_chars: Option<(u64, Span)>,
+    /// `digits(N)`: the longest run of digits the field holds by nature, with the span of `N`.
+    pub digit_runs: Option<(u64, Span)>,
 }
 
 #[derive(Clone, Debug)]

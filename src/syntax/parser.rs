@@ -405,6 +405,8 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::optional => "`?`",
         Rule::secret | Rule::kw_secret => "`secret`",
         Rule::id_mark | Rule::kw_id => "`id`",
+        Rule::max_chars | Rule::kw_max => "`max(…)`",
+        Rule::digit_runs | Rule::kw_digits => "`digits(…)`",
         Rule::ident | Rule::ident_raw => "a name",
         Rule::rule_id => "a rule name such as `my_number.length`",
         Rule::string | Rule::str_inner => "text in quotes",
@@ -582,16 +584,27 @@ impl Cx {
         let mut optional = false;
         let mut secret = false;
         let mut is_id = false;
+        let (mut max_chars, mut digit_runs) = (None, None);
         for x in p.into_inner() {
             match x.as_rule() {
                 Rule::ident => name = self.ident(&x),
                 Rule::optional => optional = true,
                 Rule::secret => secret = true,
                 Rule::id_mark => is_id = true,
+                Rule::max_chars => max_chars = self.field_number(x),
+                Rule::digit_runs => digit_runs = self.field_number(x),
                 _ => ty = self.ty(x),
             }
         }
-        FieldDecl { name, ty, optional, secret, is_id }
+        FieldDecl { name, ty, optional, secret, is_id, max_chars, digit_runs }
+    }
+
+    /// The number of a field option (`max(100)`) and its span; a number too large for `u64`
+    /// becomes `u64::MAX`, which the checker refuses as out of range.
+    fn field_number(&mut self, p: P<'_>) -> Option<(u64, Span)> {
+        let n = p.into_inner().find(|x| x.as_rule() == Rule::int)?;
+        let span = self.span(&n);
+        Some((n.as_str().parse().unwrap_or(u64::MAX), span))
     }
 
     fn ty(&mut self, p: P<'_>) -> TypeExpr {
