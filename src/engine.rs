@@ -725,11 +725,19 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
     let mut modules: Vec<(FileId, Module)> = Vec::new();
     let mut queue = roots;
     let mut i = 0;
+    // Items read so far in all files: a rule set holds at most `syntax::MAX_ITEMS`.
+    let mut items = 0;
     while let Some(&file) = queue.get(i) {
         i += 1;
         let text = sources.get(file).map(|f| f.text.clone()).unwrap_or_else(|| std::sync::Arc::from(""));
-        let (module, diags) = syntax::parse_file(file, &text);
+        let (module, diags) = syntax::parse_file_within(file, &text, syntax::MAX_ITEMS.saturating_sub(items));
+        items += module.items.len();
+        let full = diags.iter().any(|d| d.code == syntax::error::SyntaxCode::TooManyItems.into());
         diagnostics.extend(diags);
+        if full {
+            // The rest of the rule set is not read: the error says so.
+            break;
+        }
         for item in &module.items {
             if let Item::Include(inc) = item {
                 match sources.load_relative(file, &inc.path.value) {

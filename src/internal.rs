@@ -4,6 +4,8 @@
 pub use crate::builtins::{Builtin, PTy, all as builtins};
 /// The text comparators of the `match` block (for the fuzz targets).
 pub use crate::linkage::comparators;
+/// The most items a rule set may hold (`kensa::syntax::too_many_items`).
+pub use crate::syntax::MAX_ITEMS;
 
 /// Every diagnostic code with its explanation, in documentation order.
 pub fn diagnostic_codes() -> Vec<(&'static str, &'static str)> {

@@ -332,3 +332,36 @@ fn a_crowded_key_keeps_the_closest_records_and_says_so() {
     assert_eq!(stats["crowded_keys"][0]["records"], 600);
     assert_eq!(stats["crowded_keys"].as_array().unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------- item 21: huge rule sets
+
+/// A rule file of `n` one-line rules after a schema.
+fn many_rules(n: usize, from: usize) -> String {
+    let mut text = String::new();
+    for i in from..from + n {
+        text.push_str(&format!("rule r{i} {{ require length(name) > {} ; reject \"短すぎます {{name}}\" }}\n", i % 50));
+    }
+    text
+}
+
+#[test]
+fn a_rule_set_of_more_than_20000_items_is_refused_before_it_is_checked() {
+    let schema = "schema R {\n  id: text\n  name: text\n}\n";
+    // Exactly at the limit (the schema is an item): compiles.
+    let at_limit = format!("{schema}{}", many_rules(kensa::internal::MAX_ITEMS - 1, 0));
+    assert!(Engine::from_source("at.kensa", &at_limit).is_ok());
+    // One more: refused, pointing at the first item over the limit.
+    let over = format!("{schema}{}", many_rules(kensa::internal::MAX_ITEMS, 0));
+    let err = Engine::from_source("over.kensa", &over).unwrap_err();
+    let codes: Vec<String> = err.diagnostics().iter().map(|d| d.code.to_string()).collect();
+    assert_eq!(codes, ["kensa::syntax::too_many_items"]);
+    let rendered = err.render();
+    assert!(rendered.contains("rule r19999 {"), "{}", &rendered[..rendered.len().min(2000)]);
+    // Across the files of a folder: the total counts.
+    let dir = workdir("hardening-many-rules");
+    write(&dir, "rules/a.kensa", &format!("{schema}{}", many_rules(15_000, 0)));
+    write(&dir, "rules/b.kensa", &many_rules(15_000, 15_000));
+    let r = run_in(&dir, &["check", "rules"], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("kensa::syntax::too_many_items") && r.stderr.contains("b.kensa"), "{}", r.stderr);
+}

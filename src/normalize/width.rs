@@ -206,10 +206,34 @@ pub fn remove_whitespace(s: &str) -> Cow<'_, str> {
 /// (`葛`+U+E0100 → `葛`), zero-width spaces and joiners, the word joiner, soft hyphens, bidi
 /// controls. Two names that look the same then have the same key.
 pub fn strip_invisible(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_invisible) {
+    if !may_hold_invisible(s) || !s.chars().any(is_invisible) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(s.chars().filter(|&c| !is_invisible(c)).collect())
+}
+
+/// Whether `s` may hold an [`is_invisible`] character, from its bytes: each one is encoded
+/// with one of a few first two bytes, and kana, kanji and full-width forms never start that
+/// way. Runs for every address and name, so it looks at bytes, not characters.
+#[inline]
+fn may_hold_invisible(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().zip(b.iter().skip(1)).enumerate().any(|(i, (&x, &y))| match x {
+        0xC2 => y == 0xAD,
+        0xCD => y == 0x8F,
+        0xD8 => y == 0x9C,
+        0xE1 => matches!(y, 0x85 | 0x9E | 0xA0),
+        0xE2 => matches!(y, 0x80 | 0x81),
+        0xE3 => y == 0x85,
+        // Full-width forms and half-width kana start with EF too: the third byte decides.
+        0xEF => {
+            let z = b.get(i + 2).copied().unwrap_or(0);
+            matches!((y, z), (0xB8, 0x80..=0x8F) | (0xBB, 0xBF) | (0xBE, 0xA0) | (0xBF, 0xB0..=0xB8))
+        }
+        0xF0 => matches!(y, 0x9B | 0x9D),
+        0xF3 => y == 0xA0,
+        _ => false,
+    })
 }
 
 /// True for the Unicode default-ignorable code points (DerivedCoreProperties.txt,
@@ -219,7 +243,14 @@ pub fn strip_invisible(s: &str) -> Cow<'_, str> {
 /// U+200B–200D, the direction marks U+200E–200F and controls U+202A–202E and U+2066–2069, the
 /// word joiner U+2060 and invisible operators, the byte-order mark U+FEFF, Hangul fillers,
 /// and the rest of the property.
+#[inline]
 pub fn is_invisible(c: char) -> bool {
+    // Most text is ASCII, kana or kanji: decided by one comparison (U+3164 is the one
+    // invisible character between the kana and the end of the CJK ideographs).
+    let u = c as u32;
+    if u < 0x00AD || ((0x3040..=0x9FFF).contains(&u) && u != 0x3164) {
+        return false;
+    }
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
@@ -627,6 +658,11 @@ mod tests {
         assert_eq!(strip_invisible("葛\u{E0100}飾\u{FE00}"), "葛飾");
         // Zero-width space, word joiner, zero-width joiner, BOM, soft hyphen, bidi override.
         assert_eq!(strip_invisible("山\u{200B}田\u{2060}太\u{200D}郎\u{FEFF}\u{00AD}\u{202E}"), "山田太郎");
+        // The byte filter lets every invisible character through, and stops kana and kanji.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| is_invisible(c)) {
+            assert!(may_hold_invisible(&format!("a{c}b")), "U+{:04X}", c as u32);
+        }
+        assert!(!may_hold_invisible("東京都千代田区永田町１丁目ヤマダ ﾀﾛｳ ＡＢＣ"));
     }
 
     #[test]

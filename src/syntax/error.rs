@@ -10,6 +10,7 @@ pub enum SyntaxCode {
     BadEscape,
     NumberTooLarge,
     TooDeep,
+    TooManyItems,
 }
 
 impl SyntaxCode {
@@ -21,6 +22,7 @@ impl SyntaxCode {
         SyntaxCode::BadEscape,
         SyntaxCode::NumberTooLarge,
         SyntaxCode::TooDeep,
+        SyntaxCode::TooManyItems,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +34,7 @@ impl SyntaxCode {
             SyntaxCode::BadEscape => "kensa::syntax::bad_escape",
             SyntaxCode::NumberTooLarge => "kensa::syntax::number_too_large",
             SyntaxCode::TooDeep => "kensa::syntax::too_deep",
+            SyntaxCode::TooManyItems => "kensa::syntax::too_many_items",
         }
     }
 
@@ -51,6 +54,9 @@ impl SyntaxCode {
             SyntaxCode::NumberTooLarge => "A number is larger than the rule language can hold (about 9.2 × 10^18).",
             SyntaxCode::TooDeep => {
                 "Brackets or `not`s nest more than 48 levels deep, or an expression is more than 160 operators deep (a chain of hundreds of `or`). No rule needs this; such text is refused before it could exhaust the parser's or the evaluator's stack. Name parts with `let`, or use `x in {…}` or a `set` instead of a long chain."
+            }
+            SyntaxCode::TooManyItems => {
+                "A rule set holds at most 20,000 items (rules, `let` bindings, tables, …) in all its files; the standard set has about 40. Checking one costs some 4 KB of memory an item, so a generated file of a million rules would need gigabytes. Put long lists of values in a table (`set … = file(…)`) and let one rule look them up."
             }
         }
     }

@@ -8,4 +8,4 @@ mod depth;
 pub mod error;
 mod parser;
 
-pub use parser::{parse_expr, parse_file};
+pub use parser::{MAX_ITEMS, parse_expr, parse_file, parse_file_within};

@@ -19,7 +19,18 @@ type P<'i> = Pair<'i, Rule>;
 /// items (a line starting with `rule`, `schema`, `let`, … in the first column) and every
 /// piece is parsed on its own, so one run reports every broken item.
 pub fn parse_file(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
-    let (module, mut diags) = parse_file_unsorted(file, text);
+    parse_file_within(file, text, MAX_ITEMS)
+}
+
+/// The most items (rules, bindings, tables, …) a rule set may hold, in all its files. Checking
+/// and compiling cost some 4 KB an item, so this bounds the memory a rule set can take (about
+/// 80 MB) whatever a generated file holds.
+pub const MAX_ITEMS: usize = 20_000;
+
+/// [`parse_file`], reading at most `max_items` items: past them the file is not parsed further
+/// and a `kensa::syntax::too_many_items` error points at the first item too many.
+pub fn parse_file_within(file: FileId, text: &str, max_items: usize) -> (Module, Vec<Diagnostic>) {
+    let (module, mut diags) = parse_file_unsorted(file, text, max_items);
     // A mistake found by the pre-scan also trips the parser at the same place: keep the
     // tailored message only.
     let tailored: Vec<u32> = diags
@@ -52,7 +63,7 @@ fn whole_chars(span: Span, text: &str) -> Span {
     Span::new(span.file, start, end)
 }
 
-fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+fn parse_file_unsorted(file: FileId, text: &str, max_items: usize) -> (Module, Vec<Diagnostic>) {
     let (fixed, mut diags) = prescan(file, text);
     let src: &str = &fixed;
     // Nesting deeper than any rule needs would exhaust the parser's stack: refuse it first.
@@ -64,10 +75,10 @@ fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
         }
     };
     let (mut module, mut diags) = if nesting <= depth::SMALL_NESTING {
-        parse_checked(file, src, diags)
+        parse_checked(file, src, diags, max_items)
     } else {
         let kept = diags.clone();
-        match depth::on_big_stack(move || parse_checked(file, src, diags)) {
+        match depth::on_big_stack(move || parse_checked(file, src, diags, max_items)) {
             Some(parsed) => parsed,
             None => {
                 let mut diags = kept;
@@ -83,32 +94,93 @@ fn parse_file_unsorted(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
     (module, diags)
 }
 
-fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>) -> (Module, Vec<Diagnostic>) {
-    match KensaParser::parse(Rule::file, src) {
-        Ok(mut pairs) => {
-            let mut cx = Cx { file, offset: 0, diags: Vec::new() };
-            let module = pairs.next().map(|p| cx.module(p)).unwrap_or_default();
-            diags.extend(cx.diags);
-            (module, diags)
+/// The text pest parses at once: whole top-level items up to about this many bytes. pest
+/// keeps every token of its input until the parse tree is dropped (some 50 bytes a token,
+/// 4 KB for a one-line rule), so a file of a million rules parsed whole took gigabytes; in
+/// chunks the tokens of one chunk are dropped before the next is parsed.
+const CHUNK_BYTES: usize = 64 << 10;
+
+fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>, max_items: usize) -> (Module, Vec<Diagnostic>) {
+    let mut module = Module::default();
+    for (start, end) in chunks(segments(src), CHUNK_BYTES) {
+        if module.items.len() > max_items {
+            break;
         }
-        Err(_) => {
-            let mut module = Module::default();
-            for (start, end) in segments(src) {
-                let piece = src.get(start..end).unwrap_or("");
-                match KensaParser::parse(Rule::file, piece) {
-                    Ok(mut pairs) => {
-                        let mut cx = Cx { file, offset: start, diags: Vec::new() };
-                        if let Some(m) = pairs.next().map(|p| cx.module(p)) {
-                            module.items.extend(m.items);
-                        }
-                        diags.extend(cx.diags);
-                    }
-                    Err(e) => diags.push(pest_error(file, start, piece, &e, end < src.len())),
-                }
+        let chunk = src.get(start..end).unwrap_or("");
+        if parse_into(file, chunk, start, &mut module, &mut diags).is_ok() {
+            continue;
+        }
+        // A syntax error: every item of the chunk is parsed on its own, so each broken one is
+        // reported and the others still count.
+        for (s, e) in segments(chunk) {
+            let item = chunk.get(s..e).unwrap_or("");
+            if let Err(err) = parse_into(file, item, start + s, &mut module, &mut diags) {
+                diags.push(pest_error(file, start + s, item, &err, start + e < src.len()));
             }
-            (module, diags)
         }
     }
+    if let Some(first_too_many) = module.items.get(max_items) {
+        let at = item_start(first_too_many) as usize;
+        module.items.truncate(max_items);
+        diags.push(too_many_items(file, src, at));
+    }
+    (module, diags)
+}
+
+/// Where an item starts in its file.
+fn item_start(item: &Item) -> u32 {
+    match item {
+        Item::Include(i) => i.path.span.start,
+        Item::Schema(s) => s.name.span.start,
+        Item::Let(l) => l.span.start,
+        Item::Table(t) => t.span.start,
+        Item::Rule(r) => r.span.start,
+        Item::Decide(d) => d.span.start,
+        Item::Match(m) => m.span.start,
+    }
+}
+
+/// The error of a rule set with too many items, at the first item over the limit (starting at
+/// byte `at`).
+fn too_many_items(file: FileId, src: &str, at: usize) -> Diagnostic {
+    let line_end = src.get(at..).and_then(|t| t.find('\n')).map_or(src.len(), |n| at + n);
+    Diagnostic::error(
+        SyntaxCode::TooManyItems,
+        format!("the rule set has more than {MAX_ITEMS} items (rules, bindings, tables, …); the rest is not read"),
+    )
+    .label(whole_chars(Span::new(file, at, line_end), src), "the first item over the limit")
+    .help("put long lists of values in a table (`set … = file(…)`) that one rule looks up, or split the rules into several rule sets")
+}
+
+/// Parse `piece` (whole items, at byte `offset` of the file) and add its items to `module`;
+/// nothing is added when it does not parse.
+fn parse_into(
+    file: FileId,
+    piece: &str,
+    offset: usize,
+    module: &mut Module,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(), Box<pest::error::Error<Rule>>> {
+    let mut pairs = KensaParser::parse(Rule::file, piece).map_err(Box::new)?;
+    let mut cx = Cx { file, offset, diags: Vec::new() };
+    if let Some(m) = pairs.next().map(|p| cx.module(p)) {
+        module.items.extend(m.items);
+    }
+    diags.extend(cx.diags);
+    Ok(())
+}
+
+/// Consecutive segments joined into chunks of about `max` bytes (a longer segment is a chunk
+/// of its own).
+fn chunks(segments: Vec<(usize, usize)>, max: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in segments {
+        match out.last_mut() {
+            Some(last) if e - last.0 <= max => last.1 = e,
+            _ => out.push((s, e)),
+        }
+    }
+    out
 }
 
 /// Parse an expression that starts at byte `offset` of `file` (used for `{…}` in messages).
