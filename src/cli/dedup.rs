@@ -17,15 +17,16 @@ use std::time::Instant;
 use kensa::MatchProfile;
 use rayon::prelude::*;
 
+use super::args::{parse_jobs, parse_probability, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The records (JSONL, JSON, YAML or CSV, by extension).
     input: PathBuf,
-    /// Keep pairs whose match probability is at least this.
-    #[arg(long, default_value_t = 0.5)]
+    /// Keep pairs whose match probability is at least this (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_probability, allow_negative_numbers = true)]
     threshold: f64,
     /// Also write the clusters (connected components of the pairs) as `{"cluster":[ids…]}` lines
     /// after the pairs.
@@ -44,8 +45,8 @@ pub struct MatchOptions {
     /// Input format of the records when it cannot be told from the file name.
     #[arg(long, value_enum)]
     pub input_format: Option<Format>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]

@@ -20,9 +20,10 @@ use kensa::{Decision, Severity, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::args::{count_in, parse_jobs, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw, Unit};
 use super::output::{lpad, pad};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Exit status: 0 when no decision changed, 1 when some decision changed (a CI gate), \
@@ -52,14 +53,14 @@ pub struct Args {
     /// Example records shown per decision transition.
     #[arg(long, default_value_t = 3)]
     examples: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
     today: Option<kensa::Date>,
     /// Records per batch handed to the worker threads.
-    #[arg(long, default_value_t = 4096, hide = true)]
+    #[arg(long, default_value_t = 4096, hide = true, value_parser = count_in(1..=1_000_000))]
     batch: usize,
 }
 

@@ -7,8 +7,9 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use super::args::parse_today;
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::args::parse_probability;
 use super::dedup::{MatchOptions, Pair, write_lines};
 use super::exit;
 
@@ -19,8 +20,8 @@ pub struct Args {
     /// The records to link them to (JSONL, JSON, YAML or CSV, by extension).
     #[arg(long)]
     registry: PathBuf,
-    /// Keep pairs whose match probability is at least this.
-    #[arg(long, default_value_t = 0.5)]
+    /// Keep pairs whose match probability is at least this (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_probability, allow_negative_numbers = true)]
     threshold: f64,
     /// Keep only the most probable link of each record (ties: the smaller registry id).
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand. Arguments are parsed by clap and turned
 //! into a validated configuration before a command runs.
 
+mod args;
 mod check;
 mod dedup;
 mod diff;
@@ -129,8 +130,8 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// A pool of `jobs` worker threads (default: all cores); on failure the message is printed
-/// and the exit code returned.
+/// A pool of `jobs` worker threads (default: all cores; `--jobs` is checked by
+/// [`args::parse_jobs`]); on failure the message is printed and the exit code returned.
 pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
     rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| {
         eprintln!("error: cannot start worker threads: {e}");
@@ -142,11 +143,6 @@ pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
 pub fn fail(msg: &str) -> u8 {
     eprintln!("error: {msg}");
     exit::UNUSABLE
-}
-
-/// Parse a `--today` value (any date format kensa reads, e.g. `2026-11-27` or `令和8年11月27日`).
-pub fn parse_today(s: &str) -> Result<kensa::Date, String> {
-    kensa::Date::parse(s).map_err(|e| format!("`{s}` is not a date: {e}"))
 }
 
 /// Print a compile report to stderr, coloured when stderr is a terminal.

@@ -7,8 +7,9 @@ use std::time::Instant;
 use kensa::registry::{Entry, SqliteRegistry, Store, is_server_url};
 use rayon::prelude::*;
 
+use super::args::{count_in, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -40,13 +41,13 @@ pub struct ImportArgs {
     /// The date to use as today for keys that depend on it.
     #[arg(long, value_parser = parse_today)]
     today: Option<kensa::Date>,
-    /// Records per transaction.
-    #[arg(long, default_value_t = 50_000)]
+    /// Records per transaction (1 to 1,000,000).
+    #[arg(long, default_value_t = 50_000, value_parser = count_in(1..=1_000_000))]
     batch: usize,
     /// Memory for database pages, in MiB (a database file only): the key index of a million
-    /// records fits in 512.
-    #[arg(long, default_value_t = 512)]
-    cache_mib: u32,
+    /// records fits in 512 (1 to 65,536).
+    #[arg(long, default_value_t = 512, value_parser = count_in(1..=65_536))]
+    cache_mib: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -152,7 +153,8 @@ pub fn no_server_support() -> String {
 
 fn import(args: ImportArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    let reg = match open_write(&engine, &args.db, Some(args.cache_mib)) {
+    let cache_mib = u32::try_from(args.cache_mib).unwrap_or(u32::MAX);
+    let reg = match open_write(&engine, &args.db, Some(cache_mib)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use kensa::MatchProfile;
 
+use super::args::{count_in, parse_tolerance};
 use super::dedup::MatchOptions;
 use super::exit;
 
@@ -27,17 +28,17 @@ pub struct Args {
     /// Where to write the rule file with the new numbers (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Random pairs to start u from (0: start from the rule file's u).
-    #[arg(long, default_value_t = 20_000)]
+    /// Random pairs to start u from, up to 10,000,000 (0: start from the rule file's u).
+    #[arg(long, default_value_t = 20_000, value_parser = count_in(0..=10_000_000))]
     random_pairs: usize,
     /// Keep u as started (from random pairs or the rule file); estimate only m and the prior.
     #[arg(long)]
     fix_u: bool,
-    /// Most EM iterations.
-    #[arg(long, default_value_t = 500)]
+    /// Most EM iterations (1 to 1,000,000).
+    #[arg(long, default_value_t = 500, value_parser = count_in(1..=1_000_000))]
     max_iterations: usize,
-    /// Stop when no probability moves by more than this.
-    #[arg(long, default_value_t = 1e-7)]
+    /// Stop when no probability moves by more than this (0 to below 1).
+    #[arg(long, default_value_t = 1e-7, value_parser = parse_tolerance, allow_negative_numbers = true)]
     tolerance: f64,
     /// Seed of the random pairs.
     #[arg(long, default_value_t = 1)]

@@ -41,10 +41,10 @@ pub struct Args {
     coverage: bool,
     /// Fail when less than this percentage of (rule, way) pairs is covered: each rule must
     /// fire in some case and pass in another. Implies --coverage.
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, value_name = "PERCENT", value_parser = super::args::parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = super::args::parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Put each suite's enrolled records into this kind of registry database instead of memory
     /// and look candidates up there: `sqlite` (a temporary file) or a PostgreSQL server
@@ -271,7 +271,7 @@ fn rule_set(
 }
 
 fn parse_date(s: &str) -> Result<kensa::Date, String> {
-    super::parse_today(s)
+    super::args::parse_today(s)
 }
 
 fn run_suite(
