@@ -37,8 +37,10 @@ impl Default for Limits {
 
 impl Limits {
     /// `Err` when a text value or a field name of `record` is longer than
-    /// [`Limits::max_field_bytes`], naming the field (`bank.holder_kana`, `children[2]`).
-    pub(crate) fn check_record(&self, record: &serde_json::Value) -> Result<(), RecordError> {
+    /// [`Limits::max_field_bytes`], naming the field (`bank.holder_kana`, `children[2]`). The
+    /// engine checks every record it judges or profiles; a reader that stores records without
+    /// judging them (a registry import) checks them with this.
+    pub fn check_record(&self, record: &serde_json::Value) -> Result<(), RecordError> {
         // The common case, without allocating: nothing too long within the first levels.
         if !may_exceed(record, self.max_field_bytes, 0) {
             return Ok(());

@@ -437,3 +437,78 @@ fn every_batch_command_reconciles_its_counts_in_a_summary_line() {
         }
     }
 }
+
+/// The options a command's `--help` lists.
+fn options_of(dir: &Path, command: &[&str]) -> Vec<String> {
+    let help = run_in(dir, &[command, &["--help"]].concat(), None);
+    assert_eq!(help.code, 0, "{command:?} --help: {}", help.stderr);
+    flags_in(&help.stdout)
+}
+
+/// Every `--option` a text names.
+fn flags_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("--") {
+        let name: String = text[i + 2..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+        if name.len() > 1 {
+            out.push(format!("--{name}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_record_reading_command_takes_the_limit_flags_its_messages_name() {
+    let dir = workdir("hostile-limit-flags");
+    let long = format!("{{\"id\": \"L\", \"family_name\": \"{}\"}}", "a".repeat(5000));
+    let wide = GOOD2.replace("\"G2\"", "\"W\"").replace("田中", &"田".repeat(700));
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{long}\n{wide}\n{GOOD2}\n"));
+    write(&dir, "registry.jsonl", &format!("{GOOD1}\n"));
+    write(
+        &dir,
+        "suite.yaml",
+        "registry: in.jsonl\ncases:\n  - name: one\n    record: {id: X}\n    expect: {decision: reject}\n",
+    );
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let limits = ["--max-record-bytes", "4K", "--max-field-bytes", "1K"];
+    let cases: [(&[&str], &[&str]); 9] = [
+        (&["eval"], &["in.jsonl"]),
+        (&["eval"], &["--registry", "in.jsonl", "registry.jsonl"]),
+        (&["dedup"], &["in.jsonl"]),
+        (&["link"], &["--registry", "registry.jsonl", "in.jsonl"]),
+        (&["registry", "import"], &["in.jsonl", "--db", "imported.db"]),
+        (&["enroll"], &["--db", "enrolled.db", "in.jsonl"]),
+        (&["diff"], &["--base", rules, "in.jsonl"]),
+        (&["train"], &["--random-pairs", "0", "in.jsonl"]),
+        (&["test"], &["suite.yaml"]),
+    ];
+    for (command, rest) in cases {
+        let r = run_in(&dir, &[command, &limits, rest].concat(), None);
+        assert!(!r.stderr.contains("unexpected argument"), "{command:?} does not take the limit flags: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{command:?}: {}", r.stderr);
+        // The messages: stderr, and the error objects or failure reports on stdout.
+        let said: String = r
+            .stderr
+            .lines()
+            .chain(r.stdout.lines().filter(|l| l.contains("error") || l.contains("registry")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let named = flags_in(&said);
+        assert!(
+            named.iter().any(|f| f == "--max-record-bytes"),
+            "{command:?} {rest:?} does not report the long line: {said}"
+        );
+        let known = options_of(&dir, command);
+        for flag in named {
+            assert!(known.contains(&flag), "{command:?} names `{flag}`, which it does not take: {said}");
+        }
+        // The field limit is applied where records are read one by one.
+        let whole_file = command == ["test"] || command == ["eval"] && rest.len() > 1;
+        if !whole_file {
+            assert!(
+                said.contains("`family_name` is 2100 bytes long") && said.contains("--max-field-bytes"),
+                "{command:?} {rest:?}: {said}"
+            );
+        }
+    }
+}

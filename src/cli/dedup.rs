@@ -17,7 +17,7 @@ use std::time::Instant;
 use kensa::MatchProfile;
 use rayon::prelude::*;
 
-use super::args::{parse_jobs, parse_probability, parse_today};
+use super::args::{ReadLimits, parse_jobs, parse_probability, parse_today};
 use super::exit;
 use super::input::{self, Format, Pos, Raw};
 
@@ -51,13 +51,15 @@ pub struct MatchOptions {
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
     pub today: Option<kensa::Date>,
+    #[command(flatten)]
+    pub limits: ReadLimits,
 }
 
 impl MatchOptions {
     /// The engine (rules with a `match` block) and the worker pool; on failure the message is
     /// printed and the exit code returned.
     pub fn setup(&self) -> Result<(kensa::Engine, rayon::ThreadPool), u8> {
-        let engine = load_matching_engine(&self.rules, self.today)?;
+        let engine = load_matching_engine(&self.rules, self.today)?.with_limits(self.limits.limits());
         Ok((engine, super::pool(self.jobs)?))
     }
 
@@ -143,8 +145,8 @@ pub struct Profiles {
 /// Records read before their profiles are computed together on all cores.
 const BATCH: usize = 4096;
 
-/// Read a file and compute each record's match profile on the current pool, batch by batch
-/// (the records themselves are not kept). A record that cannot be read, or has no id (the
+/// Read a file within the engine's limits and compute each record's match profile on the
+/// current pool, batch by batch (the records themselves are not kept). A record that cannot be read, or has no id (the
 /// schema field marked `id`), is reported on stderr and left out.
 pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>) -> Result<Profiles, String> {
     let name = path.display().to_string();
@@ -193,7 +195,7 @@ pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>
         }
         Ok(())
     };
-    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    input::read(&name, format, false, &engine.limits(), &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
     flush(&mut batch, &mut out);
     if out.left_out > MAX_REPORTED {
         eprintln!("error: `{name}`: {} records left out in all", out.left_out);

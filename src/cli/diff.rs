@@ -20,7 +20,7 @@ use kensa::{Decision, Severity, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::args::{count_in, parse_jobs, parse_today};
+use super::args::{EvalLimits, count_in, parse_jobs, parse_today};
 use super::exit;
 use super::input::{self, Format, Pos, Raw, Unit};
 use super::output::{lpad, pad};
@@ -59,6 +59,8 @@ pub struct Args {
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
     today: Option<kensa::Date>,
+    #[command(flatten)]
+    limits: EvalLimits,
     /// Records per batch handed to the worker threads.
     #[arg(long, default_value_t = 4096, hide = true, value_parser = count_in(1..=1_000_000))]
     batch: usize,
@@ -82,7 +84,10 @@ pub fn run(args: Args) -> u8 {
     let base = kensa::Engine::from_path(&args.base);
     let new = super::load_engine(&args.rules);
     let (base, new) = match (base, new) {
-        (Ok(b), Ok(n)) => (b.with_today(today), n.with_today(today)),
+        (Ok(b), Ok(n)) => {
+            let limits = args.limits.limits();
+            (b.with_today(today).with_limits(limits), n.with_today(today).with_limits(limits))
+        }
         (b, n) => {
             for (side, name, result) in [("base", &base_name, b.err()), ("new", &new_name, n.err())] {
                 if let Some(e) = result {
@@ -126,7 +131,8 @@ pub fn run(args: Args) -> u8 {
         // One thread reads the next batch while the workers judge this one; two batches at most
         // wait, so memory does not grow with the input.
         let (send, batches) = std::sync::mpsc::sync_channel::<Vec<(Pos, Raw)>>(2);
-        let reader = scope.spawn(|| read_batches(&plan, args.batch.max(1), send));
+        let limits = args.limits.limits();
+        let reader = scope.spawn(move || read_batches(&plan, args.batch, &limits, send));
         for mut batch in batches {
             let done: Vec<Outcome> =
                 pool.install(|| batch.par_drain(..).map(|(pos, raw)| sides.compare(pos, raw)).collect());
@@ -172,6 +178,7 @@ pub fn run(args: Args) -> u8 {
 fn read_batches(
     plan: &[(String, Format)],
     size: usize,
+    limits: &kensa::Limits,
     send: std::sync::mpsc::SyncSender<Vec<(Pos, Raw)>>,
 ) -> io::Result<()> {
     let show_file = plan.len() > 1;
@@ -185,7 +192,7 @@ fn read_batches(
             }
             Ok(())
         };
-        input::read(path, *fmt, show_file, &mut sink)
+        input::read(path, *fmt, show_file, limits, &mut sink)
             .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
     }
     if !batch.is_empty() {
@@ -219,7 +226,7 @@ impl Registries {
             };
             return Ok(Registries { base: Some(open(base, "base")?), new: Some(open(new, "new")?) });
         }
-        let records = super::eval::read_registry_records(path)?;
+        let records = super::eval::read_registry_records(path, &new.limits())?;
         if base.fingerprint() == new.fingerprint() {
             let shared: Arc<dyn Registry> = Arc::new(new.memory_registry(records));
             return Ok(Registries { base: Some(Arc::clone(&shared)), new: Some(shared) });

@@ -7,7 +7,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use super::args::parse_today;
+use super::args::{EvalLimits, parse_today};
 use super::exit;
 use super::input::{self, Format, Pos, Raw};
 
@@ -31,6 +31,8 @@ pub struct Args {
     /// Record fields that the schema does not know make the record an error.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    limits: EvalLimits,
 }
 
 #[derive(Default)]
@@ -46,7 +48,8 @@ struct Counts {
 
 pub fn run(args: Args) -> u8 {
     let Some(engine) = super::registry::engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    let engine = engine.with_strict(args.strict);
+    let limits = args.limits.limits();
+    let engine = engine.with_strict(args.strict).with_limits(limits);
     let reg = match super::registry::open_write(&engine, &args.db, None) {
         Ok(r) => r,
         Err(e) => {
@@ -72,7 +75,7 @@ pub fn run(args: Args) -> u8 {
                 // A clerk (or a second process) watching the output sees each decision as it is made.
                 out.flush()
             };
-            input::read(path, *format, show_file, &mut sink)
+            input::read(path, *format, show_file, &limits, &mut sink)
                 .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
         out.flush()

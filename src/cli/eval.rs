@@ -119,7 +119,7 @@ pub fn run(args: Args) -> u8 {
                 }
                 Ok(())
             };
-            input::read_with(path, *fmt, show_file, &limits, &mut sink)
+            input::read(path, *fmt, show_file, &limits, &mut sink)
                 .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
         flush(&mut batch, &mut writer)?;
@@ -164,7 +164,7 @@ fn process(
 }
 
 /// Open a registry database read-only, or read the enrolled records (JSONL, JSON, YAML or CSV)
-/// into memory, keyed by the rules.
+/// into memory, keyed by the rules; a file is read within the engine's limits.
 pub fn load_registry(
     engine: &kensa::Engine,
     path: &std::path::Path,
@@ -172,7 +172,7 @@ pub fn load_registry(
     if is_database(path) {
         return open_database_read(engine, path);
     }
-    Ok(Box::new(engine.memory_registry(read_registry_records(path)?)))
+    Ok(Box::new(engine.memory_registry(read_registry_records(path, &engine.limits())?)))
 }
 
 /// Whether a registry argument names a database — a PostgreSQL URL, or a SQLite file (by its
@@ -210,8 +210,9 @@ pub fn open_database_read(
     }
 }
 
-/// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one is an error.
-pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
+/// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one, or one
+/// over `limits`, is an error.
+pub fn read_registry_records(path: &std::path::Path, limits: &kensa::Limits) -> Result<Vec<serde_json::Value>, String> {
     let name = path.display().to_string();
     let format = Format::from_path(path).unwrap_or(Format::Jsonl);
     if !path.is_file() {
@@ -220,7 +221,7 @@ pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::V
     let mut records = Vec::new();
     let mut problem = None;
     let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-        match raw.into_value() {
+        match raw.into_value().and_then(|v| limits.check_record(&v).map(|()| v).map_err(|e| e.to_string())) {
             Ok(v) => records.push(v),
             Err(msg) => {
                 if problem.is_none() {
@@ -231,7 +232,7 @@ pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::V
         }
         Ok(())
     };
-    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
+    input::read(&name, format, false, limits, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
     match problem {
         Some(p) => Err(p),
         None => Ok(records),

@@ -89,22 +89,11 @@ pub fn plan(inputs: &[String], input_format: Option<Format>) -> Result<Vec<(Stri
     Ok(plan)
 }
 
-/// Read one input (a path, or `-` for standard input) and pass every record to `sink`, with
-/// the default limits.
-pub fn read(
-    path: &str,
-    format: Format,
-    show_file: bool,
-    sink: &mut dyn FnMut(Pos, Raw) -> io::Result<()>,
-) -> io::Result<()> {
-    read_with(path, format, show_file, &kensa::Limits::default(), sink)
-}
-
-/// Read one input and pass every record to `sink`. A record larger than
+/// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record larger than
 /// `limits.max_record_bytes` is an error for that record: a JSONL line is skipped without
 /// being read into memory and the next line is read; in a JSON array, a CSV file or a YAML
 /// file the records after it cannot be found, so the rest of the file is not read.
-pub fn read_with(
+pub fn read(
     path: &str,
     format: Format,
     show_file: bool,

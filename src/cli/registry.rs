@@ -7,7 +7,7 @@ use std::time::Instant;
 use kensa::registry::{Entry, SqliteRegistry, Store, is_server_url};
 use rayon::prelude::*;
 
-use super::args::{count_in, parse_today};
+use super::args::{ReadLimits, count_in, parse_today};
 use super::exit;
 use super::input::{self, Format, Pos, Raw};
 
@@ -48,6 +48,8 @@ pub struct ImportArgs {
     /// records fits in 512 (1 to 65,536).
     #[arg(long, default_value_t = 512, value_parser = count_in(1..=65_536))]
     cache_mib: usize,
+    #[command(flatten)]
+    limits: ReadLimits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -153,6 +155,7 @@ pub fn no_server_support() -> String {
 
 fn import(args: ImportArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    let limits = args.limits.limits();
     let cache_mib = u32::try_from(args.cache_mib).unwrap_or(u32::MAX);
     let reg = match open_write(&engine, &args.db, Some(cache_mib)) {
         Ok(r) => r,
@@ -179,6 +182,8 @@ fn import(args: ImportArgs) -> u8 {
                 if !value.is_object() {
                     return Err((pos, String::from("a record must be a JSON object")));
                 }
+                // Stored records are judged later: they are held to the same limits now.
+                limits.check_record(&value).map_err(|e| (pos.clone(), e.to_string()))?;
                 Ok(engine.registry_entry(value))
             })
             .collect();
@@ -216,7 +221,7 @@ fn import(args: ImportArgs) -> u8 {
             }
             Ok(())
         };
-        if let Err(e) = input::read(path, format, show_file, &mut sink) {
+        if let Err(e) = input::read(path, format, show_file, &limits, &mut sink) {
             eprintln!("error: `{path}`: {e}");
             eprintln!("{} records imported before the error (committed)", total.inserted);
             return exit::UNUSABLE;

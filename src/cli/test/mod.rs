@@ -52,6 +52,8 @@ pub struct Args {
     /// must not change: this checks that a store gives the rules the same candidates.
     #[arg(long, value_name = "sqlite|postgres://…")]
     registry_store: Option<String>,
+    #[command(flatten)]
+    limits: super::args::EvalLimits,
 }
 
 const SUITE_HELP: &str = "\
@@ -156,7 +158,12 @@ pub fn run(args: Args) -> u8 {
     let mut coverage: Coverage = BTreeMap::new();
     let mut results = Vec::new();
     for s in &suites {
-        let r = pool.install(|| run_suite(s, &args.filter, args.registry_store.as_deref(), &mut sets, &mut coverage));
+        let options = RunOptions {
+            filter: args.filter.as_deref(),
+            store: args.registry_store.as_deref(),
+            limits: args.limits.limits(),
+        };
+        let r = pool.install(|| run_suite(s, &options, &mut sets, &mut coverage));
         results.push(r);
     }
 
@@ -274,24 +281,28 @@ fn parse_date(s: &str) -> Result<kensa::Date, String> {
     super::args::parse_today(s)
 }
 
+/// How the suites are run: the options of `kensa test` that apply to every suite.
+struct RunOptions<'a> {
+    /// Run only the cases whose name (or suite file name) contains this.
+    filter: Option<&'a str>,
+    /// The kind of registry database to put each suite's records into (`--registry-store`).
+    store: Option<&'a str>,
+    limits: kensa::Limits,
+}
+
 fn run_suite(
     s: &Suite,
-    filter: &Option<String>,
-    store: Option<&str>,
+    options: &RunOptions<'_>,
     sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
     coverage: &mut Coverage,
 ) -> SuiteResult {
     let path = s.path.display().to_string();
-    let chosen: Vec<&Case> = s
-        .file
-        .cases
-        .iter()
-        .filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f) || path.contains(f)))
-        .collect();
+    let chosen: Vec<&Case> =
+        s.file.cases.iter().filter(|c| options.filter.is_none_or(|f| c.name.contains(f) || path.contains(f))).collect();
     let mut result = SuiteResult { path, rules: String::from("own rules"), cases: Vec::new(), error: None };
     // Cases with their own rules (rule files that must fail to compile) need no suite rules.
     let ctx = if chosen.iter().any(|c| c.skip.is_none() && c.rules.is_none()) {
-        match context(s, store, sets) {
+        match context(s, options, sets) {
             Ok(ctx) => Some(ctx),
             Err(msg) => {
                 result.error = Some(msg);
@@ -345,17 +356,21 @@ struct Context {
 /// The suite's rules (compiled once per rule set), `today` and registry.
 fn context(
     s: &Suite,
-    store: Option<&str>,
+    options: &RunOptions<'_>,
     sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
 ) -> Result<Context, String> {
     let set = rule_set(s.file.rules.as_deref().map(|r| s.resolve(r)), sets)?;
     let today = s.file.today.as_deref().map(parse_date).transpose().map_err(|msg| format!("today: {msg}"))?;
-    let engine = kensa::Engine::clone(&set.engine).with_today(today.unwrap_or_else(kensa::today_in_japan));
+    let engine = kensa::Engine::clone(&set.engine)
+        .with_today(today.unwrap_or_else(kensa::today_in_japan))
+        .with_limits(options.limits);
+    let store = options.store;
     let records = match (&s.file.registry, store) {
         (None, _) => None,
         (Some(RegistrySpec::Records(records)), _) => Some(records.clone()),
         (Some(RegistrySpec::File(f)), Some(_)) if !super::eval::is_database(&s.resolve(f)) => {
-            Some(super::eval::read_registry_records(&s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?)
+            let records = super::eval::read_registry_records(&s.resolve(f), &options.limits);
+            Some(records.map_err(|msg| format!("registry: {msg}"))?)
         }
         (Some(RegistrySpec::File(f)), _) => {
             let registry =
