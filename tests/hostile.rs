@@ -512,3 +512,110 @@ fn every_record_reading_command_takes_the_limit_flags_its_messages_name() {
         }
     }
 }
+
+// ---------------------------------------------------------------- inputs that are not regular files
+
+/// Run `kensa` with `args` and `stdin`; a run still going after `seconds` is killed and reported
+/// as such (a safety net against a hang, not a speed requirement).
+fn run_guarded(dir: &Path, args: &[&str], stdin: std::process::Stdio, seconds: u64) -> Run {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(cli::KENSA)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!("{args:?} still ran after {seconds} s: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Run::from_output(args, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_folder_given_as_input_is_named_as_a_folder() {
+    let dir = workdir("hostile-folder-input");
+    std::fs::create_dir_all(dir.join("records.jsonl")).unwrap();
+    std::fs::create_dir_all(dir.join("batch")).unwrap();
+    let mut text = String::new();
+    for args in [
+        &["eval", "records.jsonl"][..],
+        &["eval", "--input-format", "csv", "batch"],
+        &["dedup", "records.jsonl"],
+        &["link", "--registry", "records.jsonl", "records.jsonl"],
+        &["registry", "import", "records.jsonl", "--db", "r.db"],
+        &["enroll", "--db", "r.db", "records.jsonl"],
+        &["eval", "--registry", "records.jsonl", "-"],
+    ] {
+        let r = run_in(&dir, args, Some(""));
+        assert_eq!(r.code, 2, "{}", r.golden());
+        assert!(r.stderr.contains("is a folder"), "{}", r.golden());
+        text.push_str(&r.golden());
+    }
+    snap("folder_input", &text);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_and_process_substitution_are_read_as_jsonl() {
+    let dir = workdir("hostile-fifo");
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{GOOD2}\n"));
+    // A named pipe (no extension: a stream is JSONL unless --input-format says otherwise).
+    let status = std::process::Command::new("mkfifo").arg(dir.join("pipe")).status().unwrap();
+    assert!(status.success());
+    let fifo = dir.join("pipe");
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        f.write_all(format!("{GOOD1}\n{GOOD2}\n").as_bytes()).unwrap();
+    });
+    let r = run_in(&dir, &["eval", "--today", "2026-11-27", "pipe"], None);
+    if !writer.is_finished() {
+        // kensa did not open the pipe: open it here so that the writer can finish.
+        let _ = std::fs::read(dir.join("pipe"));
+    }
+    writer.join().unwrap();
+    judged(&r, 0, &["G1", "G2"]);
+    // `kensa eval <(cat in.jsonl)`: the shell passes `/dev/fd/N`.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' eval --today 2026-11-27 <(cat in.jsonl)", cli::KENSA))
+        .current_dir(&*dir)
+        .output()
+        .unwrap();
+    judged(&Run::from_output(&["eval", "<(cat in.jsonl)"], out), 0, &["G1", "G2"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_input_without_line_ends_stops_at_the_record_limit() {
+    let dir = workdir("hostile-dev-zero");
+    let zero = || std::process::Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let mut text = String::new();
+    for (args, stdin) in [
+        (&["eval", "--max-record-bytes", "1K", "/dev/zero"][..], std::process::Stdio::null()),
+        (&["eval", "--max-record-bytes", "1K", "--input-format", "csv", "/dev/zero"], std::process::Stdio::null()),
+        (&["eval", "--max-record-bytes", "1K"], zero()),
+        (&["dedup", "--max-record-bytes", "1K", "--input-format", "jsonl", "/dev/zero"], std::process::Stdio::null()),
+    ] {
+        let r = run_guarded(&dir, args, stdin, 120);
+        assert!(!r.stderr.contains("panicked"), "{}", r.golden());
+        assert_eq!(r.code, 1, "{}", r.golden());
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(said.contains("--max-record-bytes") && said.contains("not read"), "{}", r.golden());
+        // The time a batch command took (`, 0.02s`) is left out.
+        let golden = r.golden();
+        text.extend(golden.lines().map(|l| match l.rfind(", ") {
+            Some(i) if l.ends_with('s') && l[i + 2..l.len() - 1].parse::<f64>().is_ok() => format!("{}\n", &l[..i]),
+            _ => format!("{l}\n"),
+        }));
+    }
+    snap("dev_zero", &text);
+}

@@ -150,17 +150,7 @@ const BATCH: usize = 4096;
 /// schema field marked `id`), is reported on stderr and left out.
 pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>) -> Result<Profiles, String> {
     let name = path.display().to_string();
-    let format = match format.or_else(|| Format::from_path(path)) {
-        Some(f) => f,
-        None => {
-            return Err(format!(
-                "cannot tell the format of `{name}` from its name; add --input-format jsonl|json|yaml|csv"
-            ));
-        }
-    };
-    if !path.is_file() {
-        return Err(format!("cannot open `{name}`: no such file"));
-    }
+    let format = input::format_of(&name, format)?;
     let mut out = Profiles { profiles: Vec::new(), left_out: 0 };
     let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<(Pos, Raw)>, out: &mut Profiles| {

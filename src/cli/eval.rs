@@ -214,10 +214,9 @@ pub fn open_database_read(
 /// over `limits`, is an error.
 pub fn read_registry_records(path: &std::path::Path, limits: &kensa::Limits) -> Result<Vec<serde_json::Value>, String> {
     let name = path.display().to_string();
+    // Any file that is not JSON, YAML or CSV by its name is read as JSONL.
     let format = Format::from_path(path).unwrap_or(Format::Jsonl);
-    if !path.is_file() {
-        return Err(format!("cannot open registry `{name}`: no such file"));
-    }
+    input::is_stream(&name, "registry ")?;
     let mut records = Vec::new();
     let mut problem = None;
     let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {

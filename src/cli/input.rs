@@ -66,33 +66,56 @@ impl Format {
 }
 
 /// The inputs of a command with their formats: `-` (standard input) when none are given;
-/// the format from `--input-format`, else the file name, else JSONL for standard input.
-/// `Err` says which input cannot be used.
+/// the format from `--input-format`, else the file name, else JSONL for a stream (see
+/// [`format_of`]). `Err` says which input cannot be used.
 pub fn plan(inputs: &[String], input_format: Option<Format>) -> Result<Vec<(String, Format)>, String> {
     let inputs = if inputs.is_empty() { vec![String::from("-")] } else { inputs.to_vec() };
     let mut plan = Vec::with_capacity(inputs.len());
     for path in inputs {
-        let format = match input_format.or_else(|| Format::from_path(Path::new(&path))) {
-            Some(f) => f,
-            None if path == "-" => Format::Jsonl,
-            None => {
-                return Err(format!(
-                    "cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
-                ));
-            }
-        };
-        if path != "-" && !Path::new(&path).is_file() {
-            return Err(format!("cannot open `{path}`: no such file"));
-        }
+        let format = format_of(&path, input_format)?;
         plan.push((path, format));
     }
     Ok(plan)
 }
 
-/// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record larger than
-/// `limits.max_record_bytes` is an error for that record: a JSONL line is skipped without
-/// being read into memory and the next line is read; in a JSON array, a CSV file or a YAML
-/// file the records after it cannot be found, so the rest of the file is not read.
+/// The format of one input, after checking that it can be read: `Err` when it does not exist
+/// or is a folder. A stream — standard input (`-`), a named pipe, `/dev/fd/N` as the shell's
+/// `<(…)` passes it, a device — has no file name to go by, so it is JSONL unless
+/// `--input-format` says otherwise; a regular file is named by its extension.
+pub fn format_of(path: &str, input_format: Option<Format>) -> Result<Format, String> {
+    let stream = path == "-" || is_stream(path, "")?;
+    match input_format.or_else(|| Format::from_path(Path::new(path))) {
+        Some(f) => Ok(f),
+        None if stream => Ok(Format::Jsonl),
+        None => {
+            Err(format!("cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"))
+        }
+    }
+}
+
+/// Whether the input at `path` is a stream (not a regular file); `Err` when it does not exist or
+/// is a folder. `what` names it in the message (`registry `, or nothing).
+pub fn is_stream(path: &str, what: &str) -> Result<bool, String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => format!("cannot open {what}`{path}`: no such file"),
+        io::ErrorKind::PermissionDenied => format!("cannot open {what}`{path}`: permission denied"),
+        _ => format!("cannot open {what}`{path}`: {e}"),
+    })?;
+    if meta.is_dir() {
+        return Err(format!(
+            "cannot read {what}`{path}`: it is a folder, not a file of records; name the files in it, e.g. `{}`",
+            Path::new(path).join("*.jsonl").display()
+        ));
+    }
+    Ok(!meta.is_file())
+}
+
+/// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record
+/// larger than `limits.max_record_bytes` is an error for that record: a JSONL line is skipped
+/// without being read into memory and the next line is read (unless no line end comes within
+/// [`SKIP_FACTOR`] times the limit: then the input has no lines, as `/dev/zero`, and the rest
+/// of it is not read); in a JSON array, a CSV file or a YAML file the records after it cannot
+/// be found, so the rest of the file is not read.
 pub fn read(
     path: &str,
     format: Format,
@@ -119,6 +142,7 @@ pub fn read(
                         sink(pos(Unit::Line, n), Raw::Error(line_too_long(len, max)))?;
                         continue;
                     }
+                    Line::Endless(len) => return sink(pos(Unit::Line, n), Raw::Error(no_line_end(len, max))),
                     Line::Text => match String::from_utf8(std::mem::take(&mut buf)) {
                         Ok(s) => s,
                         Err(e) => {
@@ -234,7 +258,10 @@ pub fn read(
                 Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
                 Err(e) if cap.tripped.get() || !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
                     let msg = if cap.tripped.get() {
-                        format!("the header line is larger than the limit of {max} bytes: is this a CSV file?")
+                        format!(
+                            "the header line is larger than the limit of {max} bytes, so the file was not read: \
+                             is this a CSV file? (if it is, raise the limit: --max-record-bytes)"
+                        )
                     } else {
                         format!("cannot read the header line: {}", csv_reason(&e))
                     };
@@ -294,10 +321,19 @@ enum Line {
     Text,
     /// The line had this many bytes, more than the limit; it was skipped, not kept.
     TooLong(usize),
+    /// No line end came within this many bytes ([`SKIP_FACTOR`] times the limit); the line was
+    /// not read to its end.
+    Endless(usize),
 }
 
+/// How far past the record limit a line is skipped in search of its end: far enough for a
+/// broken line of any real file, and an end for an input with no lines at all (`/dev/zero`, a
+/// binary file, a stream that never ends).
+pub const SKIP_FACTOR: usize = 64;
+
 /// Read the next line into `buf` (without `\n` or `\r\n`); a line longer than `max` bytes is
-/// read past without being kept, so memory stays bounded by the limit.
+/// read past without being kept, so memory stays bounded by the limit, for at most
+/// [`SKIP_FACTOR`] times the limit.
 fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
     buf.clear();
     let mut total = 0usize;
@@ -331,6 +367,9 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Re
         }
         let used = chunk.len() + usize::from(newline.is_some());
         reader.consume(used);
+        if skipping && newline.is_none() && total / SKIP_FACTOR > max {
+            return Ok(Line::Endless(total));
+        }
         if newline.is_some() {
             if skipping {
                 return Ok(Line::TooLong(total));
@@ -347,6 +386,14 @@ fn line_too_long(len: usize, max: usize) -> String {
     format!(
         "the line is {len} bytes long, more than the limit of {max} bytes, so it was skipped: \
          a record is one line of a few kilobytes; check how the file was written, or raise the limit (--max-record-bytes)"
+    )
+}
+
+fn no_line_end(len: usize, max: usize) -> String {
+    format!(
+        "no line end within {len} bytes ({SKIP_FACTOR} times the limit of {max} bytes for a record), so the rest \
+         of the input was not read: records are lines of a few kilobytes; check that this is a file of records, \
+         or raise the limit (--max-record-bytes)"
     )
 }
 

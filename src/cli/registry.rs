@@ -203,17 +203,12 @@ fn import(args: ImportArgs) -> u8 {
         Ok(())
     };
 
-    for path in &args.inputs {
-        let format = match args.input_format.or_else(|| Format::from_path(Path::new(path))) {
-            Some(f) => f,
-            None if path == "-" => Format::Jsonl,
-            None => {
-                eprintln!(
-                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
-                );
-                return exit::UNUSABLE;
-            }
-        };
+    let plan = match input::plan(&args.inputs, args.input_format) {
+        Ok(p) => p,
+        Err(msg) => return super::fail(&msg),
+    };
+    for (path, format) in &plan {
+        let format = *format;
         let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
             batch.push((pos, raw));
             if batch.len() >= batch_size {
