@@ -231,6 +231,74 @@ fn csv_missing_column_duplicate_header_and_bad_bytes() {
     snap("csv_duplicate_header", &judged(&eval(&dir, "dup.csv", &[]), 1, &[]));
 }
 
+const CSV_HEADER: &str =
+    "id,my_number,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,postal_code,address";
+
+/// A CSV row in the standard shape with this id, family name and address.
+fn csv_row(id: &str, family: &str, address: &str) -> String {
+    format!("{id},123456789018,{family},花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,{address}")
+}
+
+/// The counts of a `registry import` summary: (records, imported, errors).
+fn import_counts(r: &Run) -> (usize, usize, usize) {
+    let line = r.stderr.lines().find(|l| l.contains(" records: ")).unwrap_or_else(|| panic!("{}", r.stderr));
+    (count_before(line, " records: "), count_before(line, " imported"), count_before(line, " errors"))
+}
+
+#[test]
+fn an_unclosed_csv_quote_costs_one_row_and_names_the_line_where_it_opened() {
+    let dir = workdir("hostile-csv-quote");
+    let addr = "東京都千代田区永田町1丁目7番1号";
+    // Line 3 opens a quote that is never closed: it used to swallow lines 4 and 5 unseen.
+    let unclosed = [
+        CSV_HEADER.to_string(),
+        csv_row("G1", "山田", addr),
+        csv_row("B1", "\"田中,一郎", addr),
+        csv_row("G2", "佐藤", addr),
+        csv_row("G3", "鈴木", addr),
+    ];
+    write(&dir, "unclosed.csv", &(unclosed.join("\n") + "\n"));
+    let r = eval(&dir, "unclosed.csv", &[]);
+    let mut text = judged(&r, 1, &["G1", "G2", "G3"]);
+    assert_eq!(summary(&r).0, 4, "4 rows in: 3 judged + 1 error");
+    let import = run_in(&dir, &["registry", "import", "unclosed.csv", "--db", "r.db"], None);
+    assert_eq!(import_counts(&import), (4, 3, 1), "{}", import.stderr);
+    assert!(import.stderr.contains("error: line 3: "), "{}", import.stderr);
+    // A quote closed on a later line with the wrong number of columns: line 4 is read again on
+    // its own. A value that runs over two lines, with the right columns, is a value with a line
+    // break (spreadsheets write them so).
+    let closed_late = [
+        CSV_HEADER.to_string(),
+        "X1,123456789018,\"山田".to_string(),
+        csv_row("G2", "佐藤", &format!("\"{addr}\"")),
+        csv_row("M1", "鈴木", "\"東京都千代田区"),
+        "永田町1丁目7番1号\"".to_string(),
+        format!("{}\r", csv_row("G3", "高橋", addr)),
+        csv_row("U1", "\"伊藤", addr),
+    ];
+    write(&dir, "late.csv", &(closed_late.join("\n") + "\n"));
+    let r = eval(&dir, "late.csv", &[]);
+    text.push('\n');
+    text.push_str(&judged(&r, 1, &["G2", "M1", "G3"]));
+    let (_, errors) = outputs(&r);
+    assert_eq!(summary(&r).0, 5, "5 rows: 3 judged + 2 errors");
+    assert_eq!(errors.len(), 2);
+    let m1: serde_json::Value = serde_json::from_str(r.stdout.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(m1["id"], "M1");
+    // Over the record limit, the open quote stops at the limit, and the lines after it are read.
+    let long = [CSV_HEADER.to_string(), csv_row("B1", "\"田中", addr)]
+        .into_iter()
+        .chain((0..40).map(|i| csv_row(&format!("G{i}"), "佐藤", addr)))
+        .collect::<Vec<_>>();
+    write(&dir, "long.csv", &(long.join("\n") + "\n"));
+    let r = eval(&dir, "long.csv", &["--max-record-bytes", "1K"]);
+    let (ids, errors) = outputs(&r);
+    assert_eq!(ids.len() + errors.len(), 41, "{}", r.stdout);
+    assert_eq!(summary(&r).0, 41);
+    assert!(ids.len() >= 39, "the lines after the limit are read: {:?}", errors);
+    snap("csv_unclosed_quote", &text);
+}
+
 // ---------------------------------------------------------------- limits in the library
 
 fn engine() -> Engine {

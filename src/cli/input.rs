@@ -8,6 +8,10 @@ use std::path::Path;
 
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 
+use csv_rows::Row;
+
+mod csv_rows;
+
 /// Where a record came from: a line (JSONL, CSV) or a position in a JSON/YAML list.
 #[derive(Clone, Debug)]
 pub struct Pos {
@@ -246,59 +250,25 @@ pub fn read(
             }
         }
         Format::Csv => {
-            let cap = Cap::new(max);
-            let mut rdr = csv::ReaderBuilder::new()
-                .flexible(false)
-                .trim(csv::Trim::All)
-                // Rows end at `\n` (a `\r` before it is trimmed): with the default terminator
-                // the csv crate counts a CRLF file's lines one short.
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_reader(Capped { inner: reader, cap: cap.clone() });
-            let headers: Vec<String> = match rdr.headers() {
-                Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
-                Err(e) if cap.tripped.get() || !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    let msg = if cap.tripped.get() {
-                        format!(
-                            "the header line is larger than the limit of {max} bytes, so the file was not read: \
-                             is this a CSV file? (if it is, raise the limit: --max-record-bytes)"
-                        )
-                    } else {
-                        format!("cannot read the header line: {}", csv_reason(&e))
-                    };
-                    return sink(pos(Unit::Line, 1), Raw::Error(msg));
+            let mut rows = csv_rows::Rows::new(reader, max);
+            let headers: Vec<String> = match rows.next_row()? {
+                None => return Ok(()),
+                Some(Row::Values { values, .. }) => values,
+                Some(Row::Error { line, message } | Row::Stop { line, message }) => {
+                    return sink(pos(Unit::Line, line), Raw::Error(message));
                 }
-                Err(e) => return Err(csv_io(e)),
             };
             if let Some(msg) = duplicate_header(&headers) {
                 return sink(pos(Unit::Line, 1), Raw::Error(msg));
             }
-            let mut record = csv::StringRecord::new();
-            let mut last_line = 1;
-            loop {
-                cap.used.set(0);
-                match rdr.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                        last_line = line;
-                        sink(pos(Unit::Line, line), Raw::Value(csv_object(&headers, &record)))?;
+            rows.expect_columns(headers.len());
+            while let Some(row) = rows.next_row()? {
+                match row {
+                    Row::Values { line, values } => {
+                        sink(pos(Unit::Line, line), Raw::Value(csv_object(&headers, &values)))?
                     }
-                    Err(e) => {
-                        if cap.tripped.get() {
-                            let msg = format!(
-                                "the row after line {last_line} is larger than the limit of {max} bytes, so the rest of \
-                                 the file was not read: check its quotes (an unclosed `\"` runs to the end of the file) \
-                                 or raise the limit (--max-record-bytes)"
-                            );
-                            return sink(pos(Unit::Line, last_line + 1), Raw::Error(msg));
-                        }
-                        let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                        if let csv::ErrorKind::Io(_) = e.kind() {
-                            return Err(csv_io(e));
-                        }
-                        last_line = line;
-                        sink(pos(Unit::Line, line), Raw::Error(csv_reason(&e)))?;
-                    }
+                    Row::Error { line, message } => sink(pos(Unit::Line, line), Raw::Error(message))?,
+                    Row::Stop { line, message } => return sink(pos(Unit::Line, line), Raw::Error(message)),
                 }
             }
             Ok(())
@@ -453,28 +423,9 @@ fn duplicate_header(headers: &[String]) -> Option<String> {
     None
 }
 
-fn csv_io(e: csv::Error) -> io::Error {
-    io::Error::other(e.to_string())
-}
-
-fn csv_reason(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!(
-                "this row has {len} columns, but the header has {expected_len}: \
-                 a value with a comma must be in quotes (\"1,2\"); an empty value still needs its comma"
-            )
-        }
-        csv::ErrorKind::Utf8 { err, .. } => {
-            format!("the row is not UTF-8 text (column {}): save the file as UTF-8", err.field() + 1)
-        }
-        _ => String::from("cannot read this CSV row: check its quotes"),
-    }
-}
-
 /// A CSV row as a record object: `bank.holder_kana` columns become nested objects; empty cells
 /// are left out (absent).
-fn csv_object(headers: &[String], row: &csv::StringRecord) -> serde_json::Value {
+fn csv_object(headers: &[String], row: &[String]) -> serde_json::Value {
     let mut root = serde_json::Map::new();
     for (h, v) in headers.iter().zip(row.iter()) {
         if v.is_empty() {
