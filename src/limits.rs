@@ -125,10 +125,7 @@ fn path_text(path: &[Step<'_>]) -> String {
                     out.push('.');
                 }
                 // A long or odd key is shortened: the message names it, it does not repeat it.
-                out.extend(k.chars().take(40));
-                if k.chars().nth(40).is_some() {
-                    out.push('…');
-                }
+                out.push_str(&crate::display::shorten(k, crate::display::QUOTED_CHARS));
             }
             Step::Index(i) => out.push_str(&format!("[{i}]")),
         }

@@ -425,6 +425,10 @@ fn includes_stay_inside_the_rule_folder() {
     write(&dir, "rules/b.kensa", "include \"a.kensa\"\nrule x.z { require a != \"2\"; reject }\n");
     let r = run_in(&dir, &["check", "rules"], None);
     assert_eq!((r.code, r.stderr.as_str()), (0, "rules: ok\n"));
+    // The folder named from elsewhere (`../rules`): its includes are still inside it.
+    std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+    let r = run_in(&dir.join("elsewhere"), &["check", "../rules"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, "../rules: ok\n"));
     write(&dir, "rules/b.kensa", "include \"../secret.kensa\"\n");
     let up = run_in(&dir, &["check", "rules"], None);
     write(&dir, "rules/b.kensa", "include \"/etc/passwd\"\n");
@@ -583,6 +587,13 @@ fn every_record_reading_command_takes_the_limit_flags_its_messages_name() {
 
 // ---------------------------------------------------------------- inputs that are not regular files
 
+/// Make a named pipe at `path` (and the folders above it).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
 /// Run `kensa` with `args` and `stdin`; a run still going after `seconds` is killed and reported
 /// as such (a safety net against a hang, not a speed requirement).
 fn run_guarded(dir: &Path, args: &[&str], stdin: std::process::Stdio, seconds: u64) -> Run {
@@ -637,8 +648,7 @@ fn a_fifo_and_process_substitution_are_read_as_jsonl() {
     let dir = workdir("hostile-fifo");
     write(&dir, "in.jsonl", &format!("{GOOD1}\n{GOOD2}\n"));
     // A named pipe (no extension: a stream is JSONL unless --input-format says otherwise).
-    let status = std::process::Command::new("mkfifo").arg(dir.join("pipe")).status().unwrap();
-    assert!(status.success());
+    mkfifo(&dir.join("pipe"));
     let fifo = dir.join("pipe");
     let writer = std::thread::spawn(move || {
         let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
@@ -686,4 +696,81 @@ fn an_endless_input_without_line_ends_stops_at_the_record_limit() {
         }));
     }
     snap("dev_zero", &text);
+}
+
+// ---------------------------------------------------------------- rule and table files
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_found_by_the_folder_scan_is_held_to_the_rule_folder_as_an_include_is() {
+    let dir = workdir("hostile-scan-link");
+    write(&dir, "secret.kensa", "rule s.t { require true; reject }\n");
+    write(&dir, "rules/a.kensa", &format!("{SCHEMA}rule x.y {{ require a != \"1\"; reject }}\n"));
+    write(&dir, "rules/sub/b.kensa", "rule x.z { require a != \"2\"; reject }\n");
+    // A link to a file inside the folder is fine.
+    std::os::unix::fs::symlink("sub/b.kensa", dir.join("rules/b.kensa")).unwrap();
+    let r = run_in(&dir, &["check", "rules"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, "rules: ok\n"));
+    let mut text = String::new();
+    for target in [dir.join("secret.kensa"), Path::new("/etc/passwd").to_path_buf()] {
+        let _ = std::fs::remove_file(dir.join("rules/x.kensa"));
+        std::os::unix::fs::symlink(&target, dir.join("rules/x.kensa")).unwrap();
+        let r = run_in(&dir, &["check", "rules"], None);
+        assert_eq!(r.code, 1, "{}", r.golden());
+        assert!(r.stderr.contains("kensa::load::outside_rule_folder"), "{}", r.golden());
+        assert!(
+            !r.stderr.contains("root:") && !r.stderr.contains("s.t"),
+            "nothing of the target is shown: {}",
+            r.stderr
+        );
+        text.push_str(&r.golden());
+        // `kensa fmt` scans folders too, and would write through the link.
+        let f = run_in(&dir, &["fmt", "--check", "rules"], None);
+        assert_eq!(f.code, 2, "{}", f.golden());
+        let shown = f.stdout.contains("root:") || f.stdout.contains("s.t");
+        assert!(f.stderr.contains("points outside") && !shown, "{}", f.golden());
+        text.push_str(&f.golden());
+    }
+    snap("scan_link_outside", &text);
+}
+
+#[cfg(unix)]
+#[test]
+fn rule_and_table_files_that_are_not_regular_files_or_too_large_are_refused_before_reading() {
+    let dir = workdir("hostile-table-files");
+    let table_rules = |file: &str| {
+        format!("{SCHEMA}set s = file(\"{file}\", column: \"name\")\nrule x.y {{ require a in s; reject }}\n")
+    };
+    // A named pipe as a table file, as a rule file named on the command line, and as an include.
+    mkfifo(&dir.join("fifo/t.csv"));
+    write(&dir, "fifo/r.kensa", &table_rules("t.csv"));
+    mkfifo(&dir.join("pipe/r.kensa"));
+    mkfifo(&dir.join("inc/b.kensa"));
+    write(&dir, "inc/a.kensa", &format!("{SCHEMA}include \"b.kensa\"\n"));
+    // A table file over the limit (sparse: it takes no disk space), and one whose header line
+    // has 60,000 columns, which the help used to list whole.
+    write(&dir, "big/r.kensa", &table_rules("t.csv"));
+    std::fs::File::create(dir.join("big/t.csv")).unwrap().set_len(65 << 20).unwrap();
+    let columns: Vec<String> = (0..60_000).map(|i| format!("column_{i}")).collect();
+    write(&dir, "wide/r.kensa", &table_rules("t.csv"));
+    write(&dir, "wide/t.csv", &format!("{}\n", columns.join(",")));
+    // A rule file over the limit.
+    std::fs::create_dir_all(dir.join("huge")).unwrap();
+    std::fs::File::create(dir.join("huge/r.kensa")).unwrap().set_len(5 << 20).unwrap();
+    let mut text = String::new();
+    for (path, code) in [
+        ("fifo", "kensa::check::table_file"),
+        ("pipe/r.kensa", "kensa::load::not_a_file"),
+        ("inc/a.kensa", "kensa::load::not_a_file"),
+        ("big", "kensa::check::table_file"),
+        ("wide", "kensa::check::table_file"),
+        ("huge", "kensa::load::too_large"),
+    ] {
+        let r = run_guarded(&dir, &["check", path], std::process::Stdio::null(), 120);
+        assert_eq!(r.code, 1, "{}", r.golden());
+        assert!(r.stderr.contains(code), "{path}: {}", r.golden());
+        assert!(r.stderr.len() < 4000, "{path}: the message is cut: {} bytes", r.stderr.len());
+        text.push_str(&r.golden());
+    }
+    snap("table_and_rule_files", &text);
 }

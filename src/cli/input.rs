@@ -411,7 +411,7 @@ fn duplicate_header(headers: &[String]) -> Option<String> {
             continue;
         }
         if let Some(j) = headers.iter().skip(i + 1).position(|x| x == h) {
-            let name: String = h.chars().take(40).collect();
+            let name = kensa::internal::shorten(h, 40);
             return Some(format!(
                 "the header names column `{name}` twice (columns {} and {}), so no row of the file was read: \
                  rename or remove one of them",
@@ -557,10 +557,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut obj = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if obj.contains_key(&key) {
-                let mut name: String = key.chars().take(40).collect();
-                if key.chars().nth(40).is_some() {
-                    name.push('…');
-                }
+                let name = kensa::internal::shorten(&key, 40);
                 return Err(A::Error::custom(format!("duplicate field `{name}`")));
             }
             let v = map.next_value_seed(StrictValue)?;
