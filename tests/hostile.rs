@@ -774,3 +774,111 @@ fn rule_and_table_files_that_are_not_regular_files_or_too_large_are_refused_befo
     }
     snap("table_and_rule_files", &text);
 }
+
+// ---------------------------------------------------------------- terminal escapes
+
+/// Characters that must not reach a terminal raw: C0 controls but line feed and tab, DEL, C1
+/// controls, line and paragraph separators, bidi controls.
+fn drives_a_terminal(c: char) -> bool {
+    (c < ' ' && c != '\n' && c != '\t')
+        || ('\u{7f}'..='\u{9f}').contains(&c)
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// What text from records, file names and rule files can put on a terminal: screen clearing, a
+/// window title, a colour, a C1 control sequence introducer, a right-to-left override, DEL.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}[1;1H\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}\u{7f}\r";
+
+#[test]
+fn text_from_records_files_and_rules_never_reaches_a_terminal_raw() {
+    let dir = workdir("hostile-escapes");
+    let id = format!("E1{HOSTILE}");
+    let mut record: serde_json::Value = serde_json::from_str(GOOD1).unwrap();
+    record["id"] = json!(id);
+    record["family_name"] = json!(format!("山田{HOSTILE}"));
+    record["postal_code"] = json!(format!("100{HOSTILE}"));
+    record[format!("note{HOSTILE}")] = json!("x");
+    let twin = record.to_string().replace("E1", "E2");
+    let duplicate_key = format!("{{\"id\": \"D\", \"k{HOSTILE}\": 1, \"k{HOSTILE}\": 2}}");
+    write(&dir, "in.jsonl", &format!("{record}\n{twin}\n{duplicate_key}\n"));
+    let odd_name = format!("odd{HOSTILE}.jsonl");
+    write(&dir, &odd_name, &format!("{record}\n{{\"broken\n"));
+    write(&dir, "registry.jsonl", &format!("{record}\n"));
+    // Rules: a base that rejects everything (so `diff` shows example ids), and a rule file with
+    // the characters in a string and a comment next to an error.
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    let resident = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/resident.kensa")).unwrap();
+    write(&dir, "base/resident.kensa", &format!("{resident}\nrule z.always {{ require false; reject }}\n"));
+    std::fs::create_dir_all(dir.join("base/tables")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/rules/tables/prefectures.csv"),
+        dir.join("base/tables/prefectures.csv"),
+    )
+    .unwrap();
+    write(
+        &dir,
+        "bad/r.kensa",
+        &format!("{SCHEMA}// {HOSTILE}\nrule x.y {{ require a != \"{HOSTILE}\" and b == 1; reject }}\n"),
+    );
+    write(&dir, "messy/r.kensa", &format!("{SCHEMA}//{HOSTILE}\nrule   x.y {{ require a != \"1\"; reject }}\n"));
+    // A suite whose case fails, naming the record's findings.
+    let suite =
+        json!({"cases": [{"name": format!("case{HOSTILE}"), "record": record, "expect": {"decision": "accept"}}]});
+    write(&dir, "suite.yaml", &suite.to_string());
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["eval", "--format", "table", "--explain", "--strict", "in.jsonl", &odd_name],
+        vec!["eval", "--format", "table", "--registry", "registry.jsonl", "in.jsonl"],
+        vec!["eval", "in.jsonl", &odd_name],
+        vec!["eval", "--format", "json", "in.jsonl"],
+        vec!["eval", "--format", "yaml", "in.jsonl"],
+        vec!["dedup", "in.jsonl"],
+        vec!["link", "--registry", "registry.jsonl", "in.jsonl"],
+        vec!["registry", "import", "in.jsonl", &odd_name, "--db", "r.db"],
+        vec!["enroll", "--db", "e.db", "in.jsonl"],
+        vec!["diff", "--base", "base", "--rules", rules, "--format", "table", "in.jsonl", &odd_name],
+        vec!["diff", "--base", "base", "--rules", rules, "--format", "json", "in.jsonl"],
+        vec!["test", "suite.yaml"],
+        vec!["test", "--format", "json", "suite.yaml"],
+        vec!["check", "bad"],
+        vec!["check", "--format", "json", "bad"],
+        vec!["fmt", "--check", "messy"],
+        vec!["eval", "--input-format", "jsonl", &odd_name[..odd_name.len() - 6]],
+    ];
+    let mut seen_id = 0;
+    let mut raw = Vec::new();
+    for (i, args) in runs.iter().enumerate() {
+        let r = run_in(&dir, args, None);
+        assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
+        // The last names a file that does not exist: its name is quoted in the error.
+        let want = if i + 1 == runs.len() { 2 } else { 1 };
+        assert!(r.code <= want, "{args:?} did not run: {}", r.golden().escape_debug());
+        for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            // A carriage return before a line feed is a line end (rule files written on Windows).
+            let crlf = |at: usize, c: char| c == '\r' && text[at + 1..].starts_with('\n');
+            if let Some((at, c)) = text.char_indices().find(|&(at, c)| drives_a_terminal(c) && !crlf(at, c)) {
+                let from = text[..at].char_indices().rev().nth(60).map_or(0, |(i, _)| i);
+                let command = args.join(" ").escape_debug().to_string();
+                raw.push(format!(
+                    "{command} writes U+{:04X} on {stream}: …{}",
+                    u32::from(c),
+                    text[from..at].escape_debug()
+                ));
+            }
+        }
+        // Machine formats keep the values: the id reads back whole.
+        let json_out = args.contains(&"json") || args.contains(&"dedup") || args.contains(&"link");
+        if json_out || (args.contains(&"eval") && !args.contains(&"--format")) {
+            let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&r.stdout)
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
+            let holds_id = |v: &serde_json::Value| v.to_string().contains(&json!(id).to_string()[1..20]);
+            seen_id += values.iter().filter(|v| holds_id(v)).count();
+        }
+    }
+    assert!(raw.is_empty(), "raw on a terminal:\n{}", raw.join("\n"));
+    assert!(seen_id > 0, "the JSON outputs hold the id, escaped");
+}

@@ -74,7 +74,7 @@ impl MatchOptions {
     ) -> Result<Profiles, u8> {
         let format = if what.is_empty() { self.input_format } else { None };
         pool.install(|| read_profiles(engine, path, format)).map_err(|msg| {
-            eprintln!("error: {what}{msg}");
+            say!("error: {what}{msg}");
             exit::UNUSABLE
         })
     }
@@ -89,9 +89,10 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// One JSONL line (without the newline); comparisons in declaration order.
+    /// One JSONL line (without the newline); comparisons in declaration order. What JSON leaves
+    /// raw in an id (C1 controls, bidi overrides) is escaped too.
     pub fn to_json(&self) -> String {
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let q = |s: &str| super::output::json(&s);
         let mut out = format!(
             "{{\"left\":{},\"right\":{},\"probability\":{},\"weights\":{{",
             q(&self.left),
@@ -125,12 +126,12 @@ fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> 
         Ok(e) => e,
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             return Err(exit::UNUSABLE);
         }
     };
     if !engine.uses_registry() {
-        eprintln!("error: the rules have no `match` block, so there is nothing to compare records with");
+        say!("error: the rules have no `match` block, so there is nothing to compare records with");
         return Err(exit::UNUSABLE);
     }
     Ok(engine.with_today(today.unwrap_or_else(kensa::today_in_japan)))
@@ -188,7 +189,7 @@ pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>
     input::read(&name, format, false, &engine.limits(), &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
     flush(&mut batch, &mut out);
     if out.left_out > MAX_REPORTED {
-        eprintln!("error: `{name}`: {} records left out in all", out.left_out);
+        say!("error: `{name}`: {} records left out in all", out.left_out);
     }
     Ok(out)
 }
@@ -198,9 +199,9 @@ const MAX_REPORTED: usize = 20;
 
 fn report(nth: usize, msg: impl FnOnce() -> String) {
     if nth <= MAX_REPORTED {
-        eprintln!("error: {}", msg());
+        say!("error: {}", msg());
     } else if nth == MAX_REPORTED + 1 {
-        eprintln!("error: … more records left out (the count follows)");
+        say!("error: … more records left out (the count follows)");
     }
 }
 
@@ -309,11 +310,11 @@ pub fn run(args: Args) -> u8 {
     let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
     let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
     let lines = rendered.into_iter().chain(groups.iter().map(|g| {
-        let ids: Vec<String> = g.iter().map(|s| serde_json::to_string(s).unwrap_or_default()).collect();
+        let ids: Vec<String> = g.iter().map(super::output::json).collect();
         format!("{{\"cluster\":[{}]}}", ids.join(","))
     }));
     if let Err(e) = write_lines(lines) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return exit::UNUSABLE;
     }
     let clustered = if args.clusters {
@@ -322,7 +323,7 @@ pub fn run(args: Args) -> u8 {
         String::new()
     };
     // The counts reconcile: records read = records compared + errors (left out).
-    eprintln!(
+    say!(
         "dedup: {} records: {} compared, {} errors; {} comparisons, {} pairs with probability >= {}{clustered}, {:.2}s",
         read.profiles.len() + read.left_out,
         read.profiles.len(),

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> u8 {
     let reg = match super::registry::open_write(&engine, &args.db, None) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -97,12 +97,12 @@ pub fn run(args: Args) -> u8 {
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("{summary}");
+            say!("error: {e}");
+            say!("{summary}");
             exit::UNUSABLE
         }
         Ok(()) => {
-            eprintln!("{summary}");
+            say!("{summary}");
             if counts.errors > 0 { exit::SOME_FAILED } else { exit::OK }
         }
     }
@@ -125,7 +125,7 @@ fn one(
         let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
         obj.insert(String::from(unit), serde_json::Value::from(pos.n));
         obj.insert(String::from("error"), serde_json::Value::String(msg));
-        serde_json::Value::Object(obj).to_string()
+        super::output::json(&serde_json::Value::Object(obj))
     };
     let value = match raw.into_value() {
         Ok(v) => v,
@@ -147,7 +147,7 @@ fn one(
                 counts.id_taken += 1;
             }
             // The verdict as `kensa eval` writes it (same key order), then what was done with it.
-            let mut line = serde_json::to_string(&e.verdict).map_err(io::Error::other)?;
+            let mut line = super::output::json(&e.verdict);
             if line.ends_with('}') {
                 line.pop();
                 line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> u8 {
         Ok(e) => e,
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             return exit::UNUSABLE;
         }
     };
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> u8 {
         Some(path) => match load_registry(&engine, path) {
             Ok(r) => {
                 if !engine.uses_registry() {
-                    eprintln!("note: the rules have no `match` block, so the registry is not consulted");
+                    say!("note: the rules have no `match` block, so the registry is not consulted");
                 }
                 Some(r)
             }
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> u8 {
     };
 
     if registry.is_none() && engine.uses_registry() {
-        eprintln!(
+        say!(
             "note: no --registry given: rules about enrolled residents (duplicates, numbers or accounts held by others, ambiguous links) are not applicable"
         );
     }
@@ -131,11 +131,11 @@ pub fn run(args: Args) -> u8 {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return exit::OK;
         }
-        eprintln!("error: {e}");
-        eprintln!("{}", stats.summary());
+        say!("error: {e}");
+        say!("{}", stats.summary());
         return exit::UNUSABLE;
     }
-    eprintln!("{}", stats.summary());
+    say!("{}", stats.summary());
     if stats.errors > 0 { exit::SOME_FAILED } else { exit::OK }
 }
 

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> u8 {
     let mut tally = Tally::default();
     for path in &paths {
         if let Err(e) = collect(path, &mut files) {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             tally.failed += 1;
         }
     }
@@ -46,7 +46,7 @@ pub fn run(args: Args) -> u8 {
     if tally.failed > 0 {
         summary.push_str(&format!(", {} could not be formatted", tally.failed));
     }
-    eprintln!("{summary}");
+    say!("{summary}");
     if tally.failed > 0 {
         exit::UNUSABLE
     } else if args.check && tally.changed > 0 {
@@ -63,7 +63,7 @@ fn format_file(file: &Path, check: bool, tally: &mut Tally) {
     let text = match kensa::internal::read_rule_file(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read {e}");
+            say!("error: cannot read {e}");
             tally.failed += 1;
             return;
         }
@@ -72,26 +72,28 @@ fn format_file(file: &Path, check: bool, tally: &mut Tally) {
     match format_rules(&name, &text) {
         Ok(formatted) if formatted == text => {}
         Ok(formatted) if check => {
-            print!("{}", unified_diff(&name, &format!("{name} (formatted)"), &text, &formatted));
+            // The rule text may hold control characters: the diff is shown with them escaped.
+            let diff = unified_diff(&name, &format!("{name} (formatted)"), &text, &formatted);
+            print!("{}", kensa::internal::escape_text(&diff));
             tally.changed += 1;
         }
         Ok(formatted) => match std::fs::write(file, &formatted) {
             Ok(()) => {
-                eprintln!("reformatted {name}");
+                say!("reformatted {name}");
                 tally.changed += 1;
             }
             Err(e) => {
-                eprintln!("error: cannot write `{name}`: {e}");
+                say!("error: cannot write `{name}`: {e}");
                 tally.failed += 1;
             }
         },
         Err(FormatFailure::Syntax(report)) => {
             super::print_report(&report);
-            eprintln!("{name}: not formatted, fix the syntax error(s) first");
+            say!("{name}: not formatted, fix the syntax error(s) first");
             tally.failed += 1;
         }
         Err(FormatFailure::Internal(reason)) => {
-            eprintln!("error: `{name}` left unchanged: internal formatter error: {reason}");
+            say!("error: `{name}` left unchanged: internal formatter error: {reason}");
             tally.failed += 1;
         }
     }

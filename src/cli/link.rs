@@ -71,13 +71,13 @@ pub fn run(args: Args) -> u8 {
         pairs.extend(links);
     }
     if let Err(e) = write_lines(pairs.iter().map(Pair::to_json)) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return exit::UNUSABLE;
     }
     let left_out = read.left_out + enrolled.left_out;
     // The counts reconcile: records read = records compared + errors (left out), for the
     // records and for the registry.
-    eprintln!(
+    say!(
         "link: {} records: {} compared, {} errors; against {} registry records ({} errors); {} comparisons, {} pairs with probability >= {}, {} records linked, {:.2}s",
         records.len() + read.left_out,
         records.len(),

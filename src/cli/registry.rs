@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use kensa::internal::escape_controls;
 use kensa::registry::{Entry, SqliteRegistry, Store, is_server_url};
 use rayon::prelude::*;
 
@@ -93,7 +94,7 @@ pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<ke
         Ok(e) => Some(e.with_today(today.unwrap_or_else(kensa::today_in_japan))),
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             None
         }
     }
@@ -118,7 +119,7 @@ pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> R
         Box::new(reg)
     };
     if let Some(r) = reg.rebuilt() {
-        eprintln!(
+        say!(
             "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
             r.records,
             started.elapsed().as_secs_f64(),
@@ -160,7 +161,7 @@ fn import(args: ImportArgs) -> u8 {
     let reg = match open_write(&engine, &args.db, Some(cache_mib)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -193,7 +194,7 @@ fn import(args: ImportArgs) -> u8 {
                 Ok(e) => entries.push(e),
                 Err((pos, msg)) => {
                     *bad += 1;
-                    eprintln!("error: {}: {msg}", where_(&pos));
+                    say!("error: {}: {msg}", where_(&pos));
                 }
             }
         }
@@ -217,17 +218,17 @@ fn import(args: ImportArgs) -> u8 {
             Ok(())
         };
         if let Err(e) = input::read(path, format, show_file, &limits, &mut sink) {
-            eprintln!("error: `{path}`: {e}");
-            eprintln!("{} records imported before the error (committed)", total.inserted);
+            say!("error: `{path}`: {e}");
+            say!("{} records imported before the error (committed)", total.inserted);
             return exit::UNUSABLE;
         }
         if let Err(e) = flush(&mut batch, &mut total, &mut bad) {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     }
     // The counts reconcile: records read = imported + already stored + errors.
-    eprintln!(
+    say!(
         "{} records: {} imported into `{}`, {} already stored (skipped, the stored record is kept), {} errors; {:.1} s",
         total.inserted + total.skipped + bad,
         total.inserted,
@@ -255,7 +256,7 @@ fn stats(args: StatsArgs) -> u8 {
     let stats = match registry_stats(&args.db) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -274,9 +275,9 @@ fn stats(args: StatsArgs) -> u8 {
                 "block": b, "on": engine.block_label(*b), "key": shown_key(k), "records": n,
             })).collect::<Vec<_>>(),
         });
-        println!("{obj}");
+        println!("{}", kensa::internal::json_safe(&obj.to_string()));
     } else {
-        println!("registry   {}", shown(&args.db));
+        println!("registry   {}", escape_controls(&shown(&args.db)));
         let what = if is_server_url(&args.db) { "table size" } else { "file size " };
         println!("{what} {} bytes ({:.1} MiB)", stats.file_bytes, stats.file_bytes as f64 / 1_048_576.0);
         println!("records    {}", stats.records);
@@ -284,7 +285,7 @@ fn stats(args: StatsArgs) -> u8 {
             println!("keys       block {b}: {n}");
         }
         for (k, v) in &stats.meta {
-            println!("meta       {k} = {v}");
+            println!("meta       {} = {}", escape_controls(k), escape_controls(v));
         }
         // Keys shared by so many records that a lookup compares only the closest of them.
         const LISTED: usize = 20;
@@ -319,18 +320,18 @@ fn stats(args: StatsArgs) -> u8 {
 fn rebuild(args: RebuildArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
     if !is_server_url(&args.db) && !Path::new(&args.db).is_file() {
-        eprintln!("error: `{}`: no such registry file", args.db);
+        say!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
     }
     match open_write(&engine, &args.db, None) {
         Ok(reg) => {
             if reg.rebuilt().is_none() {
-                eprintln!("the keys of `{}` are already current for these rules", reg.location());
+                say!("the keys of `{}` are already current for these rules", reg.location());
             }
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             exit::UNUSABLE
         }
     }

@@ -145,13 +145,11 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     let Some(params) = engine.match_parameters() else {
-        eprintln!("error: cannot find the `match` block in the rule text");
+        say!("error: cannot find the `match` block in the rule text");
         return exit::UNUSABLE;
     };
     if params.compares.iter().flat_map(|c| &c.levels).any(|l| l.m_at.is_none() || l.u_at.is_none()) {
-        eprintln!(
-            "error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`"
-        );
+        say!("error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`");
         return exit::UNUSABLE;
     }
     let read = match args.common.read(&engine, &pool, &args.input, "") {
@@ -170,7 +168,7 @@ pub fn run(args: Args) -> u8 {
     // The file holding the match block, rewritten.
     let file = &params.block_at.file;
     let Some(text) = engine.report().sources.files().find(|(_, f)| &f.name == file).map(|(_, f)| f.text.clone()) else {
-        eprintln!("error: cannot find the rule text of `{file}`");
+        say!("error: cannot find the rule text of `{file}`");
         return exit::UNUSABLE;
     };
     let mut out = em::rewrite(&text, file, &params, &result.model);
@@ -191,11 +189,11 @@ pub fn run(args: Args) -> u8 {
             .map_err(|e| e.to_string()),
     };
     if let Err(msg) = written {
-        eprintln!("error: {msg}");
+        say!("error: {msg}");
         return exit::UNUSABLE;
     }
 
-    eprintln!(
+    say!(
         "train: {} records, {} compared pairs ({} patterns), EM {} after {} iterations; prior {} ({:.0} expected matches), {:.2}s",
         read.profiles.len(),
         patterns.pairs(),
@@ -210,7 +208,7 @@ pub fn run(args: Args) -> u8 {
         for (l, level) in c.levels.iter().enumerate() {
             let m = result.model.m.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
             let u = result.model.u.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
-            eprintln!(
+            say!(
                 "  {:<16} {:<10} m {:<10} u {:<12} (was m {} u {})",
                 c.name,
                 level.name,

@@ -17,6 +17,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kensa::internal::{escape_text, json_safe};
 use rayon::prelude::*;
 
 use super::exit;
@@ -138,7 +139,7 @@ pub fn run(args: Args) -> u8 {
         Err(msg) => return super::fail(&msg),
     };
     if files.is_empty() {
-        eprintln!("error: no suites found (suites are `.yaml` files; looked in {})", looked_in(&args.paths));
+        say!("error: no suites found (suites are `.yaml` files; looked in {})", looked_in(&args.paths));
         return exit::UNUSABLE;
     }
 
@@ -172,22 +173,23 @@ pub fn run(args: Args) -> u8 {
     let covered = report::covered(&coverage);
     match args.format {
         Format::Text => {
-            print!("{}", report::text(&results));
+            // Case names, messages and evidence come from suites and records: escaped for the terminal.
+            print!("{}", escape_text(&report::text(&results)));
             if want_coverage {
-                print!("{}", report::coverage_text(&coverage));
+                print!("{}", escape_text(&report::coverage_text(&coverage)));
             }
             println!("{}", summary.line());
         }
         Format::Json => {
             let v = report::json(&results, &summary, want_coverage.then_some(&coverage));
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            println!("{}", json_safe(&serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
     }
-    eprintln!("test: {} suites in {:.2}s", summary.suites, start.elapsed().as_secs_f64());
+    say!("test: {} suites in {:.2}s", summary.suites, start.elapsed().as_secs_f64());
     if let Some(path) = &args.junit
         && let Err(e) = report::write_junit(path, &results)
     {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
+        say!("error: cannot write `{}`: {e}", path.display());
         return exit::UNUSABLE;
     }
     let mut code = if summary.failed > 0 || summary.broken > 0 { exit::SOME_FAILED } else { exit::OK };
@@ -196,7 +198,7 @@ pub fn run(args: Args) -> u8 {
     {
         let missing = report::uncovered_ways(&coverage);
         let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-        eprintln!(
+        say!(
             "error: coverage {:.1}% is below --min-coverage {min}%: {}{more} (see --coverage)",
             covered.percent(),
             missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
