@@ -2,9 +2,9 @@
 //! library API. Not covered by semver.
 
 pub use crate::builtins::{Builtin, PTy, all as builtins};
+pub use crate::display::{escape_controls, escape_text, json_safe, shorten};
 /// The text comparators of the `match` block (for the fuzz targets).
 pub use crate::linkage::comparators;
-pub use crate::display::{escape_controls, escape_text, json_safe, shorten};
 pub use crate::source::links_outside;
 
 /// Read a rule file as `kensa check` does (a regular file within the size limit, UTF-8); `Err`

@@ -310,6 +310,8 @@ fn option_values_out_of_range_are_usage_errors() {
         &["test", "--min-coverage", "NaN", "suite.yaml"],
         &["test", "--min-coverage", "-5", "suite.yaml"],
         &["eval", "--eval-budget", "0", "in.jsonl"],
+        &["eval", "--eval-time", "0s", "in.jsonl"],
+        &["enroll", "--eval-time", "2h", "--db", "r.db", "in.jsonl"],
         &["eval", "--max-record-bytes", "0", "in.jsonl"],
         &["eval", "--max-field-bytes", "1T", "in.jsonl"],
         &["eval", "--today", "2026-02-30", "in.jsonl"],

@@ -33,6 +33,11 @@ pub struct EvalLimits {
     /// more per registry candidate it looks at); a record that needs more is an error naming the rule.
     #[arg(long, value_name = "STEPS", value_parser = parse_steps, default_value_t = kensa::Limits::default().eval_budget)]
     pub eval_budget: u64,
+    /// The wall-clock time judging one record may take (`500ms`, `2s`, `1m`; registry lookups
+    /// aside); a record still being judged then is an error. Default: no time limit (the
+    /// budget, which gives the same answer on any machine, bounds the work).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub eval_time: Option<std::time::Duration>,
 }
 
 impl ReadLimits {
@@ -47,7 +52,7 @@ impl ReadLimits {
 
 impl EvalLimits {
     pub fn limits(&self) -> kensa::Limits {
-        kensa::Limits { eval_budget: self.eval_budget, ..self.read.limits() }
+        kensa::Limits { eval_budget: self.eval_budget, eval_time: self.eval_time, ..self.read.limits() }
     }
 }
 
@@ -125,6 +130,26 @@ pub fn parse_steps(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A time limit: a whole number with a unit, `ms`, `s` or `m` (`500ms`, `2s`), from 1 ms to
+/// one hour.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let hint = "give a time such as `500ms`, `2s` or `1m`, from 1ms to 60m";
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("`{s}` is not a time: {hint}"))?;
+    let ms = match unit.trim() {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" | "min" => n.checked_mul(60_000),
+        _ => return Err(format!("`{s}` is not a time: {hint}")),
+    };
+    match ms {
+        Some(ms @ 1..=3_600_000) => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(format!("`{s}` is out of range: {hint}")),
+    }
+}
+
 /// A whole number within `range`, for counts such as `--batch` or `--max-iterations`: a value
 /// outside it would do nothing useful or allocate more memory than any machine has.
 pub fn count_in(range: RangeInclusive<u64>) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync {
@@ -158,6 +183,9 @@ mod tests {
         let batch = count_in(1..=10);
         assert!(batch("0").is_err() && batch("10").is_ok() && batch("11").is_err());
         assert_eq!(parse_bytes("16M").unwrap(), 16 << 20);
+        assert_eq!(parse_duration("500ms").unwrap(), std::time::Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), std::time::Duration::from_secs(2));
+        assert!(parse_duration("0s").is_err() && parse_duration("2h").is_err() && parse_duration("61m").is_err());
         assert!(parse_bytes("0").is_err() && parse_bytes("1T").is_err());
     }
 }
