@@ -2,7 +2,10 @@
 //!
 //! Each phase owns its codes (`syntax::error::SyntaxCode`, `check::error::CheckCode`,
 //! `source::LoadCode`); a [`Diagnostic`] carries one of them, a message, labelled spans and
-//! an optional help line. Rendering needs the [`SourceMap`] the spans point into.
+//! an optional help line. Rendering needs the [`SourceMap`] the spans point into. What is
+//! rendered is safe for a terminal: control characters and bidi overrides in the rule text, the
+//! file name, the message or the help are shown escaped (`crate::display`), spans still point
+//! at the same characters, and columns are those of the original text.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,6 +13,7 @@ use std::sync::Arc;
 use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::check::error::CheckCode;
+use crate::display::{EscapeMap, escape_controls, escape_text, escape_text_mapped};
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::Span;
 use crate::syntax::error::SyntaxCode;
@@ -100,15 +104,20 @@ impl Diagnostic {
             Some(sf) => (sf.name.clone(), sf.text.clone()),
             None => (String::from("<rules>"), Arc::from("")),
         };
+        let source = Source::new(&name, &text);
         let labels = self
             .labels
             .iter()
             .filter(|l| Some(l.span.file) == file)
             .map(|l| {
-                let text = if l.text.is_empty() { None } else { Some(l.text.clone()) };
-                LabeledSpan::new_with_span(text, SourceSpan::new((l.span.start as usize).into(), l.span.len()))
+                let label = if l.text.is_empty() { None } else { Some(escape_controls(&l.text).into_owned()) };
+                let (start, end) = (source.map.offset(l.span.start as usize), source.map.offset(l.span.end as usize));
+                LabeledSpan::new_with_span(label, SourceSpan::new(start.into(), end.saturating_sub(start)))
             })
             .collect();
+        let mut diag = self.clone();
+        diag.message = escape_controls(&diag.message).into_owned();
+        diag.help = diag.help.map(|h| escape_text(&h).into_owned());
         // miette cannot draw a line of more than 65,535 columns (it panics): for a label on a
         // very long line (a generated rule file), give the position in words instead.
         let long = self.labels.iter().filter(|l| Some(l.span.file) == file).find_map(|l| {
@@ -122,11 +131,10 @@ impl Diagnostic {
             })
         });
         if let Some((line, column)) = long {
-            let mut diag = self.clone();
             diag.message = format!("{} (line {line}, column {column}; the line is too long to show)", diag.message);
-            return RenderedDiagnostic { diag, source: Source { name, text }, labels: Vec::new() };
+            return RenderedDiagnostic { diag, source, labels: Vec::new() };
         }
-        RenderedDiagnostic { diag: self.clone(), source: Source { name, text }, labels }
+        RenderedDiagnostic { diag, source, labels }
     }
 }
 
@@ -156,11 +164,25 @@ pub struct RenderedDiagnostic {
 
 /// A named rule text. Unlike miette's `NamedSource`, the column it reports for a position
 /// counts characters, not bytes (`氏「{nmae}」` is at column 4, not 8), so `file:line:column`
-/// agrees with `kensa check --format json` and with editors.
+/// agrees with `kensa check --format json` and with editors. The name and the text are held
+/// escaped for a terminal; `map` says where the original's offsets went, and columns are
+/// counted in the original's characters.
 #[derive(Debug)]
 struct Source {
     name: String,
     text: Arc<str>,
+    map: EscapeMap,
+}
+
+impl Source {
+    fn new(name: &str, text: &Arc<str>) -> Source {
+        let (shown, map) = escape_text_mapped(text);
+        let text = match shown {
+            std::borrow::Cow::Borrowed(_) => Arc::clone(text),
+            std::borrow::Cow::Owned(s) => Arc::from(s),
+        };
+        Source { name: escape_controls(name).into_owned(), text, map }
+    }
 }
 
 impl SourceCode for Source {
@@ -173,7 +195,9 @@ impl SourceCode for Source {
         let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
         let column = if context_lines_before == 0 {
             let before = self.text.get(..span.offset()).unwrap_or("");
-            before.rsplit('\n').next().map_or(0, |l| l.chars().count())
+            let line = before.rsplit('\n').next().unwrap_or("");
+            let chars = line.chars().count();
+            chars.saturating_sub(self.map.extra_chars(before.len() - line.len(), span.offset()))
         } else {
             inner.column()
         };
@@ -351,13 +375,15 @@ pub fn render_snippet(name: &str, text: &str, e: &SnippetError<'_>, color: bool)
     while !text.is_char_boundary(end) {
         end += 1;
     }
-    let label = if e.label.is_empty() { None } else { Some(e.label.to_string()) };
+    let label = if e.label.is_empty() { None } else { Some(escape_controls(e.label).into_owned()) };
+    let source = Source::new(name, &Arc::from(text));
+    let (start, end) = (source.map.offset(start), source.map.offset(end));
     let snippet = Snippet {
         code: e.code,
-        message: e.message.to_string(),
-        help: e.help.map(str::to_string),
-        source: Source { name: name.to_string(), text: Arc::from(text) },
-        label: LabeledSpan::new_with_span(label, SourceSpan::new(start.into(), end - start)),
+        message: escape_controls(e.message).into_owned(),
+        help: e.help.map(|h| escape_text(h).into_owned()),
+        source,
+        label: LabeledSpan::new_with_span(label, SourceSpan::new(start.into(), end.saturating_sub(start))),
     };
     let handler = if color {
         miette::GraphicalReportHandler::new()

@@ -749,9 +749,9 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
                             .help("copy the file into the rule folder (or a folder below it) and include it by a relative path"),
                     ),
                     Err(reason) => diagnostics.push(
-                        Diagnostic::error(LoadCode::IncludeNotFound, format!("cannot include {reason}"))
+                        Diagnostic::error(reason.code, format!("cannot include {reason}"))
                             .label(inc.path.span, "this file")
-                            .help("the path is relative to the file that contains the `include`"),
+                            .help(reason.help().unwrap_or("the path is relative to the file that contains the `include`")),
                     ),
                 }
             }

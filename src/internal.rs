@@ -2,10 +2,18 @@
 //! library API. Not covered by semver.
 
 pub use crate::builtins::{Builtin, PTy, all as builtins};
+pub use crate::display::{escape_controls, escape_text, json_safe, shorten};
 /// The text comparators of the `match` block (for the fuzz targets).
 pub use crate::linkage::comparators;
 /// The most items a rule set may hold (`kensa::syntax::too_many_items`).
 pub use crate::syntax::MAX_ITEMS;
+pub use crate::source::links_outside;
+
+/// Read a rule file as `kensa check` does (a regular file within the size limit, UTF-8); `Err`
+/// says why not, starting with the path in backticks.
+pub fn read_rule_file(path: &std::path::Path) -> Result<String, String> {
+    crate::source::read_file(path, crate::source::FileKind::Rules).map_err(|e| e.to_string())
+}
 
 /// Every diagnostic code with its explanation, in documentation order.
 pub fn diagnostic_codes() -> Vec<(&'static str, &'static str)> {

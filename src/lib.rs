@@ -9,6 +9,7 @@ mod builtins;
 mod check;
 mod compile;
 mod diagnostic;
+mod display;
 mod engine;
 mod eval;
 mod format;

@@ -37,8 +37,10 @@ impl Default for Limits {
 
 impl Limits {
     /// `Err` when a text value or a field name of `record` is longer than
-    /// [`Limits::max_field_bytes`], naming the field (`bank.holder_kana`, `children[2]`).
-    pub(crate) fn check_record(&self, record: &serde_json::Value) -> Result<(), RecordError> {
+    /// [`Limits::max_field_bytes`], naming the field (`bank.holder_kana`, `children[2]`). The
+    /// engine checks every record it judges or profiles; a reader that stores records without
+    /// judging them (a registry import) checks them with this.
+    pub fn check_record(&self, record: &serde_json::Value) -> Result<(), RecordError> {
         // The common case, without allocating: nothing too long within the first levels.
         if !may_exceed(record, self.max_field_bytes, 0) {
             return Ok(());
@@ -123,10 +125,7 @@ fn path_text(path: &[Step<'_>]) -> String {
                     out.push('.');
                 }
                 // A long or odd key is shortened: the message names it, it does not repeat it.
-                out.extend(k.chars().take(40));
-                if k.chars().nth(40).is_some() {
-                    out.push('…');
-                }
+                out.push_str(&crate::display::shorten(k, crate::display::QUOTED_CHARS));
             }
             Step::Index(i) => out.push_str(&format!("[{i}]")),
         }

@@ -3,12 +3,23 @@
 //!
 //! Input → output: a path (or the embedded set) → a [`SourceMap`] of texts with stable
 //! [`FileId`]s. This is the only place that reads rule files; later phases only see text.
+//! A file is read only when it is a regular file (a named pipe would wait forever, a device
+//! never end) no larger than [`MAX_RULE_FILE_BYTES`] or, for a table, [`MAX_TABLE_FILE_BYTES`],
+//! and only from inside the rule folder — whether an `include`, a `file(…)` or the folder scan
+//! names it.
 
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
+use crate::display::shorten;
 use crate::syntax::ast::{FileId, Span};
+
+/// The largest rule file read, in bytes (the standard rules are 12 KB).
+pub const MAX_RULE_FILE_BYTES: u64 = 4 << 20;
+/// The largest table file (`file(…)`) read, in bytes: room for every postal code of Japan.
+pub const MAX_TABLE_FILE_BYTES: u64 = 64 << 20;
 
 /// Diagnostic codes for loading rule files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,11 +29,20 @@ pub enum LoadCode {
     Empty,
     IncludeNotFound,
     Outside,
+    NotAFile,
+    TooLarge,
 }
 
 impl LoadCode {
-    pub const ALL: &'static [LoadCode] =
-        &[LoadCode::NotFound, LoadCode::Unreadable, LoadCode::Empty, LoadCode::IncludeNotFound, LoadCode::Outside];
+    pub const ALL: &'static [LoadCode] = &[
+        LoadCode::NotFound,
+        LoadCode::Unreadable,
+        LoadCode::Empty,
+        LoadCode::IncludeNotFound,
+        LoadCode::Outside,
+        LoadCode::NotAFile,
+        LoadCode::TooLarge,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +51,8 @@ impl LoadCode {
             LoadCode::Empty => "kensa::load::empty",
             LoadCode::IncludeNotFound => "kensa::load::include_not_found",
             LoadCode::Outside => "kensa::load::outside_rule_folder",
+            LoadCode::NotAFile => "kensa::load::not_a_file",
+            LoadCode::TooLarge => "kensa::load::too_large",
         }
     }
     pub fn explanation(self) -> &'static str {
@@ -47,6 +69,12 @@ impl LoadCode {
             }
             LoadCode::Outside => {
                 "An `include` or a table `file(…)` names a file outside the folder of the rule set: an absolute path, a path that climbs out with `..`, or a symbolic link that points elsewhere. A rule set reads only its own folder and the folders below it, so that rule text cannot make kensa read other files (`include \"../../etc/passwd\"`). Copy the file into the rule folder and name it relative to the rule file."
+            }
+            LoadCode::NotAFile => {
+                "A rule file, an `include` or a table `file(…)` names something that is not a regular file: a named pipe (which would make kensa wait for a writer forever), a device, a socket or a folder. Rule and table files are read whole before anything is checked, so they must be files; save the text as a file in the rule folder."
+            }
+            LoadCode::TooLarge => {
+                "A rule file is larger than 4 MiB, or a table file larger than 64 MiB. Real rule sets are a few kilobytes and the largest tables (every postal code of Japan) a few megabytes; a larger file is most likely the wrong file, and reading it whole would take many times its size in memory. Check which file the path names; split a very large table."
             }
         }
     }
@@ -91,6 +119,106 @@ impl std::fmt::Display for LoadError {
     }
 }
 
+impl LoadError {
+    /// What to do about a file that is not a regular file or too large; `None` for the other
+    /// codes, whose help depends on what named the file.
+    pub fn help(&self) -> Option<&'static str> {
+        match self.code {
+            LoadCode::NotAFile => Some("name a regular file: save the text as a file in the rule folder"),
+            LoadCode::TooLarge => Some(
+                "check which file the path names: rule files are a few kilobytes, tables a few megabytes (split a larger one)",
+            ),
+            LoadCode::NotFound
+            | LoadCode::Unreadable
+            | LoadCode::Empty
+            | LoadCode::IncludeNotFound
+            | LoadCode::Outside => None,
+        }
+    }
+}
+
+/// What is being read: a rule file or a table file (their size limits differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Rules,
+    Table,
+}
+
+impl FileKind {
+    fn max_bytes(self) -> u64 {
+        match self {
+            FileKind::Rules => MAX_RULE_FILE_BYTES,
+            FileKind::Table => MAX_TABLE_FILE_BYTES,
+        }
+    }
+}
+
+/// Read a rule or table file as UTF-8 text, after checking that it is a regular file within the
+/// size limit of its kind; `Err` says why not, starting with the path in backticks. Used by
+/// `kensa fmt` as well, so it reads rule files by the same rules.
+pub fn read_file(path: &Path, kind: FileKind) -> Result<String, LoadError> {
+    let shown = path.display().to_string();
+    let fail = |code, why: String| LoadError { code, reason: format!("`{}`: {why}", shorten(&shown, 200)) };
+    let io = |e: std::io::Error| {
+        let code =
+            if e.kind() == std::io::ErrorKind::NotFound { LoadCode::IncludeNotFound } else { LoadCode::Unreadable };
+        fail(code, io_reason(&e))
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(fail(LoadCode::NotAFile, not_a_file(&meta)));
+    }
+    let max = kind.max_bytes();
+    let too_large = |len: u64| {
+        let what = if kind == FileKind::Rules { "a rule file" } else { "a table file" };
+        let mib = |n: u64| n as f64 / f64::from(1u32 << 20);
+        let why = format!("the file is {:.1} MiB, more than the limit of {} MiB for {what}", mib(len), mib(max));
+        fail(LoadCode::TooLarge, why)
+    };
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    // The file may have grown since it was measured: never read more than the limit.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes().get(..at).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1;
+        fail(LoadCode::Unreadable, format!("the file is not UTF-8 text (line {line}): save it as UTF-8"))
+    })
+}
+
+/// What a path that is not a regular file is.
+fn not_a_file(meta: &std::fs::Metadata) -> String {
+    let t = meta.file_type();
+    let what = if t.is_dir() {
+        "a folder"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if t.is_fifo() {
+                "a named pipe"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a regular file"
+        }
+    };
+    format!("this is {what}, not a file of text, so it was not read")
+}
+
 impl SourceMap {
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)
@@ -124,9 +252,18 @@ impl SourceMap {
         self.files().find(|(_, f)| same_origin(&f.origin, origin)).map(|(id, _)| id)
     }
 
-    /// Read a file named relative to `from` (an `include` or a table file). Returns the id of the
-    /// loaded (or already loaded) file, and whether it was new.
+    /// Read a rule file named relative to `from` (an `include`). Returns the id of the loaded
+    /// (or already loaded) file, and whether it was new.
     pub fn load_relative(&mut self, from: FileId, rel: &str) -> Result<(FileId, bool), LoadError> {
+        self.load(from, rel, FileKind::Rules)
+    }
+
+    /// Read a table file named relative to `from` (`file(…)`), as [`SourceMap::load_relative`].
+    pub fn load_table(&mut self, from: FileId, rel: &str) -> Result<(FileId, bool), LoadError> {
+        self.load(from, rel, FileKind::Table)
+    }
+
+    fn load(&mut self, from: FileId, rel: &str, kind: FileKind) -> Result<(FileId, bool), LoadError> {
         let not_found = |reason: String| LoadError { code: LoadCode::IncludeNotFound, reason };
         let Some(base) = self.get(from).map(|f| f.origin.clone()) else {
             return Err(not_found(String::from("unknown file")));
@@ -147,11 +284,7 @@ impl SourceMap {
             return Ok((id, false));
         }
         let (name, text) = match &origin {
-            Origin::Fs(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| not_found(format!("`{}`: {}", p.display(), io_reason(&e))))?;
-                (p.display().to_string(), text)
-            }
+            Origin::Fs(p) => (p.display().to_string(), read_file(p, kind)?),
             Origin::Embedded(set, name) => {
                 let text = set
                     .iter()
@@ -172,21 +305,22 @@ impl SourceMap {
         let outside = |how: &str| LoadError {
             code: LoadCode::Outside,
             reason: format!(
-                "`{rel}`: {how} the rule folder `{}`",
+                "`{}`: {how} the rule folder `{}`",
+                shorten(rel, 200),
                 if root.as_os_str().is_empty() { String::from(".") } else { root.display().to_string() }
             ),
         };
-        let climbs = path.components().next().is_some_and(|c| c == Component::ParentDir);
         if Path::new(rel).has_root() || path.is_absolute() && !root.is_absolute() {
             return Err(outside("an absolute path points outside"));
         }
-        if climbs || !path.starts_with(root) {
+        // Below the root, no `..` may remain (`rules/../x`; or `../x` when the root is `.`).
+        let climbs = path
+            .strip_prefix(root)
+            .map_or(true, |below| below.components().next().is_some_and(|c| c == Component::ParentDir));
+        if climbs {
             return Err(outside("the path climbs out of"));
         }
-        // A symbolic link inside the folder may still point outside it.
-        if let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(path), std::fs::canonicalize(root_dir(root)))
-            && !real.starts_with(&real_root)
-        {
+        if links_outside(root_dir(root), path) {
             return Err(outside("a symbolic link points outside"));
         }
         Ok(())
@@ -215,7 +349,14 @@ impl SourceMap {
             })?;
             for entry in entries.flatten() {
                 let p = entry.path();
-                if p.extension().is_some_and(|e| e == "kensa") && p.is_file() {
+                // Sub-folders are not read (not even one named `x.kensa`); anything else named
+                // `.kensa` is, and must be a regular file inside the folder, as an `include` must.
+                if p.extension().is_some_and(|e| e == "kensa") && !p.is_dir() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    map.check_inside(&name, &normalize_path(&p)).map_err(|e| {
+                        Diagnostic::error(e.code, format!("cannot read {e}"))
+                            .help("copy the file into the rule folder (or a folder below it) instead of linking to it")
+                    })?;
                     paths.push(p);
                 }
             }
@@ -228,9 +369,9 @@ impl SourceMap {
             paths.push(path.to_path_buf());
         }
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|e| {
-                Diagnostic::error(LoadCode::Unreadable, format!("cannot read `{}`: {}", p.display(), io_reason(&e)))
-                    .help("rule files must be UTF-8 text")
+            let text = read_file(&p, FileKind::Rules).map_err(|e| {
+                Diagnostic::error(e.code, format!("cannot read {e}"))
+                    .help(e.help().unwrap_or("rule files must be UTF-8 text"))
             })?;
             let origin = Origin::Fs(normalize_path(&p));
             roots.push(map.push(SourceFile { name: p.display().to_string(), text: text.into(), origin }));
@@ -257,6 +398,12 @@ impl SourceMap {
     }
 }
 
+/// Whether `path`, inside `folder` by name, is (or passes through) a symbolic link that resolves
+/// outside it.
+pub fn links_outside(folder: &Path, path: &Path) -> bool {
+    matches!((std::fs::canonicalize(path), std::fs::canonicalize(folder)), (Ok(real), Ok(root)) if !real.starts_with(&root))
+}
+
 /// The folder to resolve: `.` for the empty (current) folder.
 fn root_dir(root: &Path) -> &Path {
     if root.as_os_str().is_empty() { Path::new(".") } else { root }
@@ -270,15 +417,21 @@ fn same_origin(a: &Origin, b: &Origin) -> bool {
     }
 }
 
-/// Lexically normalize `a/./b/../c` to `a/c` (no file-system access, so it works for embedded sets).
+/// Lexically normalize `a/./b/../c` to `a/c` (no file-system access, so it works for embedded
+/// sets). Leading `..` stay: `../rules/../../x` is `../../x`.
 fn normalize_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+                match out.components().next_back() {
+                    Some(Component::Normal(_)) => {
+                        out.pop();
+                    }
+                    // `/..` is `/`.
+                    Some(Component::RootDir | Component::Prefix(_)) => {}
+                    _ => out.push(".."),
                 }
             }
             other => out.push(other.as_os_str()),
@@ -293,5 +446,19 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => String::from("permission denied"),
         std::io::ErrorKind::InvalidData => String::from("the file is not UTF-8 text"),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_keeps_leading_parents() {
+        let n = |p: &str| normalize_path(Path::new(p)).display().to_string();
+        assert_eq!(n("a/./b/../c"), "a/c");
+        assert_eq!(n("../rules/../../x"), "../../x");
+        assert_eq!(n("../../x"), "../../x");
+        assert_eq!(n("/../x"), "/x");
     }
 }

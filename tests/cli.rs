@@ -286,6 +286,62 @@ fn eval_strict_turns_unknown_fields_into_errors() {
     golden("eval_strict", &strict);
 }
 
+/// Every number an option takes is checked when the command line is read: a value out of its
+/// range is a usage error (exit 2, nothing run), with a message that says what is allowed. The
+/// inputs exist and are good, so each command would otherwise run.
+#[test]
+fn option_values_out_of_range_are_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["dedup", "--threshold", "NaN", "in.jsonl"],
+        &["dedup", "--threshold", "inf", "in.jsonl"],
+        &["dedup", "--threshold", "2", "in.jsonl"],
+        &["dedup", "--threshold", "-0.1", "in.jsonl"],
+        &["link", "--threshold", "nan", "--registry", "in.jsonl", "in.jsonl"],
+        &["train", "--tolerance", "NaN", "in.jsonl"],
+        &["train", "--tolerance", "-1", "in.jsonl"],
+        &["train", "--max-iterations", "0", "in.jsonl"],
+        &["train", "--random-pairs", "1000000000000", "in.jsonl"],
+        &["eval", "-j", "20000", "in.jsonl"],
+        &["eval", "-j", "0", "in.jsonl"],
+        &["dedup", "-j", "20000", "in.jsonl"],
+        &["diff", "--base", "rules", "-j", "100000", "in.jsonl"],
+        &["test", "-j", "0", "suite.yaml"],
+        &["test", "--min-coverage", "150", "suite.yaml"],
+        &["test", "--min-coverage", "NaN", "suite.yaml"],
+        &["test", "--min-coverage", "-5", "suite.yaml"],
+        &["eval", "--eval-budget", "0", "in.jsonl"],
+        &["eval", "--eval-time", "0s", "in.jsonl"],
+        &["enroll", "--eval-time", "2h", "--db", "r.db", "in.jsonl"],
+        &["eval", "--max-record-bytes", "0", "in.jsonl"],
+        &["eval", "--max-field-bytes", "1T", "in.jsonl"],
+        &["eval", "--today", "2026-02-30", "in.jsonl"],
+        &["registry", "import", "--batch", "0", "--db", "r.db", "in.jsonl"],
+        &["registry", "import", "--batch", "100000000000", "--db", "r.db", "in.jsonl"],
+        &["registry", "import", "--cache-mib", "0", "--db", "r.db", "in.jsonl"],
+    ];
+    let dir = workdir("option-ranges");
+    write(&dir, "in.jsonl", RECORDS);
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::copy(format!("{ROOT}/rules/resident.kensa"), dir.join("rules/resident.kensa")).unwrap();
+    let record = RECORDS.lines().next().unwrap();
+    write(
+        &dir,
+        "suite.yaml",
+        &format!("cases:\n  - name: one\n    record: {record}\n    expect: {{decision: reject}}\n"),
+    );
+    let mut text = String::new();
+    for args in cases {
+        let r = run_in(&dir, args, None);
+        assert_eq!(r.code, 2, "{args:?} must be refused: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        let first = r.stderr.lines().next().unwrap_or_default();
+        text.push_str(&format!("$ kensa {}\n{first}\n", args.join(" ")));
+    }
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false, snapshot_path => "snapshots" }, {
+        insta::assert_snapshot!("cli__option_values_out_of_range", text);
+    });
+}
+
 // ---------------------------------------------------------------- privacy
 
 /// Every My Number of the input, as written and as 12 plain digits.

@@ -231,6 +231,74 @@ fn csv_missing_column_duplicate_header_and_bad_bytes() {
     snap("csv_duplicate_header", &judged(&eval(&dir, "dup.csv", &[]), 1, &[]));
 }
 
+const CSV_HEADER: &str =
+    "id,my_number,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,postal_code,address";
+
+/// A CSV row in the standard shape with this id, family name and address.
+fn csv_row(id: &str, family: &str, address: &str) -> String {
+    format!("{id},123456789018,{family},花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,{address}")
+}
+
+/// The counts of a `registry import` summary: (records, imported, errors).
+fn import_counts(r: &Run) -> (usize, usize, usize) {
+    let line = r.stderr.lines().find(|l| l.contains(" records: ")).unwrap_or_else(|| panic!("{}", r.stderr));
+    (count_before(line, " records: "), count_before(line, " imported"), count_before(line, " errors"))
+}
+
+#[test]
+fn an_unclosed_csv_quote_costs_one_row_and_names_the_line_where_it_opened() {
+    let dir = workdir("hostile-csv-quote");
+    let addr = "東京都千代田区永田町1丁目7番1号";
+    // Line 3 opens a quote that is never closed: it used to swallow lines 4 and 5 unseen.
+    let unclosed = [
+        CSV_HEADER.to_string(),
+        csv_row("G1", "山田", addr),
+        csv_row("B1", "\"田中,一郎", addr),
+        csv_row("G2", "佐藤", addr),
+        csv_row("G3", "鈴木", addr),
+    ];
+    write(&dir, "unclosed.csv", &(unclosed.join("\n") + "\n"));
+    let r = eval(&dir, "unclosed.csv", &[]);
+    let mut text = judged(&r, 1, &["G1", "G2", "G3"]);
+    assert_eq!(summary(&r).0, 4, "4 rows in: 3 judged + 1 error");
+    let import = run_in(&dir, &["registry", "import", "unclosed.csv", "--db", "r.db"], None);
+    assert_eq!(import_counts(&import), (4, 3, 1), "{}", import.stderr);
+    assert!(import.stderr.contains("error: line 3: "), "{}", import.stderr);
+    // A quote closed on a later line with the wrong number of columns: line 4 is read again on
+    // its own. A value that runs over two lines, with the right columns, is a value with a line
+    // break (spreadsheets write them so).
+    let closed_late = [
+        CSV_HEADER.to_string(),
+        "X1,123456789018,\"山田".to_string(),
+        csv_row("G2", "佐藤", &format!("\"{addr}\"")),
+        csv_row("M1", "鈴木", "\"東京都千代田区"),
+        "永田町1丁目7番1号\"".to_string(),
+        format!("{}\r", csv_row("G3", "高橋", addr)),
+        csv_row("U1", "\"伊藤", addr),
+    ];
+    write(&dir, "late.csv", &(closed_late.join("\n") + "\n"));
+    let r = eval(&dir, "late.csv", &[]);
+    text.push('\n');
+    text.push_str(&judged(&r, 1, &["G2", "M1", "G3"]));
+    let (_, errors) = outputs(&r);
+    assert_eq!(summary(&r).0, 5, "5 rows: 3 judged + 2 errors");
+    assert_eq!(errors.len(), 2);
+    let m1: serde_json::Value = serde_json::from_str(r.stdout.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(m1["id"], "M1");
+    // Over the record limit, the open quote stops at the limit, and the lines after it are read.
+    let long = [CSV_HEADER.to_string(), csv_row("B1", "\"田中", addr)]
+        .into_iter()
+        .chain((0..40).map(|i| csv_row(&format!("G{i}"), "佐藤", addr)))
+        .collect::<Vec<_>>();
+    write(&dir, "long.csv", &(long.join("\n") + "\n"));
+    let r = eval(&dir, "long.csv", &["--max-record-bytes", "1K"]);
+    let (ids, errors) = outputs(&r);
+    assert_eq!(ids.len() + errors.len(), 41, "{}", r.stdout);
+    assert_eq!(summary(&r).0, 41);
+    assert!(ids.len() >= 39, "the lines after the limit are read: {:?}", errors);
+    snap("csv_unclosed_quote", &text);
+}
+
 // ---------------------------------------------------------------- limits in the library
 
 fn engine() -> Engine {
@@ -357,6 +425,10 @@ fn includes_stay_inside_the_rule_folder() {
     write(&dir, "rules/b.kensa", "include \"a.kensa\"\nrule x.z { require a != \"2\"; reject }\n");
     let r = run_in(&dir, &["check", "rules"], None);
     assert_eq!((r.code, r.stderr.as_str()), (0, "rules: ok\n"));
+    // The folder named from elsewhere (`../rules`): its includes are still inside it.
+    std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+    let r = run_in(&dir.join("elsewhere"), &["check", "../rules"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, "../rules: ok\n"));
     write(&dir, "rules/b.kensa", "include \"../secret.kensa\"\n");
     let up = run_in(&dir, &["check", "rules"], None);
     write(&dir, "rules/b.kensa", "include \"/etc/passwd\"\n");
@@ -436,4 +508,377 @@ fn every_batch_command_reconciles_its_counts_in_a_summary_line() {
             );
         }
     }
+}
+
+/// The options a command's `--help` lists.
+fn options_of(dir: &Path, command: &[&str]) -> Vec<String> {
+    let help = run_in(dir, &[command, &["--help"]].concat(), None);
+    assert_eq!(help.code, 0, "{command:?} --help: {}", help.stderr);
+    flags_in(&help.stdout)
+}
+
+/// Every `--option` a text names.
+fn flags_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("--") {
+        let name: String = text[i + 2..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+        if name.len() > 1 {
+            out.push(format!("--{name}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_record_reading_command_takes_the_limit_flags_its_messages_name() {
+    let dir = workdir("hostile-limit-flags");
+    let long = format!("{{\"id\": \"L\", \"family_name\": \"{}\"}}", "a".repeat(5000));
+    let wide = GOOD2.replace("\"G2\"", "\"W\"").replace("田中", &"田".repeat(700));
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{long}\n{wide}\n{GOOD2}\n"));
+    write(&dir, "registry.jsonl", &format!("{GOOD1}\n"));
+    write(
+        &dir,
+        "suite.yaml",
+        "registry: in.jsonl\ncases:\n  - name: one\n    record: {id: X}\n    expect: {decision: reject}\n",
+    );
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let limits = ["--max-record-bytes", "4K", "--max-field-bytes", "1K"];
+    let cases: [(&[&str], &[&str]); 9] = [
+        (&["eval"], &["in.jsonl"]),
+        (&["eval"], &["--registry", "in.jsonl", "registry.jsonl"]),
+        (&["dedup"], &["in.jsonl"]),
+        (&["link"], &["--registry", "registry.jsonl", "in.jsonl"]),
+        (&["registry", "import"], &["in.jsonl", "--db", "imported.db"]),
+        (&["enroll"], &["--db", "enrolled.db", "in.jsonl"]),
+        (&["diff"], &["--base", rules, "in.jsonl"]),
+        (&["train"], &["--random-pairs", "0", "in.jsonl"]),
+        (&["test"], &["suite.yaml"]),
+    ];
+    for (command, rest) in cases {
+        let r = run_in(&dir, &[command, &limits, rest].concat(), None);
+        assert!(!r.stderr.contains("unexpected argument"), "{command:?} does not take the limit flags: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{command:?}: {}", r.stderr);
+        // The messages: stderr, and the error objects or failure reports on stdout.
+        let said: String = r
+            .stderr
+            .lines()
+            .chain(r.stdout.lines().filter(|l| l.contains("error") || l.contains("registry")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let named = flags_in(&said);
+        assert!(
+            named.iter().any(|f| f == "--max-record-bytes"),
+            "{command:?} {rest:?} does not report the long line: {said}"
+        );
+        let known = options_of(&dir, command);
+        for flag in named {
+            assert!(known.contains(&flag), "{command:?} names `{flag}`, which it does not take: {said}");
+        }
+        // The field limit is applied where records are read one by one.
+        let whole_file = command == ["test"] || command == ["eval"] && rest.len() > 1;
+        if !whole_file {
+            assert!(
+                said.contains("`family_name` is 2100 bytes long") && said.contains("--max-field-bytes"),
+                "{command:?} {rest:?}: {said}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- inputs that are not regular files
+
+/// Make a named pipe at `path` (and the folders above it).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
+/// Run `kensa` with `args` and `stdin`; a run still going after `seconds` is killed and reported
+/// as such (a safety net against a hang, not a speed requirement).
+fn run_guarded(dir: &Path, args: &[&str], stdin: std::process::Stdio, seconds: u64) -> Run {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(cli::KENSA)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!("{args:?} still ran after {seconds} s: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Run::from_output(args, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_folder_given_as_input_is_named_as_a_folder() {
+    let dir = workdir("hostile-folder-input");
+    std::fs::create_dir_all(dir.join("records.jsonl")).unwrap();
+    std::fs::create_dir_all(dir.join("batch")).unwrap();
+    let mut text = String::new();
+    for args in [
+        &["eval", "records.jsonl"][..],
+        &["eval", "--input-format", "csv", "batch"],
+        &["dedup", "records.jsonl"],
+        &["link", "--registry", "records.jsonl", "records.jsonl"],
+        &["registry", "import", "records.jsonl", "--db", "r.db"],
+        &["enroll", "--db", "r.db", "records.jsonl"],
+        &["eval", "--registry", "records.jsonl", "-"],
+    ] {
+        let r = run_in(&dir, args, Some(""));
+        assert_eq!(r.code, 2, "{}", r.golden());
+        assert!(r.stderr.contains("is a folder"), "{}", r.golden());
+        text.push_str(&r.golden());
+    }
+    snap("folder_input", &text);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_and_process_substitution_are_read_as_jsonl() {
+    let dir = workdir("hostile-fifo");
+    write(&dir, "in.jsonl", &format!("{GOOD1}\n{GOOD2}\n"));
+    // A named pipe (no extension: a stream is JSONL unless --input-format says otherwise).
+    mkfifo(&dir.join("pipe"));
+    let fifo = dir.join("pipe");
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        f.write_all(format!("{GOOD1}\n{GOOD2}\n").as_bytes()).unwrap();
+    });
+    let r = run_in(&dir, &["eval", "--today", "2026-11-27", "pipe"], None);
+    if !writer.is_finished() {
+        // kensa did not open the pipe: open it here so that the writer can finish.
+        let _ = std::fs::read(dir.join("pipe"));
+    }
+    writer.join().unwrap();
+    judged(&r, 0, &["G1", "G2"]);
+    // `kensa eval <(cat in.jsonl)`: the shell passes `/dev/fd/N`.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' eval --today 2026-11-27 <(cat in.jsonl)", cli::KENSA))
+        .current_dir(&*dir)
+        .output()
+        .unwrap();
+    judged(&Run::from_output(&["eval", "<(cat in.jsonl)"], out), 0, &["G1", "G2"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_input_without_line_ends_stops_at_the_record_limit() {
+    let dir = workdir("hostile-dev-zero");
+    let zero = || std::process::Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let mut text = String::new();
+    for (args, stdin) in [
+        (&["eval", "--max-record-bytes", "1K", "/dev/zero"][..], std::process::Stdio::null()),
+        (&["eval", "--max-record-bytes", "1K", "--input-format", "csv", "/dev/zero"], std::process::Stdio::null()),
+        (&["eval", "--max-record-bytes", "1K"], zero()),
+        (&["dedup", "--max-record-bytes", "1K", "--input-format", "jsonl", "/dev/zero"], std::process::Stdio::null()),
+    ] {
+        let r = run_guarded(&dir, args, stdin, 120);
+        assert!(!r.stderr.contains("panicked"), "{}", r.golden());
+        assert_eq!(r.code, 1, "{}", r.golden());
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(said.contains("--max-record-bytes") && said.contains("not read"), "{}", r.golden());
+        // The time a batch command took (`, 0.02s`) is left out.
+        let golden = r.golden();
+        text.extend(golden.lines().map(|l| match l.rfind(", ") {
+            Some(i) if l.ends_with('s') && l[i + 2..l.len() - 1].parse::<f64>().is_ok() => format!("{}\n", &l[..i]),
+            _ => format!("{l}\n"),
+        }));
+    }
+    snap("dev_zero", &text);
+}
+
+// ---------------------------------------------------------------- rule and table files
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_found_by_the_folder_scan_is_held_to_the_rule_folder_as_an_include_is() {
+    let dir = workdir("hostile-scan-link");
+    write(&dir, "secret.kensa", "rule s.t { require true; reject }\n");
+    write(&dir, "rules/a.kensa", &format!("{SCHEMA}rule x.y {{ require a != \"1\"; reject }}\n"));
+    write(&dir, "rules/sub/b.kensa", "rule x.z { require a != \"2\"; reject }\n");
+    // A link to a file inside the folder is fine.
+    std::os::unix::fs::symlink("sub/b.kensa", dir.join("rules/b.kensa")).unwrap();
+    let r = run_in(&dir, &["check", "rules"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, "rules: ok\n"));
+    let mut text = String::new();
+    for target in [dir.join("secret.kensa"), Path::new("/etc/passwd").to_path_buf()] {
+        let _ = std::fs::remove_file(dir.join("rules/x.kensa"));
+        std::os::unix::fs::symlink(&target, dir.join("rules/x.kensa")).unwrap();
+        let r = run_in(&dir, &["check", "rules"], None);
+        assert_eq!(r.code, 1, "{}", r.golden());
+        assert!(r.stderr.contains("kensa::load::outside_rule_folder"), "{}", r.golden());
+        assert!(
+            !r.stderr.contains("root:") && !r.stderr.contains("s.t"),
+            "nothing of the target is shown: {}",
+            r.stderr
+        );
+        text.push_str(&r.golden());
+        // `kensa fmt` scans folders too, and would write through the link.
+        let f = run_in(&dir, &["fmt", "--check", "rules"], None);
+        assert_eq!(f.code, 2, "{}", f.golden());
+        let shown = f.stdout.contains("root:") || f.stdout.contains("s.t");
+        assert!(f.stderr.contains("points outside") && !shown, "{}", f.golden());
+        text.push_str(&f.golden());
+    }
+    snap("scan_link_outside", &text);
+}
+
+#[cfg(unix)]
+#[test]
+fn rule_and_table_files_that_are_not_regular_files_or_too_large_are_refused_before_reading() {
+    let dir = workdir("hostile-table-files");
+    let table_rules = |file: &str| {
+        format!("{SCHEMA}set s = file(\"{file}\", column: \"name\")\nrule x.y {{ require a in s; reject }}\n")
+    };
+    // A named pipe as a table file, as a rule file named on the command line, and as an include.
+    mkfifo(&dir.join("fifo/t.csv"));
+    write(&dir, "fifo/r.kensa", &table_rules("t.csv"));
+    mkfifo(&dir.join("pipe/r.kensa"));
+    mkfifo(&dir.join("inc/b.kensa"));
+    write(&dir, "inc/a.kensa", &format!("{SCHEMA}include \"b.kensa\"\n"));
+    // A table file over the limit (sparse: it takes no disk space), and one whose header line
+    // has 60,000 columns, which the help used to list whole.
+    write(&dir, "big/r.kensa", &table_rules("t.csv"));
+    std::fs::File::create(dir.join("big/t.csv")).unwrap().set_len(65 << 20).unwrap();
+    let columns: Vec<String> = (0..60_000).map(|i| format!("column_{i}")).collect();
+    write(&dir, "wide/r.kensa", &table_rules("t.csv"));
+    write(&dir, "wide/t.csv", &format!("{}\n", columns.join(",")));
+    // A rule file over the limit.
+    std::fs::create_dir_all(dir.join("huge")).unwrap();
+    std::fs::File::create(dir.join("huge/r.kensa")).unwrap().set_len(5 << 20).unwrap();
+    let mut text = String::new();
+    for (path, code) in [
+        ("fifo", "kensa::check::table_file"),
+        ("pipe/r.kensa", "kensa::load::not_a_file"),
+        ("inc/a.kensa", "kensa::load::not_a_file"),
+        ("big", "kensa::check::table_file"),
+        ("wide", "kensa::check::table_file"),
+        ("huge", "kensa::load::too_large"),
+    ] {
+        let r = run_guarded(&dir, &["check", path], std::process::Stdio::null(), 120);
+        assert_eq!(r.code, 1, "{}", r.golden());
+        assert!(r.stderr.contains(code), "{path}: {}", r.golden());
+        assert!(r.stderr.len() < 4000, "{path}: the message is cut: {} bytes", r.stderr.len());
+        text.push_str(&r.golden());
+    }
+    snap("table_and_rule_files", &text);
+}
+
+// ---------------------------------------------------------------- terminal escapes
+
+/// Characters that must not reach a terminal raw: C0 controls but line feed and tab, DEL, C1
+/// controls, line and paragraph separators, bidi controls.
+fn drives_a_terminal(c: char) -> bool {
+    (c < ' ' && c != '\n' && c != '\t')
+        || ('\u{7f}'..='\u{9f}').contains(&c)
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// What text from records, file names and rule files can put on a terminal: screen clearing, a
+/// window title, a colour, a C1 control sequence introducer, a right-to-left override, DEL.
+const HOSTILE: &str = "\u{1b}[2J\u{1b}[1;1H\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}\u{7f}\r";
+
+#[test]
+fn text_from_records_files_and_rules_never_reaches_a_terminal_raw() {
+    let dir = workdir("hostile-escapes");
+    let id = format!("E1{HOSTILE}");
+    let mut record: serde_json::Value = serde_json::from_str(GOOD1).unwrap();
+    record["id"] = json!(id);
+    record["family_name"] = json!(format!("山田{HOSTILE}"));
+    record["postal_code"] = json!(format!("100{HOSTILE}"));
+    record[format!("note{HOSTILE}")] = json!("x");
+    let twin = record.to_string().replace("E1", "E2");
+    let duplicate_key = format!("{{\"id\": \"D\", \"k{HOSTILE}\": 1, \"k{HOSTILE}\": 2}}");
+    write(&dir, "in.jsonl", &format!("{record}\n{twin}\n{duplicate_key}\n"));
+    let odd_name = format!("odd{HOSTILE}.jsonl");
+    write(&dir, &odd_name, &format!("{record}\n{{\"broken\n"));
+    write(&dir, "registry.jsonl", &format!("{record}\n"));
+    // Rules: a base that rejects everything (so `diff` shows example ids), and a rule file with
+    // the characters in a string and a comment next to an error.
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    let resident = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/resident.kensa")).unwrap();
+    write(&dir, "base/resident.kensa", &format!("{resident}\nrule z.always {{ require false; reject }}\n"));
+    std::fs::create_dir_all(dir.join("base/tables")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/rules/tables/prefectures.csv"),
+        dir.join("base/tables/prefectures.csv"),
+    )
+    .unwrap();
+    write(
+        &dir,
+        "bad/r.kensa",
+        &format!("{SCHEMA}// {HOSTILE}\nrule x.y {{ require a != \"{HOSTILE}\" and b == 1; reject }}\n"),
+    );
+    write(&dir, "messy/r.kensa", &format!("{SCHEMA}//{HOSTILE}\nrule   x.y {{ require a != \"1\"; reject }}\n"));
+    // A suite whose case fails, naming the record's findings.
+    let suite =
+        json!({"cases": [{"name": format!("case{HOSTILE}"), "record": record, "expect": {"decision": "accept"}}]});
+    write(&dir, "suite.yaml", &suite.to_string());
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["eval", "--format", "table", "--explain", "--strict", "in.jsonl", &odd_name],
+        vec!["eval", "--format", "table", "--registry", "registry.jsonl", "in.jsonl"],
+        vec!["eval", "in.jsonl", &odd_name],
+        vec!["eval", "--format", "json", "in.jsonl"],
+        vec!["eval", "--format", "yaml", "in.jsonl"],
+        vec!["dedup", "in.jsonl"],
+        vec!["link", "--registry", "registry.jsonl", "in.jsonl"],
+        vec!["registry", "import", "in.jsonl", &odd_name, "--db", "r.db"],
+        vec!["enroll", "--db", "e.db", "in.jsonl"],
+        vec!["diff", "--base", "base", "--rules", rules, "--format", "table", "in.jsonl", &odd_name],
+        vec!["diff", "--base", "base", "--rules", rules, "--format", "json", "in.jsonl"],
+        vec!["test", "suite.yaml"],
+        vec!["test", "--format", "json", "suite.yaml"],
+        vec!["check", "bad"],
+        vec!["check", "--format", "json", "bad"],
+        vec!["fmt", "--check", "messy"],
+        vec!["eval", "--input-format", "jsonl", &odd_name[..odd_name.len() - 6]],
+    ];
+    let mut seen_id = 0;
+    let mut raw = Vec::new();
+    for (i, args) in runs.iter().enumerate() {
+        let r = run_in(&dir, args, None);
+        assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
+        // The last names a file that does not exist: its name is quoted in the error.
+        let want = if i + 1 == runs.len() { 2 } else { 1 };
+        assert!(r.code <= want, "{args:?} did not run: {}", r.golden().escape_debug());
+        for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            // A carriage return before a line feed is a line end (rule files written on Windows).
+            let crlf = |at: usize, c: char| c == '\r' && text[at + 1..].starts_with('\n');
+            if let Some((at, c)) = text.char_indices().find(|&(at, c)| drives_a_terminal(c) && !crlf(at, c)) {
+                let from = text[..at].char_indices().rev().nth(60).map_or(0, |(i, _)| i);
+                let command = args.join(" ").escape_debug().to_string();
+                raw.push(format!(
+                    "{command} writes U+{:04X} on {stream}: …{}",
+                    u32::from(c),
+                    text[from..at].escape_debug()
+                ));
+            }
+        }
+        // Machine formats keep the values: the id reads back whole.
+        let json_out = args.contains(&"json") || args.contains(&"dedup") || args.contains(&"link");
+        if json_out || (args.contains(&"eval") && !args.contains(&"--format")) {
+            let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&r.stdout)
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout));
+            let holds_id = |v: &serde_json::Value| v.to_string().contains(&json!(id).to_string()[1..20]);
+            seen_id += values.iter().filter(|v| holds_id(v)).count();
+        }
+    }
+    assert!(raw.is_empty(), "raw on a terminal:\n{}", raw.join("\n"));
+    assert!(seen_id > 0, "the JSON outputs hold the id, escaped");
 }

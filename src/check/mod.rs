@@ -16,6 +16,7 @@ pub use types::{FieldTy, Ty};
 
 use crate::builtins::{self, PTy};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::display::{QUOTED_CHARS, shorten};
 use crate::linkage::{Comparator, Test};
 use crate::normalize::date::Date;
 use crate::source::SourceMap;
@@ -590,13 +591,16 @@ impl Checker<'_> {
         path: &ast::StrLit,
         options: &[(Ident, ast::StrLit)],
     ) -> Option<TableData> {
-        let (file, _) = match self.sources.load_relative(path.span.file, &path.value) {
+        let (file, _) = match self.sources.load_table(path.span.file, &path.value) {
             Ok(x) => x,
             Err(reason) => {
-                let help = if reason.code == crate::source::LoadCode::Outside {
-                    "copy the table into the rule folder (or a folder below it) and name it by a relative path"
-                } else {
-                    "the path is relative to the rule file; the file must be UTF-8 CSV or TSV with a header line"
+                let help = match reason.code {
+                    crate::source::LoadCode::Outside => {
+                        "copy the table into the rule folder (or a folder below it) and name it by a relative path"
+                    }
+                    _ => reason.help().unwrap_or(
+                        "the path is relative to the rule file; the file must be UTF-8 CSV or TSV with a header line",
+                    ),
                 };
                 self.err(CheckCode::TableFile, path.span, format!("cannot read table file {reason}"), "this file")
                     .help = Some(String::from(help));
@@ -613,7 +617,7 @@ impl Checker<'_> {
                 self.err(
                     CheckCode::TableFile,
                     path.span,
-                    format!("cannot read the header line of `{}`: {e}", path.value),
+                    format!("cannot read the header line of `{}`: {e}", shorten(&path.value, 100)),
                     "this file",
                 );
                 return None;
@@ -625,13 +629,21 @@ impl Checker<'_> {
                 Some((_, v)) => match headers.iter().position(|h| *h == v.value) {
                     Some(i) => Ok(i),
                     None => {
+                        // A header line may be anything: its columns are listed, cut, not repeated.
+                        let columns = crate::display::list(headers.iter().map(String::as_str), 20);
                         let help = match did_you_mean(&v.value, headers.iter().map(String::as_str)) {
-                            Some(s) => format!("did you mean `{s}`? the columns are: {}", headers.join(", ")),
-                            None => format!("the columns are: {}", headers.join(", ")),
+                            Some(s) => {
+                                format!("did you mean `{}`? the columns are: {columns}", shorten(s, QUOTED_CHARS))
+                            }
+                            None => format!("the columns are: {columns}"),
                         };
                         Err(Diagnostic::error(
                             CheckCode::TableFile,
-                            format!("`{}` has no column `{}`", path.value, v.value),
+                            format!(
+                                "`{}` has no column `{}`",
+                                shorten(&path.value, 100),
+                                shorten(&v.value, QUOTED_CHARS)
+                            ),
                         )
                         .label(v.span, "no such column")
                         .help(help))
@@ -682,7 +694,7 @@ impl Checker<'_> {
                     self.err(
                         CheckCode::TableFile,
                         path.span,
-                        format!("`{}` line {}: {e}", path.value, n + 2),
+                        format!("`{}` line {}: {e}", shorten(&path.value, 100), n + 2),
                         "in this file",
                     );
                     return None;

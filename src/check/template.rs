@@ -71,10 +71,7 @@ pub fn parse(raw_with_quotes: &str, span: Span) -> Result<Vec<TemplatePart>, Dia
                     Err(d) => {
                         let at = Span::new(span.file, base + start, base + end);
                         // A long expression is pointed at, not repeated.
-                        let mut shown: String = inner.chars().take(40).collect();
-                        if inner.chars().nth(40).is_some() {
-                            shown.push('…');
-                        }
+                        let shown = crate::display::shorten(inner, crate::display::QUOTED_CHARS);
                         return Err(Diagnostic::error(
                             CheckCode::BadTemplate,
                             format!("cannot read `{{{shown}}}` in a message"),

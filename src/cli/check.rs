@@ -41,15 +41,15 @@ pub fn run(args: Args) -> u8 {
                     "column": column,
                     "help": d.help,
                 });
-                println!("{obj}");
+                println!("{}", kensa::internal::json_safe(&obj.to_string()));
             }
         } else {
             super::print_report(report);
             let (e, w) = (report.errors(), report.warnings());
             if e == 0 && w == 0 {
-                eprintln!("{name}: ok");
+                say!("{name}: ok");
             } else {
-                eprintln!("{name}: {e} error(s), {w} warning(s)");
+                say!("{name}: {e} error(s), {w} warning(s)");
             }
         }
         failed |= report.errors() > 0 || (args.deny_warnings && report.warnings() > 0);

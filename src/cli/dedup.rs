@@ -17,15 +17,16 @@ use std::time::Instant;
 use kensa::MatchProfile;
 use rayon::prelude::*;
 
+use super::args::{ReadLimits, parse_jobs, parse_probability, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The records (JSONL, JSON, YAML or CSV, by extension).
     input: PathBuf,
-    /// Keep pairs whose match probability is at least this.
-    #[arg(long, default_value_t = 0.5)]
+    /// Keep pairs whose match probability is at least this (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_probability, allow_negative_numbers = true)]
     threshold: f64,
     /// Also write the clusters (connected components of the pairs) as `{"cluster":[ids…]}` lines
     /// after the pairs.
@@ -44,19 +45,21 @@ pub struct MatchOptions {
     /// Input format of the records when it cannot be told from the file name.
     #[arg(long, value_enum)]
     pub input_format: Option<Format>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = parse_jobs, allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
     pub today: Option<kensa::Date>,
+    #[command(flatten)]
+    pub limits: ReadLimits,
 }
 
 impl MatchOptions {
     /// The engine (rules with a `match` block) and the worker pool; on failure the message is
     /// printed and the exit code returned.
     pub fn setup(&self) -> Result<(kensa::Engine, rayon::ThreadPool), u8> {
-        let engine = load_matching_engine(&self.rules, self.today)?;
+        let engine = load_matching_engine(&self.rules, self.today)?.with_limits(self.limits.limits());
         Ok((engine, super::pool(self.jobs)?))
     }
 
@@ -71,7 +74,7 @@ impl MatchOptions {
     ) -> Result<Profiles, u8> {
         let format = if what.is_empty() { self.input_format } else { None };
         pool.install(|| read_profiles(engine, path, format)).map_err(|msg| {
-            eprintln!("error: {what}{msg}");
+            say!("error: {what}{msg}");
             exit::UNUSABLE
         })
     }
@@ -86,9 +89,10 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// One JSONL line (without the newline); comparisons in declaration order.
+    /// One JSONL line (without the newline); comparisons in declaration order. What JSON leaves
+    /// raw in an id (C1 controls, bidi overrides) is escaped too.
     pub fn to_json(&self) -> String {
-        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let q = |s: &str| super::output::json(&s);
         let mut out = format!(
             "{{\"left\":{},\"right\":{},\"probability\":{},\"weights\":{{",
             q(&self.left),
@@ -122,12 +126,12 @@ fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> 
         Ok(e) => e,
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             return Err(exit::UNUSABLE);
         }
     };
     if !engine.uses_registry() {
-        eprintln!("error: the rules have no `match` block, so there is nothing to compare records with");
+        say!("error: the rules have no `match` block, so there is nothing to compare records with");
         return Err(exit::UNUSABLE);
     }
     Ok(engine.with_today(today.unwrap_or_else(kensa::today_in_japan)))
@@ -142,22 +146,12 @@ pub struct Profiles {
 /// Records read before their profiles are computed together on all cores.
 const BATCH: usize = 4096;
 
-/// Read a file and compute each record's match profile on the current pool, batch by batch
-/// (the records themselves are not kept). A record that cannot be read, or has no id (the
+/// Read a file within the engine's limits and compute each record's match profile on the
+/// current pool, batch by batch (the records themselves are not kept). A record that cannot be read, or has no id (the
 /// schema field marked `id`), is reported on stderr and left out.
 pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>) -> Result<Profiles, String> {
     let name = path.display().to_string();
-    let format = match format.or_else(|| Format::from_path(path)) {
-        Some(f) => f,
-        None => {
-            return Err(format!(
-                "cannot tell the format of `{name}` from its name; add --input-format jsonl|json|yaml|csv"
-            ));
-        }
-    };
-    if !path.is_file() {
-        return Err(format!("cannot open `{name}`: no such file"));
-    }
+    let format = input::format_of(&name, format)?;
     let mut out = Profiles { profiles: Vec::new(), left_out: 0 };
     let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<(Pos, Raw)>, out: &mut Profiles| {
@@ -192,10 +186,10 @@ pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>
         }
         Ok(())
     };
-    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    input::read(&name, format, false, &engine.limits(), &mut sink).map_err(|e| format!("cannot read `{name}`: {e}"))?;
     flush(&mut batch, &mut out);
     if out.left_out > MAX_REPORTED {
-        eprintln!("error: `{name}`: {} records left out in all", out.left_out);
+        say!("error: `{name}`: {} records left out in all", out.left_out);
     }
     Ok(out)
 }
@@ -205,9 +199,9 @@ const MAX_REPORTED: usize = 20;
 
 fn report(nth: usize, msg: impl FnOnce() -> String) {
     if nth <= MAX_REPORTED {
-        eprintln!("error: {}", msg());
+        say!("error: {}", msg());
     } else if nth == MAX_REPORTED + 1 {
-        eprintln!("error: … more records left out (the count follows)");
+        say!("error: … more records left out (the count follows)");
     }
 }
 
@@ -316,11 +310,11 @@ pub fn run(args: Args) -> u8 {
     let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
     let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
     let lines = rendered.into_iter().chain(groups.iter().map(|g| {
-        let ids: Vec<String> = g.iter().map(|s| serde_json::to_string(s).unwrap_or_default()).collect();
+        let ids: Vec<String> = g.iter().map(super::output::json).collect();
         format!("{{\"cluster\":[{}]}}", ids.join(","))
     }));
     if let Err(e) = write_lines(lines) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return exit::UNUSABLE;
     }
     let clustered = if args.clusters {
@@ -329,7 +323,7 @@ pub fn run(args: Args) -> u8 {
         String::new()
     };
     // The counts reconcile: records read = records compared + errors (left out).
-    eprintln!(
+    say!(
         "dedup: {} records: {} compared, {} errors; {} comparisons, {} pairs with probability >= {}{clustered}, {:.2}s",
         read.profiles.len() + read.left_out,
         read.profiles.len(),

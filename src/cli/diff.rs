@@ -20,9 +20,10 @@ use kensa::{Decision, Severity, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::args::{EvalLimits, count_in, parse_jobs, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw, Unit};
 use super::output::{lpad, pad};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Exit status: 0 when no decision changed, 1 when some decision changed (a CI gate), \
@@ -52,14 +53,16 @@ pub struct Args {
     /// Example records shown per decision transition.
     #[arg(long, default_value_t = 3)]
     examples: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
     today: Option<kensa::Date>,
+    #[command(flatten)]
+    limits: EvalLimits,
     /// Records per batch handed to the worker threads.
-    #[arg(long, default_value_t = 4096, hide = true)]
+    #[arg(long, default_value_t = 4096, hide = true, value_parser = count_in(1..=1_000_000))]
     batch: usize,
 }
 
@@ -81,12 +84,15 @@ pub fn run(args: Args) -> u8 {
     let base = kensa::Engine::from_path(&args.base);
     let new = super::load_engine(&args.rules);
     let (base, new) = match (base, new) {
-        (Ok(b), Ok(n)) => (b.with_today(today), n.with_today(today)),
+        (Ok(b), Ok(n)) => {
+            let limits = args.limits.limits();
+            (b.with_today(today).with_limits(limits), n.with_today(today).with_limits(limits))
+        }
         (b, n) => {
             for (side, name, result) in [("base", &base_name, b.err()), ("new", &new_name, n.err())] {
                 if let Some(e) = result {
                     super::print_report(e.report());
-                    eprintln!(
+                    say!(
                         "error: the {side} rules (`{name}`) do not compile; fix the errors above (`kensa check` lists them)"
                     );
                 }
@@ -102,7 +108,7 @@ pub fn run(args: Args) -> u8 {
     let registries = match &args.registry {
         None => {
             if base.uses_registry() || new.uses_registry() {
-                eprintln!(
+                say!(
                     "note: no --registry given: rules about enrolled residents (duplicates, numbers or accounts held by others, ambiguous links) are not applicable"
                 );
             }
@@ -125,7 +131,8 @@ pub fn run(args: Args) -> u8 {
         // One thread reads the next batch while the workers judge this one; two batches at most
         // wait, so memory does not grow with the input.
         let (send, batches) = std::sync::mpsc::sync_channel::<Vec<(Pos, Raw)>>(2);
-        let reader = scope.spawn(|| read_batches(&plan, args.batch.max(1), send));
+        let limits = args.limits.limits();
+        let reader = scope.spawn(move || read_batches(&plan, args.batch, &limits, send));
         for mut batch in batches {
             let done: Vec<Outcome> =
                 pool.install(|| batch.par_drain(..).map(|(pos, raw)| sides.compare(pos, raw)).collect());
@@ -136,32 +143,36 @@ pub fn run(args: Args) -> u8 {
         reader.join().unwrap_or_else(|_| Err(io::Error::other("the input reader stopped")))
     });
     if let Err(e) = read {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return exit::UNUSABLE;
     }
     if tally.errors > MAX_REPORTED {
-        eprintln!("error: {} records could not be evaluated in all", tally.errors);
+        say!("error: {} records could not be evaluated in all", tally.errors);
     }
 
     let report = tally.report(base_name, new_name);
     let format = args.format.unwrap_or_else(|| {
         if io::IsTerminal::is_terminal(&io::stdout()) { DiffFormat::Table } else { DiffFormat::Json }
     });
+    // Ids and file names are escaped for the terminal: in the table as they are shown, in JSON
+    // as JSON escapes (the same values for a reader).
     let text = match format {
-        DiffFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-        DiffFormat::Table => report.table(),
+        DiffFormat::Json => {
+            kensa::internal::json_safe(&serde_json::to_string_pretty(&report).unwrap_or_default()).into_owned() + "\n"
+        }
+        DiffFormat::Table => kensa::internal::escape_text(&report.table()).into_owned(),
     };
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
         _ => {}
     }
-    eprintln!("{}", report.summary());
+    say!("{}", report.summary());
     if report.records.evaluated == 0 && report.records.errors > 0 {
-        eprintln!("error: no record could be evaluated, so the rule sets were not compared");
+        say!("error: no record could be evaluated, so the rule sets were not compared");
         return exit::UNUSABLE;
     }
     if report.decisions.changed > 0 { exit::SOME_FAILED } else { exit::OK }
@@ -171,6 +182,7 @@ pub fn run(args: Args) -> u8 {
 fn read_batches(
     plan: &[(String, Format)],
     size: usize,
+    limits: &kensa::Limits,
     send: std::sync::mpsc::SyncSender<Vec<(Pos, Raw)>>,
 ) -> io::Result<()> {
     let show_file = plan.len() > 1;
@@ -184,7 +196,7 @@ fn read_batches(
             }
             Ok(())
         };
-        input::read(path, *fmt, show_file, &mut sink)
+        input::read(path, *fmt, show_file, limits, &mut sink)
             .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
     }
     if !batch.is_empty() {
@@ -208,7 +220,7 @@ impl Registries {
     /// side's rules), or read a file of enrolled records once and key it by each side's rules.
     fn open(base: &kensa::Engine, new: &kensa::Engine, path: &Path) -> Result<Registries, String> {
         if !base.uses_registry() && !new.uses_registry() {
-            eprintln!("note: neither rule set has a `match` block, so the registry is not consulted");
+            say!("note: neither rule set has a `match` block, so the registry is not consulted");
         }
         if super::eval::is_database(path) {
             let open = |engine: &kensa::Engine, side: &str| -> Result<Arc<dyn Registry>, String> {
@@ -218,7 +230,7 @@ impl Registries {
             };
             return Ok(Registries { base: Some(open(base, "base")?), new: Some(open(new, "new")?) });
         }
-        let records = super::eval::read_registry_records(path)?;
+        let records = super::eval::read_registry_records(path, &new.limits())?;
         if base.fingerprint() == new.fingerprint() {
             let shared: Arc<dyn Registry> = Arc::new(new.memory_registry(records));
             return Ok(Registries { base: Some(Arc::clone(&shared)), new: Some(shared) });
@@ -424,9 +436,9 @@ impl Tally {
             Outcome::Failed { pos, message } => {
                 self.errors += 1;
                 if self.errors <= MAX_REPORTED {
-                    eprintln!("error: {}: {message}", position(&pos));
+                    say!("error: {}: {message}", position(&pos));
                 } else if self.errors == MAX_REPORTED + 1 {
-                    eprintln!("error: … more records could not be evaluated (the count follows)");
+                    say!("error: … more records could not be evaluated (the count follows)");
                 }
                 return;
             }
@@ -691,7 +703,7 @@ impl Example {
             (None, None) => ("record", 0),
         };
         match &self.file {
-            Some(f) => format!("{f}:{n}"),
+            Some(f) => format!("{}:{n}", kensa::internal::escape_controls(f)),
             None if unit == "line" => n.to_string(),
             None => format!("#{n}"),
         }
@@ -712,8 +724,8 @@ impl Report {
     fn table(&self) -> String {
         let mut out = String::new();
         let r = &self.records;
-        let _ = writeln!(out, "base rules  {}", self.base);
-        let _ = writeln!(out, "new rules   {}", self.new);
+        let _ = writeln!(out, "base rules  {}", kensa::internal::escape_controls(&self.base));
+        let _ = writeln!(out, "new rules   {}", kensa::internal::escape_controls(&self.new));
         let _ = writeln!(out, "records     {} in = {} evaluated + {} errors", r.input, r.evaluated, r.errors);
         let moves: Vec<String> = self.changes.iter().map(|t| format!("{} → {} {}", t.from, t.to, t.records)).collect();
         let moves = if moves.is_empty() { String::new() } else { format!(" ({})", moves.join(", ")) };
@@ -777,7 +789,11 @@ impl Report {
                 continue;
             }
             let w_pos = t.examples.iter().map(|e| width(&e.position())).max().unwrap_or(0).max(4);
-            let ids: Vec<&str> = t.examples.iter().map(|e| e.id.as_deref().unwrap_or("")).collect();
+            let ids: Vec<String> = t
+                .examples
+                .iter()
+                .map(|e| kensa::internal::escape_controls(e.id.as_deref().unwrap_or("")).into_owned())
+                .collect();
             let w_id = ids.iter().map(|id| width(id)).max().unwrap_or(0).max(2);
             let _ = writeln!(out, "  {}  {}  BASE        NEW         RULES", pad("LINE", w_pos), pad("ID", w_id));
             for (e, id) in t.examples.iter().zip(ids) {
@@ -794,7 +810,7 @@ impl Report {
                     out,
                     "  {}  {}  {}  {}  {}",
                     pad(&e.position(), w_pos),
-                    pad(id, w_id),
+                    pad(&id, w_id),
                     judged(&e.base),
                     judged(&e.new),
                     rules

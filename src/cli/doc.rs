@@ -17,16 +17,16 @@ pub fn run(args: Args) -> u8 {
         ("DIAGNOSTICS.md", kensa::internal::diagnostics_markdown()),
     ];
     if let Err(e) = std::fs::create_dir_all(&args.dir) {
-        eprintln!("error: cannot create `{}`: {e}", args.dir.display());
+        say!("error: cannot create `{}`: {e}", args.dir.display());
         return exit::UNUSABLE;
     }
     for (name, text) in files {
         let path = args.dir.join(name);
         if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            say!("error: cannot write `{}`: {e}", path.display());
             return exit::UNUSABLE;
         }
-        eprintln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     exit::OK
 }

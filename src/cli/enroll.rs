@@ -7,8 +7,9 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use super::args::{EvalLimits, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,6 +31,8 @@ pub struct Args {
     /// Record fields that the schema does not know make the record an error.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    limits: EvalLimits,
 }
 
 #[derive(Default)]
@@ -45,11 +48,12 @@ struct Counts {
 
 pub fn run(args: Args) -> u8 {
     let Some(engine) = super::registry::engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    let engine = engine.with_strict(args.strict);
+    let limits = args.limits.limits();
+    let engine = engine.with_strict(args.strict).with_limits(limits);
     let reg = match super::registry::open_write(&engine, &args.db, None) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -71,7 +75,7 @@ pub fn run(args: Args) -> u8 {
                 // A clerk (or a second process) watching the output sees each decision as it is made.
                 out.flush()
             };
-            input::read(path, *format, show_file, &mut sink)
+            input::read(path, *format, show_file, &limits, &mut sink)
                 .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
         out.flush()
@@ -93,12 +97,12 @@ pub fn run(args: Args) -> u8 {
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("{summary}");
+            say!("error: {e}");
+            say!("{summary}");
             exit::UNUSABLE
         }
         Ok(()) => {
-            eprintln!("{summary}");
+            say!("{summary}");
             if counts.errors > 0 { exit::SOME_FAILED } else { exit::OK }
         }
     }
@@ -121,7 +125,7 @@ fn one(
         let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
         obj.insert(String::from(unit), serde_json::Value::from(pos.n));
         obj.insert(String::from("error"), serde_json::Value::String(msg));
-        serde_json::Value::Object(obj).to_string()
+        super::output::json(&serde_json::Value::Object(obj))
     };
     let value = match raw.into_value() {
         Ok(v) => v,
@@ -143,7 +147,7 @@ fn one(
                 counts.id_taken += 1;
             }
             // The verdict as `kensa eval` writes it (same key order), then what was done with it.
-            let mut line = serde_json::to_string(&e.verdict).map_err(io::Error::other)?;
+            let mut line = super::output::json(&e.verdict);
             if line.ends_with('}') {
                 line.pop();
                 line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });

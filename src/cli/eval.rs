@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use super::args::{EvalLimits, count_in, parse_jobs, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
 use super::output::{OutFormat, Rendered, Writer};
-use super::{exit, parse_today};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,8 +31,8 @@ pub struct Args {
     /// Add, for every record, what each rule did (passed, fired, skipped, not applicable).
     #[arg(long)]
     explain: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// The date to use as today, e.g. 2026-11-27 (default: today in Japan).
     #[arg(long, value_parser = parse_today)]
@@ -39,21 +40,10 @@ pub struct Args {
     /// Record fields that the schema does not know make the record an error.
     #[arg(long)]
     strict: bool,
-    /// The largest record accepted, in bytes (`K`, `M`, `G` suffixes: 16M): a JSONL line, a CSV
-    /// row, an element of a JSON array, a YAML file (read whole). A longer JSONL line is skipped
-    /// without being read into memory and reported as an error for that line.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "16M")]
-    max_record_bytes: usize,
-    /// The longest text value or field name of a record, in bytes (`K`, `M` suffixes); a longer
-    /// one makes the record an error naming the field.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "1M")]
-    max_field_bytes: usize,
-    /// Evaluation steps one record may take (each rule costs the nodes of its conditions, once
-    /// more per registry candidate it looks at); a record that needs more is an error naming the rule.
-    #[arg(long, value_name = "STEPS", default_value_t = kensa::Limits::default().eval_budget)]
-    eval_budget: u64,
+    #[command(flatten)]
+    limits: EvalLimits,
     /// Records per batch handed to the worker threads.
-    #[arg(long, default_value_t = 4096, hide = true)]
+    #[arg(long, default_value_t = 4096, hide = true, value_parser = count_in(1..=1_000_000))]
     batch: usize,
 }
 
@@ -62,16 +52,11 @@ pub fn run(args: Args) -> u8 {
         Ok(e) => e,
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             return exit::UNUSABLE;
         }
     };
-    let limits = kensa::Limits {
-        max_record_bytes: args.max_record_bytes,
-        max_field_bytes: args.max_field_bytes,
-        eval_budget: args.eval_budget,
-        ..kensa::Limits::default()
-    };
+    let limits = args.limits.limits();
     let engine = engine
         .with_today(args.today.unwrap_or_else(kensa::today_in_japan))
         .with_strict(args.strict)
@@ -82,7 +67,7 @@ pub fn run(args: Args) -> u8 {
         Some(path) => match load_registry(&engine, path) {
             Ok(r) => {
                 if !engine.uses_registry() {
-                    eprintln!("note: the rules have no `match` block, so the registry is not consulted");
+                    say!("note: the rules have no `match` block, so the registry is not consulted");
                 }
                 Some(r)
             }
@@ -101,7 +86,7 @@ pub fn run(args: Args) -> u8 {
     };
 
     if registry.is_none() && engine.uses_registry() {
-        eprintln!(
+        say!(
             "note: no --registry given: rules about enrolled residents (duplicates, numbers or accounts held by others, ambiguous links) are not applicable"
         );
     }
@@ -134,7 +119,7 @@ pub fn run(args: Args) -> u8 {
                 }
                 Ok(())
             };
-            input::read_with(path, *fmt, show_file, &limits, &mut sink)
+            input::read(path, *fmt, show_file, &limits, &mut sink)
                 .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
         flush(&mut batch, &mut writer)?;
@@ -146,31 +131,12 @@ pub fn run(args: Args) -> u8 {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return exit::OK;
         }
-        eprintln!("error: {e}");
-        eprintln!("{}", stats.summary());
+        say!("error: {e}");
+        say!("{}", stats.summary());
         return exit::UNUSABLE;
     }
-    eprintln!("{}", stats.summary());
+    say!("{}", stats.summary());
     if stats.errors > 0 { exit::SOME_FAILED } else { exit::OK }
-}
-
-/// A size in bytes: `1048576`, `1024K`, `16M`, `1G` (also `KiB`, `MiB`, `GiB`; powers of 1024).
-pub fn parse_bytes(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        _ => return Err(format!("`{s}` is not a size: write bytes, e.g. `1048576`, `1024K` or `16M`")),
-    };
-    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size: write bytes, e.g. `1048576` or `16M`"))?;
-    if n == 0 {
-        return Err(String::from("a size limit must be at least 1 byte"));
-    }
-    n.checked_mul(1usize << shift).ok_or_else(|| format!("`{s}` is too large"))
 }
 
 fn process(
@@ -198,7 +164,7 @@ fn process(
 }
 
 /// Open a registry database read-only, or read the enrolled records (JSONL, JSON, YAML or CSV)
-/// into memory, keyed by the rules.
+/// into memory, keyed by the rules; a file is read within the engine's limits.
 pub fn load_registry(
     engine: &kensa::Engine,
     path: &std::path::Path,
@@ -206,7 +172,7 @@ pub fn load_registry(
     if is_database(path) {
         return open_database_read(engine, path);
     }
-    Ok(Box::new(engine.memory_registry(read_registry_records(path)?)))
+    Ok(Box::new(engine.memory_registry(read_registry_records(path, &engine.limits())?)))
 }
 
 /// Whether a registry argument names a database — a PostgreSQL URL, or a SQLite file (by its
@@ -244,17 +210,17 @@ pub fn open_database_read(
     }
 }
 
-/// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one is an error.
-pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::Value>, String> {
+/// The enrolled records of a JSONL, JSON, YAML or CSV file; the first unreadable one, or one
+/// over `limits`, is an error.
+pub fn read_registry_records(path: &std::path::Path, limits: &kensa::Limits) -> Result<Vec<serde_json::Value>, String> {
     let name = path.display().to_string();
+    // Any file that is not JSON, YAML or CSV by its name is read as JSONL.
     let format = Format::from_path(path).unwrap_or(Format::Jsonl);
-    if !path.is_file() {
-        return Err(format!("cannot open registry `{name}`: no such file"));
-    }
+    input::is_stream(&name, "registry ")?;
     let mut records = Vec::new();
     let mut problem = None;
     let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-        match raw.into_value() {
+        match raw.into_value().and_then(|v| limits.check_record(&v).map(|()| v).map_err(|e| e.to_string())) {
             Ok(v) => records.push(v),
             Err(msg) => {
                 if problem.is_none() {
@@ -265,7 +231,7 @@ pub fn read_registry_records(path: &std::path::Path) -> Result<Vec<serde_json::V
         }
         Ok(())
     };
-    input::read(&name, format, false, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
+    input::read(&name, format, false, limits, &mut sink).map_err(|e| format!("cannot read registry `{name}`: {e}"))?;
     match problem {
         Some(p) => Err(p),
         None => Ok(records),

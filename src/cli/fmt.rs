@@ -30,7 +30,7 @@ pub fn run(args: Args) -> u8 {
     let mut tally = Tally::default();
     for path in &paths {
         if let Err(e) = collect(path, &mut files) {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             tally.failed += 1;
         }
     }
@@ -46,7 +46,7 @@ pub fn run(args: Args) -> u8 {
     if tally.failed > 0 {
         summary.push_str(&format!(", {} could not be formatted", tally.failed));
     }
-    eprintln!("{summary}");
+    say!("{summary}");
     if tally.failed > 0 {
         exit::UNUSABLE
     } else if args.check && tally.changed > 0 {
@@ -60,10 +60,10 @@ pub fn run(args: Args) -> u8 {
 /// or that the formatter cannot lay out without changing its meaning, is never written.
 fn format_file(file: &Path, check: bool, tally: &mut Tally) {
     let name = file.display().to_string();
-    let text = match std::fs::read_to_string(file) {
+    let text = match kensa::internal::read_rule_file(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read `{name}`: {e}");
+            say!("error: cannot read {e}");
             tally.failed += 1;
             return;
         }
@@ -72,33 +72,41 @@ fn format_file(file: &Path, check: bool, tally: &mut Tally) {
     match format_rules(&name, &text) {
         Ok(formatted) if formatted == text => {}
         Ok(formatted) if check => {
-            print!("{}", unified_diff(&name, &format!("{name} (formatted)"), &text, &formatted));
+            // The rule text may hold control characters: the diff is shown with them escaped.
+            let diff = unified_diff(&name, &format!("{name} (formatted)"), &text, &formatted);
+            print!("{}", kensa::internal::escape_text(&diff));
             tally.changed += 1;
         }
         Ok(formatted) => match std::fs::write(file, &formatted) {
             Ok(()) => {
-                eprintln!("reformatted {name}");
+                say!("reformatted {name}");
                 tally.changed += 1;
             }
             Err(e) => {
-                eprintln!("error: cannot write `{name}`: {e}");
+                say!("error: cannot write `{name}`: {e}");
                 tally.failed += 1;
             }
         },
         Err(FormatFailure::Syntax(report)) => {
             super::print_report(&report);
-            eprintln!("{name}: not formatted, fix the syntax error(s) first");
+            say!("{name}: not formatted, fix the syntax error(s) first");
             tally.failed += 1;
         }
         Err(FormatFailure::Internal(reason)) => {
-            eprintln!("error: `{name}` left unchanged: internal formatter error: {reason}");
+            say!("error: `{name}` left unchanged: internal formatter error: {reason}");
             tally.failed += 1;
         }
     }
 }
 
 /// Add `path` (a file) or every `.kensa` file under it (a folder, recursively, in name order).
+/// A file found in a folder must be inside it: a symbolic link that points elsewhere is refused,
+/// as `kensa check` refuses it (formatting would write through it).
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    collect_in(path, path, files)
+}
+
+fn collect_in(root: &Path, path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     if !meta.is_dir() {
         files.push(path.to_path_buf());
@@ -111,8 +119,16 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
         let child = entry.path();
         // Symbolic links to folders are not followed, so a link cycle cannot loop.
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            collect(&child, files)?;
-        } else if child.extension().is_some_and(|e| e == "kensa") && child.is_file() {
+            collect_in(root, &child, files)?;
+        } else if child.extension().is_some_and(|e| e == "kensa") && !child.is_dir() {
+            if kensa::internal::links_outside(root, &child) {
+                return Err(format!(
+                    "cannot format `{}`: a symbolic link points outside the folder `{}`; copy the file into the \
+                     folder instead of linking to it",
+                    child.display(),
+                    root.display()
+                ));
+            }
             files.push(child);
         }
     }

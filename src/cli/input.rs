@@ -8,6 +8,10 @@ use std::path::Path;
 
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 
+use csv_rows::Row;
+
+mod csv_rows;
+
 /// Where a record came from: a line (JSONL, CSV) or a position in a JSON/YAML list.
 #[derive(Clone, Debug)]
 pub struct Pos {
@@ -66,45 +70,57 @@ impl Format {
 }
 
 /// The inputs of a command with their formats: `-` (standard input) when none are given;
-/// the format from `--input-format`, else the file name, else JSONL for standard input.
-/// `Err` says which input cannot be used.
+/// the format from `--input-format`, else the file name, else JSONL for a stream (see
+/// [`format_of`]). `Err` says which input cannot be used.
 pub fn plan(inputs: &[String], input_format: Option<Format>) -> Result<Vec<(String, Format)>, String> {
     let inputs = if inputs.is_empty() { vec![String::from("-")] } else { inputs.to_vec() };
     let mut plan = Vec::with_capacity(inputs.len());
     for path in inputs {
-        let format = match input_format.or_else(|| Format::from_path(Path::new(&path))) {
-            Some(f) => f,
-            None if path == "-" => Format::Jsonl,
-            None => {
-                return Err(format!(
-                    "cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
-                ));
-            }
-        };
-        if path != "-" && !Path::new(&path).is_file() {
-            return Err(format!("cannot open `{path}`: no such file"));
-        }
+        let format = format_of(&path, input_format)?;
         plan.push((path, format));
     }
     Ok(plan)
 }
 
-/// Read one input (a path, or `-` for standard input) and pass every record to `sink`, with
-/// the default limits.
-pub fn read(
-    path: &str,
-    format: Format,
-    show_file: bool,
-    sink: &mut dyn FnMut(Pos, Raw) -> io::Result<()>,
-) -> io::Result<()> {
-    read_with(path, format, show_file, &kensa::Limits::default(), sink)
+/// The format of one input, after checking that it can be read: `Err` when it does not exist
+/// or is a folder. A stream — standard input (`-`), a named pipe, `/dev/fd/N` as the shell's
+/// `<(…)` passes it, a device — has no file name to go by, so it is JSONL unless
+/// `--input-format` says otherwise; a regular file is named by its extension.
+pub fn format_of(path: &str, input_format: Option<Format>) -> Result<Format, String> {
+    let stream = path == "-" || is_stream(path, "")?;
+    match input_format.or_else(|| Format::from_path(Path::new(path))) {
+        Some(f) => Ok(f),
+        None if stream => Ok(Format::Jsonl),
+        None => {
+            Err(format!("cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"))
+        }
+    }
 }
 
-/// Read one input and pass every record to `sink`. A record larger than
-/// `limits.max_record_bytes` is an error for that record: a JSONL line is skipped without
-/// being read into memory and the next line is read; in a JSON array, a CSV file or a YAML
-/// file the records after it cannot be found, so the rest of the file is not read.
-pub fn read_with(
+/// Whether the input at `path` is a stream (not a regular file); `Err` when it does not exist or
+/// is a folder. `what` names it in the message (`registry `, or nothing).
+pub fn is_stream(path: &str, what: &str) -> Result<bool, String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => format!("cannot open {what}`{path}`: no such file"),
+        io::ErrorKind::PermissionDenied => format!("cannot open {what}`{path}`: permission denied"),
+        _ => format!("cannot open {what}`{path}`: {e}"),
+    })?;
+    if meta.is_dir() {
+        return Err(format!(
+            "cannot read {what}`{path}`: it is a folder, not a file of records; name the files in it, e.g. `{}`",
+            Path::new(path).join("*.jsonl").display()
+        ));
+    }
+    Ok(!meta.is_file())
+}
+
+/// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record
+/// larger than `limits.max_record_bytes` is an error for that record: a JSONL line is skipped
+/// without being read into memory and the next line is read (unless no line end comes within
+/// [`SKIP_FACTOR`] times the limit: then the input has no lines, as `/dev/zero`, and the rest
+/// of it is not read); in a JSON array, a CSV file or a YAML file the records after it cannot
+/// be found, so the rest of the file is not read.
+pub fn read(
     path: &str,
     format: Format,
     show_file: bool,
@@ -130,6 +146,7 @@ pub fn read_with(
                         sink(pos(Unit::Line, n), Raw::Error(line_too_long(len, max)))?;
                         continue;
                     }
+                    Line::Endless(len) => return sink(pos(Unit::Line, n), Raw::Error(no_line_end(len, max))),
                     Line::Text => match String::from_utf8(std::mem::take(&mut buf)) {
                         Ok(s) => s,
                         Err(e) => {
@@ -233,56 +250,25 @@ pub fn read_with(
             }
         }
         Format::Csv => {
-            let cap = Cap::new(max);
-            let mut rdr = csv::ReaderBuilder::new()
-                .flexible(false)
-                .trim(csv::Trim::All)
-                // Rows end at `\n` (a `\r` before it is trimmed): with the default terminator
-                // the csv crate counts a CRLF file's lines one short.
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_reader(Capped { inner: reader, cap: cap.clone() });
-            let headers: Vec<String> = match rdr.headers() {
-                Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
-                Err(e) if cap.tripped.get() || !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    let msg = if cap.tripped.get() {
-                        format!("the header line is larger than the limit of {max} bytes: is this a CSV file?")
-                    } else {
-                        format!("cannot read the header line: {}", csv_reason(&e))
-                    };
-                    return sink(pos(Unit::Line, 1), Raw::Error(msg));
+            let mut rows = csv_rows::Rows::new(reader, max);
+            let headers: Vec<String> = match rows.next_row()? {
+                None => return Ok(()),
+                Some(Row::Values { values, .. }) => values,
+                Some(Row::Error { line, message } | Row::Stop { line, message }) => {
+                    return sink(pos(Unit::Line, line), Raw::Error(message));
                 }
-                Err(e) => return Err(csv_io(e)),
             };
             if let Some(msg) = duplicate_header(&headers) {
                 return sink(pos(Unit::Line, 1), Raw::Error(msg));
             }
-            let mut record = csv::StringRecord::new();
-            let mut last_line = 1;
-            loop {
-                cap.used.set(0);
-                match rdr.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        let line = record.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                        last_line = line;
-                        sink(pos(Unit::Line, line), Raw::Value(csv_object(&headers, &record)))?;
+            rows.expect_columns(headers.len());
+            while let Some(row) = rows.next_row()? {
+                match row {
+                    Row::Values { line, values } => {
+                        sink(pos(Unit::Line, line), Raw::Value(csv_object(&headers, &values)))?
                     }
-                    Err(e) => {
-                        if cap.tripped.get() {
-                            let msg = format!(
-                                "the row after line {last_line} is larger than the limit of {max} bytes, so the rest of \
-                                 the file was not read: check its quotes (an unclosed `\"` runs to the end of the file) \
-                                 or raise the limit (--max-record-bytes)"
-                            );
-                            return sink(pos(Unit::Line, last_line + 1), Raw::Error(msg));
-                        }
-                        let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                        if let csv::ErrorKind::Io(_) = e.kind() {
-                            return Err(csv_io(e));
-                        }
-                        last_line = line;
-                        sink(pos(Unit::Line, line), Raw::Error(csv_reason(&e)))?;
-                    }
+                    Row::Error { line, message } => sink(pos(Unit::Line, line), Raw::Error(message))?,
+                    Row::Stop { line, message } => return sink(pos(Unit::Line, line), Raw::Error(message)),
                 }
             }
             Ok(())
@@ -305,10 +291,19 @@ enum Line {
     Text,
     /// The line had this many bytes, more than the limit; it was skipped, not kept.
     TooLong(usize),
+    /// No line end came within this many bytes ([`SKIP_FACTOR`] times the limit); the line was
+    /// not read to its end.
+    Endless(usize),
 }
 
+/// How far past the record limit a line is skipped in search of its end: far enough for a
+/// broken line of any real file, and an end for an input with no lines at all (`/dev/zero`, a
+/// binary file, a stream that never ends).
+pub const SKIP_FACTOR: usize = 64;
+
 /// Read the next line into `buf` (without `\n` or `\r\n`); a line longer than `max` bytes is
-/// read past without being kept, so memory stays bounded by the limit.
+/// read past without being kept, so memory stays bounded by the limit, for at most
+/// [`SKIP_FACTOR`] times the limit.
 fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
     buf.clear();
     let mut total = 0usize;
@@ -342,6 +337,9 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Re
         }
         let used = chunk.len() + usize::from(newline.is_some());
         reader.consume(used);
+        if skipping && newline.is_none() && total / SKIP_FACTOR > max {
+            return Ok(Line::Endless(total));
+        }
         if newline.is_some() {
             if skipping {
                 return Ok(Line::TooLong(total));
@@ -358,6 +356,14 @@ fn line_too_long(len: usize, max: usize) -> String {
     format!(
         "the line is {len} bytes long, more than the limit of {max} bytes, so it was skipped: \
          a record is one line of a few kilobytes; check how the file was written, or raise the limit (--max-record-bytes)"
+    )
+}
+
+fn no_line_end(len: usize, max: usize) -> String {
+    format!(
+        "no line end within {len} bytes ({SKIP_FACTOR} times the limit of {max} bytes for a record), so the rest \
+         of the input was not read: records are lines of a few kilobytes; check that this is a file of records, \
+         or raise the limit (--max-record-bytes)"
     )
 }
 
@@ -405,7 +411,7 @@ fn duplicate_header(headers: &[String]) -> Option<String> {
             continue;
         }
         if let Some(j) = headers.iter().skip(i + 1).position(|x| x == h) {
-            let name: String = h.chars().take(40).collect();
+            let name = kensa::internal::shorten(h, 40);
             return Some(format!(
                 "the header names column `{name}` twice (columns {} and {}), so no row of the file was read: \
                  rename or remove one of them",
@@ -417,28 +423,9 @@ fn duplicate_header(headers: &[String]) -> Option<String> {
     None
 }
 
-fn csv_io(e: csv::Error) -> io::Error {
-    io::Error::other(e.to_string())
-}
-
-fn csv_reason(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!(
-                "this row has {len} columns, but the header has {expected_len}: \
-                 a value with a comma must be in quotes (\"1,2\"); an empty value still needs its comma"
-            )
-        }
-        csv::ErrorKind::Utf8 { err, .. } => {
-            format!("the row is not UTF-8 text (column {}): save the file as UTF-8", err.field() + 1)
-        }
-        _ => String::from("cannot read this CSV row: check its quotes"),
-    }
-}
-
 /// A CSV row as a record object: `bank.holder_kana` columns become nested objects; empty cells
 /// are left out (absent).
-fn csv_object(headers: &[String], row: &csv::StringRecord) -> serde_json::Value {
+fn csv_object(headers: &[String], row: &[String]) -> serde_json::Value {
     let mut root = serde_json::Map::new();
     for (h, v) in headers.iter().zip(row.iter()) {
         if v.is_empty() {
@@ -570,10 +557,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut obj = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if obj.contains_key(&key) {
-                let mut name: String = key.chars().take(40).collect();
-                if key.chars().nth(40).is_some() {
-                    name.push('…');
-                }
+                let name = kensa::internal::shorten(&key, 40);
                 return Err(A::Error::custom(format!("duplicate field `{name}`")));
             }
             let v = map.next_value_seed(StrictValue)?;

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::args::parse_probability;
 use super::dedup::{MatchOptions, Pair, write_lines};
 use super::exit;
 
@@ -19,8 +20,8 @@ pub struct Args {
     /// The records to link them to (JSONL, JSON, YAML or CSV, by extension).
     #[arg(long)]
     registry: PathBuf,
-    /// Keep pairs whose match probability is at least this.
-    #[arg(long, default_value_t = 0.5)]
+    /// Keep pairs whose match probability is at least this (0 to 1).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_probability, allow_negative_numbers = true)]
     threshold: f64,
     /// Keep only the most probable link of each record (ties: the smaller registry id).
     #[arg(long)]
@@ -70,13 +71,13 @@ pub fn run(args: Args) -> u8 {
         pairs.extend(links);
     }
     if let Err(e) = write_lines(pairs.iter().map(Pair::to_json)) {
-        eprintln!("error: {e}");
+        say!("error: {e}");
         return exit::UNUSABLE;
     }
     let left_out = read.left_out + enrolled.left_out;
     // The counts reconcile: records read = records compared + errors (left out), for the
     // records and for the registry.
-    eprintln!(
+    say!(
         "link: {} records: {} compared, {} errors; against {} registry records ({} errors); {} comparisons, {} pairs with probability >= {}, {} records linked, {:.2}s",
         records.len() + read.left_out,
         records.len(),

@@ -1,6 +1,21 @@
 //! Command-line interface: one file per subcommand. Arguments are parsed by clap and turned
 //! into a validated configuration before a command runs.
+//!
+//! Nothing from a record, a file name or a rule file reaches the terminal raw: messages go
+//! through [`say!`], tables and reports through `kensa::internal::escape_controls` /
+//! `escape_text`, JSON through `json_safe` (which keeps the values), so that no text can clear
+//! the clerk's screen, overwrite a `reject` or reorder a line.
 
+/// `eprintln!` for messages: control characters and bidi overrides in the text (from a record,
+/// a file name, a rule file) are shown escaped, and a line feed in it cannot make it pass for
+/// two lines.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", kensa::internal::escape_controls(&format!($($arg)*)))
+    };
+}
+
+mod args;
 mod check;
 mod dedup;
 mod diff;
@@ -100,7 +115,7 @@ pub fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
         let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("{}", panic_report(&message, &at));
+        eprintln!("{}", kensa::internal::escape_text(&panic_report(&message, &at)));
     }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -129,24 +144,19 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// A pool of `jobs` worker threads (default: all cores); on failure the message is printed
-/// and the exit code returned.
+/// A pool of `jobs` worker threads (default: all cores; `--jobs` is checked by
+/// [`args::parse_jobs`]); on failure the message is printed and the exit code returned.
 pub fn pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, u8> {
     rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| {
-        eprintln!("error: cannot start worker threads: {e}");
+        say!("error: cannot start worker threads: {e}");
         exit::UNUSABLE
     })
 }
 
 /// Print `error: {msg}` and give the exit code of unusable input.
 pub fn fail(msg: &str) -> u8 {
-    eprintln!("error: {msg}");
+    say!("error: {msg}");
     exit::UNUSABLE
-}
-
-/// Parse a `--today` value (any date format kensa reads, e.g. `2026-11-27` or `令和8年11月27日`).
-pub fn parse_today(s: &str) -> Result<kensa::Date, String> {
-    kensa::Date::parse(s).map_err(|e| format!("`{s}` is not a date: {e}"))
 }
 
 /// Print a compile report to stderr, coloured when stderr is a terminal.

@@ -37,13 +37,16 @@ pub struct Args {
 pub fn run(args: Args) -> u8 {
     let stdin = io::stdin();
     let stdout = io::stdout();
+    // A filter: its output is the input normalized, and kept as it is for the next program;
+    // on a terminal, control characters and bidi overrides are shown escaped (as `ls` does).
+    let terminal = io::IsTerminal::is_terminal(&stdout);
     let mut out = io::BufWriter::new(stdout.lock());
     let mut failed = 0usize;
     for (i, line) in stdin.lock().lines().enumerate() {
         let line = match line {
             Ok(l) => l,
             Err(_) => {
-                eprintln!("line {}: not UTF-8 text", i + 1);
+                say!("line {}: not UTF-8 text", i + 1);
                 failed += 1;
                 if writeln!(out).is_err() {
                     return exit::OK;
@@ -60,11 +63,12 @@ pub fn run(args: Args) -> u8 {
         let text = match result {
             Ok(s) => s,
             Err(reason) => {
-                eprintln!("line {}: {reason}", i + 1);
+                say!("line {}: {reason}", i + 1);
                 failed += 1;
                 if args.json { String::from("null") } else { String::new() }
             }
         };
+        let text = if terminal { kensa::internal::escape_controls(&text) } else { text.into() };
         if writeln!(out, "{text}").is_err() {
             return exit::OK;
         }

@@ -1,8 +1,12 @@
 //! Writing verdicts: JSONL (the contract other tools read), a JSON array, YAML, or an aligned
 //! table for people. Each record is rendered on a worker thread; the writer only concatenates,
-//! in input order.
+//! in input order. Text from a record never reaches the terminal raw: table cells are escaped,
+//! JSON and YAML escape what they carry (see [`json`], [`yaml`]).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+use kensa::internal::{escape_controls, escape_text, json_safe};
 
 use unicode_width::UnicodeWidthStr;
 
@@ -42,33 +46,57 @@ fn pos_json(pos: &Pos, obj: &mut serde_json::Map<String, serde_json::Value>) {
 
 fn pos_text(pos: &Pos) -> String {
     match &pos.file {
-        Some(f) => format!("{f}:{}", pos.n),
+        Some(f) => format!("{}:{}", escape_controls(f), pos.n),
         None => pos.n.to_string(),
     }
+}
+
+/// A value as JSON, with what JSON leaves raw (C1 controls, bidi overrides, …) escaped: the same
+/// value for any reader.
+pub fn json(v: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    match json_safe(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(safe) => safe,
+    }
+}
+
+/// A value as YAML; the YAML writer escapes control characters but leaves bidi overrides raw,
+/// so a value holding one is written as JSON instead (a flow mapping, which YAML reads too).
+pub fn yaml(v: &impl serde::Serialize) -> String {
+    let text = serde_saphyr::to_string(v).unwrap_or_default();
+    match escape_text(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(_) => json(v),
+    }
+}
+
+fn cell(text: &str) -> String {
+    escape_controls(text).into_owned()
 }
 
 impl Rendered {
     pub fn verdict(pos: Pos, v: &kensa::Verdict, format: OutFormat) -> Rendered {
         let text = match format {
-            OutFormat::Jsonl | OutFormat::Json => serde_json::to_string(v).unwrap_or_default(),
-            OutFormat::Yaml => serde_saphyr::to_string(v).unwrap_or_default(),
+            OutFormat::Jsonl | OutFormat::Json => json(v),
+            OutFormat::Yaml => yaml(v),
             OutFormat::Table => String::new(),
         };
         let row = (format == OutFormat::Table).then(|| Row {
             pos: pos_text(&pos),
-            id: v.id.clone().unwrap_or_default(),
+            id: cell(v.id.as_deref().unwrap_or_default()),
             decision: v.decision.to_string(),
             score: v.score.to_string(),
             findings: v
                 .findings
                 .iter()
-                .map(|f| format!("{} {}: {}", f.severity, f.rule, f.message))
+                .map(|f| cell(&format!("{} {}: {}", f.severity, f.rule, f.message)))
                 .chain(
                     v.trace
                         .iter()
                         .flatten()
                         .filter(|t| t.outcome != kensa::RuleOutcome::Fired)
-                        .map(|t| format!("   {} {}", t.outcome.as_str(), t.rule)),
+                        .map(|t| format!("   {} {}", t.outcome.as_str(), cell(&t.rule))),
                 )
                 .collect(),
         });
@@ -81,8 +109,8 @@ impl Rendered {
         obj.insert(String::from("error"), serde_json::Value::String(message.clone()));
         let obj = serde_json::Value::Object(obj);
         let text = match format {
-            OutFormat::Jsonl | OutFormat::Json => obj.to_string(),
-            OutFormat::Yaml => serde_saphyr::to_string(&obj).unwrap_or_default(),
+            OutFormat::Jsonl | OutFormat::Json => json(&obj),
+            OutFormat::Yaml => yaml(&obj),
             OutFormat::Table => String::new(),
         };
         let row = (format == OutFormat::Table).then(|| Row {
@@ -90,7 +118,7 @@ impl Rendered {
             id: String::new(),
             decision: String::from("error"),
             score: String::new(),
-            findings: vec![message],
+            findings: vec![cell(&message)],
         });
         Rendered { text, row, decision: None }
     }

@@ -4,11 +4,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use kensa::internal::escape_controls;
 use kensa::registry::{Entry, SqliteRegistry, Store, is_server_url};
 use rayon::prelude::*;
 
+use super::args::{ReadLimits, count_in, parse_today};
+use super::exit;
 use super::input::{self, Format, Pos, Raw};
-use super::{exit, parse_today};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -40,13 +42,15 @@ pub struct ImportArgs {
     /// The date to use as today for keys that depend on it.
     #[arg(long, value_parser = parse_today)]
     today: Option<kensa::Date>,
-    /// Records per transaction.
-    #[arg(long, default_value_t = 50_000)]
+    /// Records per transaction (1 to 1,000,000).
+    #[arg(long, default_value_t = 50_000, value_parser = count_in(1..=1_000_000))]
     batch: usize,
     /// Memory for database pages, in MiB (a database file only): the key index of a million
-    /// records fits in 512.
-    #[arg(long, default_value_t = 512)]
-    cache_mib: u32,
+    /// records fits in 512 (1 to 65,536).
+    #[arg(long, default_value_t = 512, value_parser = count_in(1..=65_536))]
+    cache_mib: usize,
+    #[command(flatten)]
+    limits: ReadLimits,
 }
 
 #[derive(clap::Args, Debug)]
@@ -90,7 +94,7 @@ pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<ke
         Ok(e) => Some(e.with_today(today.unwrap_or_else(kensa::today_in_japan))),
         Err(e) => {
             super::print_report(e.report());
-            eprintln!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
+            say!("error: the rules do not compile; fix the errors above (`kensa check` lists them)");
             None
         }
     }
@@ -115,7 +119,7 @@ pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> R
         Box::new(reg)
     };
     if let Some(r) = reg.rebuilt() {
-        eprintln!(
+        say!(
             "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
             r.records,
             started.elapsed().as_secs_f64(),
@@ -152,10 +156,12 @@ pub fn no_server_support() -> String {
 
 fn import(args: ImportArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
-    let reg = match open_write(&engine, &args.db, Some(args.cache_mib)) {
+    let limits = args.limits.limits();
+    let cache_mib = u32::try_from(args.cache_mib).unwrap_or(u32::MAX);
+    let reg = match open_write(&engine, &args.db, Some(cache_mib)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -177,6 +183,8 @@ fn import(args: ImportArgs) -> u8 {
                 if !value.is_object() {
                     return Err((pos, String::from("a record must be a JSON object")));
                 }
+                // Stored records are judged later: they are held to the same limits now.
+                limits.check_record(&value).map_err(|e| (pos.clone(), e.to_string()))?;
                 Ok(engine.registry_entry(value))
             })
             .collect();
@@ -186,7 +194,7 @@ fn import(args: ImportArgs) -> u8 {
                 Ok(e) => entries.push(e),
                 Err((pos, msg)) => {
                     *bad += 1;
-                    eprintln!("error: {}: {msg}", where_(&pos));
+                    say!("error: {}: {msg}", where_(&pos));
                 }
             }
         }
@@ -196,17 +204,12 @@ fn import(args: ImportArgs) -> u8 {
         Ok(())
     };
 
-    for path in &args.inputs {
-        let format = match args.input_format.or_else(|| Format::from_path(Path::new(path))) {
-            Some(f) => f,
-            None if path == "-" => Format::Jsonl,
-            None => {
-                eprintln!(
-                    "error: cannot tell the format of `{path}` from its name; add --input-format jsonl|json|yaml|csv"
-                );
-                return exit::UNUSABLE;
-            }
-        };
+    let plan = match input::plan(&args.inputs, args.input_format) {
+        Ok(p) => p,
+        Err(msg) => return super::fail(&msg),
+    };
+    for (path, format) in &plan {
+        let format = *format;
         let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
             batch.push((pos, raw));
             if batch.len() >= batch_size {
@@ -214,18 +217,18 @@ fn import(args: ImportArgs) -> u8 {
             }
             Ok(())
         };
-        if let Err(e) = input::read(path, format, show_file, &mut sink) {
-            eprintln!("error: `{path}`: {e}");
-            eprintln!("{} records imported before the error (committed)", total.inserted);
+        if let Err(e) = input::read(path, format, show_file, &limits, &mut sink) {
+            say!("error: `{path}`: {e}");
+            say!("{} records imported before the error (committed)", total.inserted);
             return exit::UNUSABLE;
         }
         if let Err(e) = flush(&mut batch, &mut total, &mut bad) {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     }
     // The counts reconcile: records read = imported + already stored + errors.
-    eprintln!(
+    say!(
         "{} records: {} imported into `{}`, {} already stored (skipped, the stored record is kept), {} errors; {:.1} s",
         total.inserted + total.skipped + bad,
         total.inserted,
@@ -253,7 +256,7 @@ fn stats(args: StatsArgs) -> u8 {
     let stats = match registry_stats(&args.db) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::UNUSABLE;
         }
     };
@@ -272,9 +275,9 @@ fn stats(args: StatsArgs) -> u8 {
                 "block": b, "on": engine.block_label(*b), "key": shown_key(k), "records": n,
             })).collect::<Vec<_>>(),
         });
-        println!("{obj}");
+        println!("{}", kensa::internal::json_safe(&obj.to_string()));
     } else {
-        println!("registry   {}", shown(&args.db));
+        println!("registry   {}", escape_controls(&shown(&args.db)));
         let what = if is_server_url(&args.db) { "table size" } else { "file size " };
         println!("{what} {} bytes ({:.1} MiB)", stats.file_bytes, stats.file_bytes as f64 / 1_048_576.0);
         println!("records    {}", stats.records);
@@ -282,7 +285,7 @@ fn stats(args: StatsArgs) -> u8 {
             println!("keys       block {b}: {n}");
         }
         for (k, v) in &stats.meta {
-            println!("meta       {k} = {v}");
+            println!("meta       {} = {}", escape_controls(k), escape_controls(v));
         }
         // Keys shared by so many records that a lookup compares only the closest of them.
         const LISTED: usize = 20;
@@ -317,18 +320,18 @@ fn stats(args: StatsArgs) -> u8 {
 fn rebuild(args: RebuildArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
     if !is_server_url(&args.db) && !Path::new(&args.db).is_file() {
-        eprintln!("error: `{}`: no such registry file", args.db);
+        say!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
     }
     match open_write(&engine, &args.db, None) {
         Ok(reg) => {
             if reg.rebuilt().is_none() {
-                eprintln!("the keys of `{}` are already current for these rules", reg.location());
+                say!("the keys of `{}` are already current for these rules", reg.location());
             }
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             exit::UNUSABLE
         }
     }

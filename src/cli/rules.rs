@@ -27,20 +27,20 @@ pub fn run(cmd: Command) -> u8 {
             for (name, text) in kensa::internal::builtin_rules() {
                 let path = dir.join(name);
                 if path.exists() && !force {
-                    eprintln!("error: `{}` already exists (use --force to overwrite)", path.display());
+                    say!("error: `{}` already exists (use --force to overwrite)", path.display());
                     return exit::UNUSABLE;
                 }
                 if let Some(parent) = path.parent()
                     && let Err(e) = std::fs::create_dir_all(parent)
                 {
-                    eprintln!("error: cannot create `{}`: {e}", parent.display());
+                    say!("error: cannot create `{}`: {e}", parent.display());
                     return exit::UNUSABLE;
                 }
                 if let Err(e) = std::fs::write(&path, text) {
-                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    say!("error: cannot write `{}`: {e}", path.display());
                     return exit::UNUSABLE;
                 }
-                eprintln!("wrote {}", path.display());
+                say!("wrote {}", path.display());
             }
             exit::OK
         }

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use kensa::MatchProfile;
 
+use super::args::{count_in, parse_tolerance};
 use super::dedup::MatchOptions;
 use super::exit;
 
@@ -27,17 +28,17 @@ pub struct Args {
     /// Where to write the rule file with the new numbers (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Random pairs to start u from (0: start from the rule file's u).
-    #[arg(long, default_value_t = 20_000)]
+    /// Random pairs to start u from, up to 10,000,000 (0: start from the rule file's u).
+    #[arg(long, default_value_t = 20_000, value_parser = count_in(0..=10_000_000))]
     random_pairs: usize,
     /// Keep u as started (from random pairs or the rule file); estimate only m and the prior.
     #[arg(long)]
     fix_u: bool,
-    /// Most EM iterations.
-    #[arg(long, default_value_t = 500)]
+    /// Most EM iterations (1 to 1,000,000).
+    #[arg(long, default_value_t = 500, value_parser = count_in(1..=1_000_000))]
     max_iterations: usize,
-    /// Stop when no probability moves by more than this.
-    #[arg(long, default_value_t = 1e-7)]
+    /// Stop when no probability moves by more than this (0 to below 1).
+    #[arg(long, default_value_t = 1e-7, value_parser = parse_tolerance, allow_negative_numbers = true)]
     tolerance: f64,
     /// Seed of the random pairs.
     #[arg(long, default_value_t = 1)]
@@ -144,13 +145,11 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     let Some(params) = engine.match_parameters() else {
-        eprintln!("error: cannot find the `match` block in the rule text");
+        say!("error: cannot find the `match` block in the rule text");
         return exit::UNUSABLE;
     };
     if params.compares.iter().flat_map(|c| &c.levels).any(|l| l.m_at.is_none() || l.u_at.is_none()) {
-        eprintln!(
-            "error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`"
-        );
+        say!("error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`");
         return exit::UNUSABLE;
     }
     let read = match args.common.read(&engine, &pool, &args.input, "") {
@@ -169,7 +168,7 @@ pub fn run(args: Args) -> u8 {
     // The file holding the match block, rewritten.
     let file = &params.block_at.file;
     let Some(text) = engine.report().sources.files().find(|(_, f)| &f.name == file).map(|(_, f)| f.text.clone()) else {
-        eprintln!("error: cannot find the rule text of `{file}`");
+        say!("error: cannot find the rule text of `{file}`");
         return exit::UNUSABLE;
     };
     let mut out = em::rewrite(&text, file, &params, &result.model);
@@ -190,11 +189,11 @@ pub fn run(args: Args) -> u8 {
             .map_err(|e| e.to_string()),
     };
     if let Err(msg) = written {
-        eprintln!("error: {msg}");
+        say!("error: {msg}");
         return exit::UNUSABLE;
     }
 
-    eprintln!(
+    say!(
         "train: {} records, {} compared pairs ({} patterns), EM {} after {} iterations; prior {} ({:.0} expected matches), {:.2}s",
         read.profiles.len(),
         patterns.pairs(),
@@ -209,7 +208,7 @@ pub fn run(args: Args) -> u8 {
         for (l, level) in c.levels.iter().enumerate() {
             let m = result.model.m.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
             let u = result.model.u.get(k).and_then(|v| v.get(l)).copied().unwrap_or(f64::NAN);
-            eprintln!(
+            say!(
                 "  {:<16} {:<10} m {:<10} u {:<12} (was m {} u {})",
                 c.name,
                 level.name,

@@ -19,6 +19,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a finished process did (its output must be UTF-8).
+    pub fn from_output(args: &[&str], out: std::process::Output) -> Run {
+        Run {
+            args: args.iter().map(|s| (*s).to_string()).collect(),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
     /// The golden text: command, exit code, then both streams.
     pub fn golden(&self) -> String {
         format!(
@@ -76,13 +86,7 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
     if let Some(text) = stdin {
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        args: args.iter().map(|s| (*s).to_string()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    Run::from_output(args, child.wait_with_output().unwrap())
 }
 
 /// Run from the crate root (for `rules/`, `examples/`, `tests/fixtures/`).

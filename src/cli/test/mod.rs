@@ -17,6 +17,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kensa::internal::{escape_text, json_safe};
 use rayon::prelude::*;
 
 use super::exit;
@@ -41,10 +42,10 @@ pub struct Args {
     coverage: bool,
     /// Fail when less than this percentage of (rule, way) pairs is covered: each rule must
     /// fire in some case and pass in another. Implies --coverage.
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, value_name = "PERCENT", value_parser = super::args::parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, short = 'j', value_parser = super::args::parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Put each suite's enrolled records into this kind of registry database instead of memory
     /// and look candidates up there: `sqlite` (a temporary file) or a PostgreSQL server
@@ -52,6 +53,8 @@ pub struct Args {
     /// must not change: this checks that a store gives the rules the same candidates.
     #[arg(long, value_name = "sqlite|postgres://…")]
     registry_store: Option<String>,
+    #[command(flatten)]
+    limits: super::args::EvalLimits,
 }
 
 const SUITE_HELP: &str = "\
@@ -136,7 +139,7 @@ pub fn run(args: Args) -> u8 {
         Err(msg) => return super::fail(&msg),
     };
     if files.is_empty() {
-        eprintln!("error: no suites found (suites are `.yaml` files; looked in {})", looked_in(&args.paths));
+        say!("error: no suites found (suites are `.yaml` files; looked in {})", looked_in(&args.paths));
         return exit::UNUSABLE;
     }
 
@@ -156,7 +159,12 @@ pub fn run(args: Args) -> u8 {
     let mut coverage: Coverage = BTreeMap::new();
     let mut results = Vec::new();
     for s in &suites {
-        let r = pool.install(|| run_suite(s, &args.filter, args.registry_store.as_deref(), &mut sets, &mut coverage));
+        let options = RunOptions {
+            filter: args.filter.as_deref(),
+            store: args.registry_store.as_deref(),
+            limits: args.limits.limits(),
+        };
+        let r = pool.install(|| run_suite(s, &options, &mut sets, &mut coverage));
         results.push(r);
     }
 
@@ -165,22 +173,23 @@ pub fn run(args: Args) -> u8 {
     let covered = report::covered(&coverage);
     match args.format {
         Format::Text => {
-            print!("{}", report::text(&results));
+            // Case names, messages and evidence come from suites and records: escaped for the terminal.
+            print!("{}", escape_text(&report::text(&results)));
             if want_coverage {
-                print!("{}", report::coverage_text(&coverage));
+                print!("{}", escape_text(&report::coverage_text(&coverage)));
             }
             println!("{}", summary.line());
         }
         Format::Json => {
             let v = report::json(&results, &summary, want_coverage.then_some(&coverage));
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            println!("{}", json_safe(&serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
     }
-    eprintln!("test: {} suites in {:.2}s", summary.suites, start.elapsed().as_secs_f64());
+    say!("test: {} suites in {:.2}s", summary.suites, start.elapsed().as_secs_f64());
     if let Some(path) = &args.junit
         && let Err(e) = report::write_junit(path, &results)
     {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
+        say!("error: cannot write `{}`: {e}", path.display());
         return exit::UNUSABLE;
     }
     let mut code = if summary.failed > 0 || summary.broken > 0 { exit::SOME_FAILED } else { exit::OK };
@@ -189,7 +198,7 @@ pub fn run(args: Args) -> u8 {
     {
         let missing = report::uncovered_ways(&coverage);
         let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
-        eprintln!(
+        say!(
             "error: coverage {:.1}% is below --min-coverage {min}%: {}{more} (see --coverage)",
             covered.percent(),
             missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
@@ -271,27 +280,31 @@ fn rule_set(
 }
 
 fn parse_date(s: &str) -> Result<kensa::Date, String> {
-    super::parse_today(s)
+    super::args::parse_today(s)
+}
+
+/// How the suites are run: the options of `kensa test` that apply to every suite.
+struct RunOptions<'a> {
+    /// Run only the cases whose name (or suite file name) contains this.
+    filter: Option<&'a str>,
+    /// The kind of registry database to put each suite's records into (`--registry-store`).
+    store: Option<&'a str>,
+    limits: kensa::Limits,
 }
 
 fn run_suite(
     s: &Suite,
-    filter: &Option<String>,
-    store: Option<&str>,
+    options: &RunOptions<'_>,
     sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
     coverage: &mut Coverage,
 ) -> SuiteResult {
     let path = s.path.display().to_string();
-    let chosen: Vec<&Case> = s
-        .file
-        .cases
-        .iter()
-        .filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f) || path.contains(f)))
-        .collect();
+    let chosen: Vec<&Case> =
+        s.file.cases.iter().filter(|c| options.filter.is_none_or(|f| c.name.contains(f) || path.contains(f))).collect();
     let mut result = SuiteResult { path, rules: String::from("own rules"), cases: Vec::new(), error: None };
     // Cases with their own rules (rule files that must fail to compile) need no suite rules.
     let ctx = if chosen.iter().any(|c| c.skip.is_none() && c.rules.is_none()) {
-        match context(s, store, sets) {
+        match context(s, options, sets) {
             Ok(ctx) => Some(ctx),
             Err(msg) => {
                 result.error = Some(msg);
@@ -345,17 +358,21 @@ struct Context {
 /// The suite's rules (compiled once per rule set), `today` and registry.
 fn context(
     s: &Suite,
-    store: Option<&str>,
+    options: &RunOptions<'_>,
     sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
 ) -> Result<Context, String> {
     let set = rule_set(s.file.rules.as_deref().map(|r| s.resolve(r)), sets)?;
     let today = s.file.today.as_deref().map(parse_date).transpose().map_err(|msg| format!("today: {msg}"))?;
-    let engine = kensa::Engine::clone(&set.engine).with_today(today.unwrap_or_else(kensa::today_in_japan));
+    let engine = kensa::Engine::clone(&set.engine)
+        .with_today(today.unwrap_or_else(kensa::today_in_japan))
+        .with_limits(options.limits);
+    let store = options.store;
     let records = match (&s.file.registry, store) {
         (None, _) => None,
         (Some(RegistrySpec::Records(records)), _) => Some(records.clone()),
         (Some(RegistrySpec::File(f)), Some(_)) if !super::eval::is_database(&s.resolve(f)) => {
-            Some(super::eval::read_registry_records(&s.resolve(f)).map_err(|msg| format!("registry: {msg}"))?)
+            let records = super::eval::read_registry_records(&s.resolve(f), &options.limits);
+            Some(records.map_err(|msg| format!("registry: {msg}"))?)
         }
         (Some(RegistrySpec::File(f)), _) => {
             let registry =

@@ -30,7 +30,7 @@ impl Drop for Temporary {
             Temporary::Schema { url, name } => {
                 let options = kensa::registry::PgOptions::default();
                 if let Err(e) = kensa::registry::PostgresRegistry::drop_schema(url, &options, name) {
-                    eprintln!("warning: {e}; drop it by hand (`DROP SCHEMA {name} CASCADE`)");
+                    say!("warning: {e}; drop it by hand (`DROP SCHEMA {name} CASCADE`)");
                 }
             }
         }
