@@ -305,7 +305,7 @@ fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
             // WAL: readers do not block the writer nor the writer the readers. NORMAL sync in
             // WAL mode keeps the file consistent when a process dies; FULL would also survive a
             // power cut without losing the last commits, at one fsync per commit.
-            conn.pragma_update(None, "journal_mode", "WAL")?;
+            wal(&conn)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         // Lookups read records at random: map the file instead of copying each page through
@@ -316,6 +316,34 @@ fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
     };
     setup().map_err(|e| err(path, format!("cannot open: {e}")))?;
     Ok(conn)
+}
+
+/// Switch the file to WAL mode. The switch is a read followed by a write outside any
+/// transaction, so SQLite answers "database is locked" at once, without calling the busy
+/// handler, when another connection switches (or creates) the same new file at that moment
+/// (waiting could deadlock both). Retry until the busy timeout: the other connection finishes
+/// within milliseconds, and the file is then already in WAL mode.
+fn wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // Another connection holds a lock that keeps the mode from changing: as busy.
+            Ok(_) if std::time::Instant::now() < deadline => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline => {}
+            Ok(mode) => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!("cannot switch the journal from `{mode}` to WAL: the file stays locked")),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
 }
 
 fn read_meta(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
