@@ -525,3 +525,101 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
     assert!(!enrolled.contains("\"enrolled\":true"), "{enrolled}");
     assert_eq!(enroll(&url), enrolled);
 }
+
+/// Every way a URL can carry a password — `user:password@` (also with a `/` in the password),
+/// `?password=`, a percent-encoded parameter name, `sslpassword`, a `password=` inside
+/// `options`, and a libpq `key=value` string — and every output that names the registry
+/// (errors of every command, the import summary, `stats` in text and JSON, `rebuild`, the
+/// stale-keys advice, `kensa test --registry-store`): the password is never printed.
+#[test]
+fn a_password_anywhere_in_the_url_is_never_printed() {
+    const SECRET: &str = "s3cret";
+    let shows_secret = |out: &Output| {
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        text.contains(SECRET).then_some(text)
+    };
+    let dir = workdir("pg-passwords");
+    let dir_s = dir.to_str().unwrap().to_string();
+    let in_dir = |args: &[&str]| -> Output {
+        Command::new(KENSA).args(args).current_dir(&*dir).stdin(Stdio::null()).output().unwrap()
+    };
+    let input = format!("{ROOT}/examples/enrollment.jsonl");
+    let rules = format!("{ROOT}/rules");
+    let suite = format!("{ROOT}/tests/suites/enrollment.yaml");
+    let commands = |url: &str| -> Vec<Vec<String>> {
+        [
+            vec!["eval", "--registry", url, &input],
+            vec!["diff", "--base", &rules, "--registry", url, &input],
+            vec!["enroll", "--db", url, &input],
+            vec!["registry", "import", &input, "--db", url],
+            vec!["registry", "stats", "--db", url],
+            vec!["registry", "stats", "--json", "--db", url],
+            vec!["registry", "rebuild", "--db", url],
+            vec!["test", &suite, "--registry-store", url],
+        ]
+        .into_iter()
+        .map(|c| c.into_iter().map(String::from).collect())
+        .collect()
+    };
+
+    // No server behind these: every command fails, and says where without the password.
+    let unreachable = [
+        "postgres://clerk:s3cret@127.0.0.1:1/kensa",
+        "postgres://clerk:s3/cret@127.0.0.1:1/kensa",
+        "postgres://clerk@127.0.0.1:1/kensa?password=s3cret",
+        "postgresql://127.0.0.1:1/kensa?user=clerk&password=s3cret&application_name=kensa",
+        "postgres://clerk@127.0.0.1:1/kensa?pass%77ord=s3cret",
+        "postgres://clerk@127.0.0.1:1/kensa?sslpassword=s3cret",
+        "postgres://clerk@127.0.0.1:1/kensa?options=-c%20password%3Ds3cret",
+        "host=127.0.0.1 port=1 user=clerk password=s3cret",
+        "host=127.0.0.1 port=1 password='s3cret with spaces'",
+    ];
+    for url in unreachable {
+        let secret = if url.contains("s3/cret") { "s3/cret" } else { SECRET };
+        for args in commands(url) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = in_dir(&args);
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(!text.contains(secret), "`kensa {}` printed the password:\n{text}", args.join(" "));
+            assert_ne!(out.status.code(), Some(0), "`kensa {}` worked without a server:\n{text}", args.join(" "));
+        }
+    }
+    // A libpq key=value string is not taken for a file name (enroll and import would create it).
+    let left: Vec<_> =
+        std::fs::read_dir(&*dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "changed").collect();
+    assert!(left.is_empty(), "files created in {dir_s}: {left:?}");
+
+    // With a server (trust authentication ignores the password): what succeeds must not show it either.
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "passwords");
+    let with_param = format!("{}&password={SECRET}&application_name=kensa", s.url());
+    let mut urls = vec![with_param.clone()];
+    // `user:password@` with a `/` in the password, when the base URL names a user.
+    let creds = base.find("://").unwrap() + 3;
+    if let Some(at) = base[creds..].find('@').map(|at| creds + at).filter(|&at| !base[creds..at].contains(':')) {
+        let (head, tail) = base.split_at(at);
+        let sep = if tail.contains('?') { '&' } else { '?' };
+        urls.push(format!("{head}:s3/cret{tail}{sep}options=-csearch_path%3D{}", s.name));
+    }
+    for url in &urls {
+        for args in commands(url) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = in_dir(&args);
+            if let Some(text) = shows_secret(&out) {
+                panic!("`kensa {}` printed the password:\n{text}", args.join(" "));
+            }
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(!text.contains("s3/cret"), "`kensa {}` printed the password:\n{text}", args.join(" "));
+        }
+    }
+    // The import summary and stats name the registry, masked.
+    let stats = kensa(&["registry", "stats", "--db", &with_param]);
+    let text = ok(&stats);
+    assert!(text.contains("password=***"), "{text}");
+    // The stale-keys advice quotes the URL: masked too.
+    let changed =
+        rules_copy(&dir, "changed", |t| t.replace("block on address_key\n", "block on address_key ++ \"/\"\n"));
+    let stale = kensa(&["eval", "--rules", changed.to_str().unwrap(), "--registry", &with_param, &input]);
+    let text = String::from_utf8_lossy(&stale.stderr);
+    assert!(text.contains("kensa registry rebuild --db") && !text.contains(SECRET), "{text}");
+}

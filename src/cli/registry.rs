@@ -100,6 +100,7 @@ pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<ke
 /// is a `postgres://` URL — rebuilding stale keys; prints what it did. `cache_mib` sets the
 /// page cache of a database file.
 pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> Result<Box<dyn Store>, String> {
+    refuse_conninfo(db)?;
     if !engine.uses_registry() {
         return Err(String::from("the rules have no `match` block, so they define no registry keys"));
     }
@@ -296,6 +297,10 @@ fn stats(args: StatsArgs) -> u8 {
 
 fn rebuild(args: RebuildArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    if let Err(e) = refuse_conninfo(&args.db) {
+        eprintln!("error: {e}");
+        return exit::UNUSABLE;
+    }
     if !is_server_url(&args.db) && !Path::new(&args.db).is_file() {
         eprintln!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
@@ -316,14 +321,24 @@ fn rebuild(args: RebuildArgs) -> u8 {
 
 /// A registry location for messages: a path, or a URL without its password.
 pub fn shown(db: &str) -> String {
-    #[cfg(feature = "postgres")]
-    if is_server_url(db) {
-        return kensa::registry::postgres::redact(db);
+    kensa::registry::redact(db)
+}
+
+/// Refuse a libpq connection string (`host=db password=…`) where a registry is named: it would
+/// be taken for a file name (and `enroll` would create that file).
+pub fn refuse_conninfo(db: &str) -> Result<(), String> {
+    if kensa::registry::is_conninfo(db) && !Path::new(db).exists() {
+        return Err(format!(
+            "`{}` is a PostgreSQL connection string, but kensa takes a URL: \
+             postgres://user@host:port/database (with the password in PGPASSWORD)",
+            shown(db)
+        ));
     }
-    db.to_string()
+    Ok(())
 }
 
 fn registry_stats(db: &str) -> Result<kensa::registry::Stats, String> {
+    refuse_conninfo(db)?;
     if is_server_url(db) {
         #[cfg(feature = "postgres")]
         return kensa::registry::PostgresRegistry::stats(db, &kensa::registry::PgOptions::default())

@@ -105,6 +105,143 @@ pub fn is_server_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
+/// A registry location as messages show it, without any password: for a `postgres://` URL, the
+/// password after `user:` (everything up to the first `@`, as the PostgreSQL client reads it)
+/// and the value of every parameter whose name or value mentions `pass` (`password`,
+/// `sslpassword`, `passfile`, a `password=` inside `options`; names are percent-decoded first);
+/// for a libpq `key=value` string, the value of every key that mentions `pass`. Anything else
+/// (a file path) is returned as it is.
+pub fn redact(location: &str) -> String {
+    let scheme = ["postgres://", "postgresql://"].into_iter().find(|p| location.starts_with(p));
+    match scheme {
+        Some(scheme) => redact_url(scheme, location.get(scheme.len()..).unwrap_or("")),
+        None if is_conninfo(location) => redact_conninfo(location),
+        None => location.to_string(),
+    }
+}
+
+/// Whether `s` is written as a libpq connection string (`host=db user=kensa …`) rather than a
+/// URL or a file name: it starts with a libpq keyword and `=`.
+pub fn is_conninfo(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "options",
+        "application_name",
+        "connect_timeout",
+        "sslmode",
+        "sslpassword",
+        "target_session_attrs",
+        "service",
+    ];
+    s.split_once('=').is_some_and(|(key, _)| KEYWORDS.contains(&key.trim()))
+}
+
+fn mentions_password(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("pass")
+}
+
+fn redact_url(scheme: &str, rest: &str) -> String {
+    let mut out = String::from(scheme);
+    let mut rest = rest;
+    if let Some((creds, after)) = rest.split_once('@') {
+        match creds.split_once(':') {
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push_str(":***");
+            }
+            None => out.push_str(creds),
+        }
+        out.push('@');
+        rest = after;
+    }
+    let Some((head, query)) = rest.split_once('?') else {
+        out.push_str(rest);
+        return out;
+    };
+    out.push_str(head);
+    out.push('?');
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, value))
+                if mentions_password(&percent_decode(name)) || mentions_password(&percent_decode(value)) =>
+            {
+                format!("{name}=***")
+            }
+            _ => param.to_string(),
+        })
+        .collect();
+    out.push_str(&params.join("&"));
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(decoded) if b == b'%' => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn redact_conninfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some((before, after)) = rest.split_once('=') {
+        out.push_str(before);
+        out.push('=');
+        let value = after.trim_start();
+        out.push_str(after.get(..after.len() - value.len()).unwrap_or(""));
+        let end = conninfo_value_end(value);
+        let key = before.split_whitespace().last().unwrap_or("");
+        if mentions_password(key) {
+            out.push_str("***");
+        } else {
+            out.push_str(value.get(..end).unwrap_or(value));
+        }
+        rest = value.get(end..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where a libpq value ends: after its closing quote (`'…'`, `\'` escaped), or at whitespace.
+fn conninfo_value_end(value: &str) -> usize {
+    if !value.starts_with('\'') {
+        return value.find(char::is_whitespace).unwrap_or(value.len());
+    }
+    let mut escaped = false;
+    for (i, c) in value.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '\'' => return i + 1,
+            _ => {}
+        }
+    }
+    value.len()
+}
+
 /// Candidates already fetched, seen as a registry (the view of an enrollment in progress): it
 /// answers every lookup with the same records.
 #[derive(Debug, Default)]
@@ -184,6 +321,33 @@ impl Registry for MemoryRegistry {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        let cases = [
+            ("postgres://clerk:s3cret@db.example:5432/kensa", "postgres://clerk:***@db.example:5432/kensa"),
+            ("postgresql://clerk@db/kensa?sslmode=disable", "postgresql://clerk@db/kensa?sslmode=disable"),
+            ("postgres://db/kensa?user=a@b", "postgres://db/kensa?user=a@b"),
+            ("postgres://u:p%40ss@h/d", "postgres://u:***@h/d"),
+            // The client reads the credentials up to the first `@`, `/` and `?` included.
+            ("postgres://u:p/ss@h/d", "postgres://u:***@h/d"),
+            ("postgres://u@h/d?password=x&application_name=k", "postgres://u@h/d?password=***&application_name=k"),
+            ("postgres://h/d?user=u&PassWord=x", "postgres://h/d?user=u&PassWord=***"),
+            ("postgres://h/d?pass%77ord=x", "postgres://h/d?pass%77ord=***"),
+            ("postgres://h/d?sslpassword=x&passfile=/p", "postgres://h/d?sslpassword=***&passfile=***"),
+            ("postgres://h/d?options=-c%20password%3Dx", "postgres://h/d?options=***"),
+            ("postgres://h/d?options=-csearch_path%3Dk", "postgres://h/d?options=-csearch_path%3Dk"),
+            ("host=h user=u password=x port=1", "host=h user=u password=*** port=1"),
+            ("host=h password = 'a b\\' c' dbname=d", "host=h password = *** dbname=d"),
+            ("registry.db", "registry.db"),
+            ("/data/pass.db", "/data/pass.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+        assert!(is_conninfo("host=db dbname=kensa"));
+        assert!(!is_conninfo("registry.db") && !is_conninfo("a=b.db"));
+    }
 
     #[test]
     fn candidates_share_a_key_and_come_once() {

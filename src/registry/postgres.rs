@@ -37,7 +37,7 @@ use rayon::prelude::*;
 
 use super::{
     Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, MAX_PER_KEY, Rebuilt, Registry, RegistryError, Stats,
-    Store, fnv1a,
+    Store, fnv1a, redact,
 };
 
 /// The advisory lock that migrations and key rebuilds hold exclusively and every write holds
@@ -93,29 +93,6 @@ impl Default for PgOptions {
             lock_timeout: Duration::from_secs(60),
             schema: None,
         }
-    }
-}
-
-/// `url` with its password replaced by `***`, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let rest = url.get(scheme_end..).unwrap_or("");
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = rest.get(..authority_end).unwrap_or("");
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = authority.get(..at).unwrap_or("");
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    url.get(..scheme_end).unwrap_or(""),
-                    userinfo.get(..colon).unwrap_or(""),
-                    rest.get(at..).unwrap_or("")
-                ),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
     }
 }
 
@@ -797,20 +774,6 @@ impl Store for PostgresRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://clerk:s3cret@db.example:5432/kensa"),
-            "postgres://clerk:***@db.example:5432/kensa"
-        );
-        assert_eq!(
-            redact("postgresql://clerk@db/kensa?sslmode=disable"),
-            "postgresql://clerk@db/kensa?sslmode=disable"
-        );
-        assert_eq!(redact("postgres://db/kensa?user=a@b"), "postgres://db/kensa?user=a@b");
-        assert_eq!(redact("postgres://u:p%40ss@h/d"), "postgres://u:***@h/d");
-    }
 
     #[test]
     fn locks_are_global_first_then_ascending_and_shared_keys_share_a_lock() {

@@ -80,5 +80,8 @@ pub fn load(
         #[cfg(not(feature = "postgres"))]
         return Err(super::super::registry::no_server_support());
     }
-    Err(format!("unknown registry store `{kind}`: use `sqlite` or a PostgreSQL URL (`postgres://…`)"))
+    Err(format!(
+        "unknown registry store `{}`: use `sqlite` or a PostgreSQL URL (`postgres://…`)",
+        kensa::registry::redact(kind)
+    ))
 }
