@@ -10,7 +10,8 @@
 //! [`KeyVersion`] of the stored keys). The file is in WAL mode: readers never wait for the
 //! writer; writers (import, enroll, rebuild) take the write lock with `BEGIN IMMEDIATE`, wait
 //! for each other up to a busy timeout, and commit whole batches, so a killed process leaves
-//! the last committed state.
+//! the last committed state. Opening for writing refuses a SQLite file of another program
+//! (tables, and no kensa layout version) before touching it; an empty file becomes a registry.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -302,6 +303,8 @@ fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if access == Access::ReadWrite {
+            // Before anything is written: a file of another program is left as it is.
+            refuse_foreign(&conn)?;
             // WAL: readers do not block the writer nor the writer the readers. NORMAL sync in
             // WAL mode keeps the file consistent when a process dies; FULL would also survive a
             // power cut without losing the last commits, at one fsync per commit.
@@ -314,8 +317,42 @@ fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
         conn.pragma_update(None, "cache_size", -65_536)?;
         Ok(())
     };
-    setup().map_err(|e| err(path, format!("cannot open: {e}")))?;
+    setup().map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, Some(m)) if f.extended_code == FOREIGN => err(path, m),
+        e => err(path, format!("cannot open: {e}")),
+    })?;
     Ok(conn)
+}
+
+/// The error code [`refuse_foreign`] answers with (SQLITE_NOTADB).
+const FOREIGN: i32 = 26;
+
+/// Refuse a SQLite database that holds tables, indexes or views but is not a kensa registry
+/// (no `meta` table with a layout version): it belongs to another program, and writing would
+/// add kensa's tables to it. An empty file, or a database without any table, is fine.
+fn refuse_foreign(conn: &Connection) -> rusqlite::Result<()> {
+    let mut st = conn.prepare("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")?;
+    let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    if names.is_empty() || (names.iter().any(|n| n == "meta") && read_layout(conn).is_some()) {
+        return Ok(());
+    }
+    let mut listed: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+    if names.len() > 5 {
+        listed.push(format!("and {} more", names.len() - 5));
+    }
+    Err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error { code: rusqlite::ErrorCode::NotADatabase, extended_code: FOREIGN },
+        Some(format!(
+            "this is a database of another program (it holds {}), not a kensa registry; kensa left it unchanged: \
+             name a new file for the registry (`--db registry.db`), or the file of an existing registry",
+            listed.join(", ")
+        )),
+    ))
+}
+
+/// The layout version recorded in `meta`, if there is one.
+fn read_layout(conn: &Connection) -> Option<String> {
+    conn.query_row("SELECT value FROM meta WHERE name = 'schema_version'", [], |r| r.get(0)).ok()
 }
 
 /// Switch the file to WAL mode. The switch is a read followed by a write outside any
