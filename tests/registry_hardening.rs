@@ -78,3 +78,119 @@ fn a_database_of_another_program_is_refused_and_left_unchanged() {
         assert!(schema_names(&dir.join(name)).contains(&String::from("table records")));
     }
 }
+
+/// Whether this process runs as root (a file it creates belongs to uid 0).
+fn running_as_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = dir.join(".owner");
+    std::fs::write(&probe, "").unwrap();
+    let root = std::fs::metadata(&probe).unwrap().uid() == 0;
+    std::fs::remove_file(probe).unwrap();
+    root
+}
+
+/// `kensa args` in `dir` as a user who cannot write there: as ourselves when we are not root
+/// (the folder's mode stops us), as `nobody` when we are (root ignores modes).
+fn as_reader(dir: &Path, root: bool, program: &str, args: &[&str]) -> std::process::Output {
+    let mut c = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        c
+    } else {
+        std::process::Command::new(program)
+    };
+    c.args(args).current_dir(dir).env("NO_COLOR", "1").stdin(std::process::Stdio::null());
+    c.output().unwrap_or_else(|e| panic!("cannot run `{program}` as another user (setpriv): {e}"))
+}
+
+#[test]
+fn a_registry_in_a_read_only_folder_is_read_by_eval_diff_and_stats() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = workdir("hardening-read-only");
+    let root = running_as_root(&work);
+    let dir = work.join("ro");
+    std::fs::create_dir(&dir).unwrap();
+    // Inputs a reader who is not us can read, and a copy of the binary it can run.
+    let kensa = work.join("kensa");
+    std::fs::copy(cli::KENSA, &kensa).unwrap();
+    std::fs::copy(format!("{ROOT}/examples/enrollment.jsonl"), work.join("enrollment.jsonl")).unwrap();
+    let r =
+        run_in(&dir, &["registry", "import", &format!("{ROOT}/examples/registry.jsonl"), "--db", "registry.db"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let leftovers = |d: &Path| -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(leftovers(&dir), ["registry.db"], "a clean close leaves no -wal or -shm");
+    let wal: bool = Connection::open(dir.join("registry.db"))
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+        .unwrap()
+        == "wal";
+    assert!(wal, "the registry is in WAL mode (which needs a -shm file to read)");
+    let set = |p: &Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    set(&work, 0o755);
+    set(&dir.join("registry.db"), 0o444);
+    set(&dir, 0o555);
+    // The reader really cannot create a file there.
+    let touch = as_reader(&dir, root, "sh", &["-c", "echo > probe"]);
+    assert!(!touch.status.success(), "the folder must be read-only for the reader");
+
+    let kensa_s = kensa.to_str().unwrap();
+    let eval =
+        as_reader(&dir, root, kensa_s, &["eval", "--today", TODAY, "--registry", "registry.db", "../enrollment.jsonl"]);
+    let stats = as_reader(&dir, root, kensa_s, &["registry", "stats", "--json", "--db", "registry.db"]);
+    let diff = as_reader(
+        &dir,
+        root,
+        kensa_s,
+        &[
+            "diff",
+            "--base",
+            &format!("{ROOT}/rules"),
+            "--today",
+            TODAY,
+            "--registry",
+            "registry.db",
+            "../enrollment.jsonl",
+        ],
+    );
+    assert_eq!(leftovers(&dir), ["registry.db"], "nothing was written in the read-only folder");
+    set(&dir, 0o755);
+    for (what, out) in [("eval", &eval), ("registry stats", &stats), ("diff", &diff)] {
+        assert!(
+            out.status.code() == Some(0) || (what == "eval" && out.status.code() == Some(1)),
+            "`kensa {what}` in a read-only folder: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let eval_out = String::from_utf8(eval.stdout).unwrap();
+    assert_eq!(eval_out.lines().count(), 99, "every record judged");
+    assert!(eval_out.contains("registry.number_held_by_other"), "the registry was consulted");
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats["records"], 2206);
+    // The same verdicts as with a writable folder.
+    let again = run_in(&dir, &["eval", "--today", TODAY, "--registry", "registry.db", "../enrollment.jsonl"], None);
+    assert_eq!(again.stdout, eval_out);
+
+    // A write-ahead log that holds commits not yet in the file (its writer was killed): reading
+    // the file alone would miss them, so the reader is told how to fold them in.
+    let pending = work.join("pending");
+    std::fs::create_dir(&pending).unwrap();
+    let writer = Connection::open(dir.join("registry.db")).unwrap();
+    writer.execute_batch("PRAGMA wal_autocheckpoint = 0; INSERT INTO meta (name, value) VALUES ('note', 'x')").unwrap();
+    for f in ["registry.db", "registry.db-wal"] {
+        std::fs::copy(dir.join(f), pending.join(f)).unwrap();
+    }
+    drop(writer);
+    assert!(std::fs::metadata(pending.join("registry.db-wal")).unwrap().len() > 0);
+    set(&pending, 0o555);
+    let stats = as_reader(&pending, root, kensa_s, &["registry", "stats", "--db", "registry.db"]);
+    set(&pending, 0o755);
+    assert_eq!(stats.status.code(), Some(2));
+    let text = String::from_utf8(stats.stderr).unwrap();
+    assert!(text.contains("registry.db-wal") && text.contains("kensa registry import"), "{text}");
+    snap("read_only_folder_with_pending_log", &text);
+}

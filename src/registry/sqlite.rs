@@ -12,6 +12,9 @@
 //! for each other up to a busy timeout, and commit whole batches, so a killed process leaves
 //! the last committed state. Opening for writing refuses a SQLite file of another program
 //! (tables, and no kensa layout version) before touching it; an empty file becomes a registry.
+//! Reading needs the WAL's `-shm` file; in a folder where it cannot be created (read-only
+//! folder or file system), a reader opens the file `immutable` instead, unless a `-wal` file
+//! holds commits not yet in the file (then it says how to fold them in).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -293,35 +296,87 @@ fn wal_path(path: &Path) -> PathBuf {
 }
 
 fn connect(path: &Path, access: Access) -> Result<Connection, RegistryError> {
-    let flags = match access {
+    let shown = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, Some(m)) if f.extended_code == FOREIGN => err(path, m),
+        e => err(path, format!("cannot open: {e}")),
+    };
+    match open(path, access, false) {
+        // Reading a WAL file needs its -shm file; where it cannot be created (a read-only
+        // folder or file system), read the file as it is, which is all of it when no
+        // write-ahead log holds changes that are not in the file yet.
+        Err(e) if access == Access::ReadOnly && cannot_create_side_files(&e) => {
+            let wal = wal_path(path);
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                return Err(err(
+                    path,
+                    format!(
+                        "cannot open: {e}; the folder cannot be written and the write-ahead log `{}` holds \
+                         changes that are not in the file yet: let the registry's owner open it for writing \
+                         once, which moves them into the file (`kensa registry import --input-format jsonl \
+                         /dev/null --db {}` adds nothing)",
+                        wal.display(),
+                        path.display()
+                    ),
+                ));
+            }
+            open(path, access, true).map_err(shown)
+        }
+        r => r.map_err(shown),
+    }
+}
+
+/// Whether opening failed because SQLite could not create or write the -shm/-wal files.
+fn cannot_create_side_files(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen))
+}
+
+/// Open a connection and set it up; `immutable` reads the file without locks or side files
+/// (only for a file nobody can write).
+fn open(path: &Path, access: Access, immutable: bool) -> rusqlite::Result<Connection> {
+    let mut flags = match access {
         Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         Access::ReadWrite => {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         }
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| err(path, format!("cannot open: {e}")))?;
-    let setup = || -> rusqlite::Result<()> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        if access == Access::ReadWrite {
-            // Before anything is written: a file of another program is left as it is.
-            refuse_foreign(&conn)?;
-            // WAL: readers do not block the writer nor the writer the readers. NORMAL sync in
-            // WAL mode keeps the file consistent when a process dies; FULL would also survive a
-            // power cut without losing the last commits, at one fsync per commit.
-            wal(&conn)?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-        }
-        // Lookups read records at random: map the file instead of copying each page through
-        // read() (the OS page cache keeps a warm registry in memory), and cache 64 MiB of pages.
-        conn.pragma_update(None, "mmap_size", 1_i64 << 31)?;
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        Ok(())
+    let conn = if immutable {
+        flags |= OpenFlags::SQLITE_OPEN_URI;
+        Connection::open_with_flags(format!("{}?immutable=1", file_uri(path)), flags)?
+    } else {
+        Connection::open_with_flags(path, flags)?
     };
-    setup().map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, Some(m)) if f.extended_code == FOREIGN => err(path, m),
-        e => err(path, format!("cannot open: {e}")),
-    })?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if access == Access::ReadWrite {
+        // Before anything is written: a file of another program is left as it is.
+        refuse_foreign(&conn)?;
+        // WAL: readers do not block the writer nor the writer the readers. NORMAL sync in
+        // WAL mode keeps the file consistent when a process dies; FULL would also survive a
+        // power cut without losing the last commits, at one fsync per commit.
+        wal(&conn)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    }
+    // Lookups read records at random: map the file instead of copying each page through
+    // read() (the OS page cache keeps a warm registry in memory), and cache 64 MiB of pages.
+    conn.pragma_update(None, "mmap_size", 1_i64 << 31)?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    if access == Access::ReadOnly {
+        // Reading begins here: a file that cannot be read fails now, not at the first lookup.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+    }
     Ok(conn)
+}
+
+/// `path` as a SQLite URI (`file:` and the path, percent-encoded).
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
 }
 
 /// The error code [`refuse_foreign`] answers with (SQLITE_NOTADB).
@@ -523,4 +578,16 @@ fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<
     }
     found.sort_unstable_by_key(|(id, _)| *id);
     Ok(found.into_iter().map(|(_, v)| v).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_becomes_a_uri_that_means_the_same_file() {
+        assert_eq!(file_uri(Path::new("/data/registry.db")), "file:/data/registry.db");
+        assert_eq!(file_uri(Path::new("a b/c?d#e%.db")), "file:a%20b/c%3Fd%23e%25.db");
+        assert_eq!(file_uri(Path::new("登録.db")), "file:%E7%99%BB%E9%8C%B2.db");
+    }
 }
