@@ -455,7 +455,7 @@ fn a_batch_import_stores_the_first_of_each_id_and_every_key() {
     let mut again = records[0].clone();
     again["family_name"] = serde_json::json!("別人");
     records.push(again);
-    let entries: Vec<_> = records.into_iter().map(|r| engine.registry_entry(r)).collect();
+    let entries: Vec<_> = records.into_iter().map(|r| engine.registry_entry(r).unwrap()).collect();
     let n = Store::insert_batch(&reg, &entries).unwrap();
     assert_eq!((n.inserted, n.skipped), (300, 1));
     assert_eq!(Store::insert_batch(&file, &entries).unwrap(), n);
@@ -481,7 +481,8 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
     let s = Schema::new(&base, "nul");
     let dir = workdir("pg-nul");
     let text = std::fs::read_to_string(format!("{ROOT}/examples/registry.jsonl")).unwrap();
-    // PostgreSQL text cannot hold U+0000; records (and so ids and keys) can.
+    // PostgreSQL text cannot hold U+0000; records (and so keys) can. (Ids cannot: see
+    // `an_id_with_nul_is_refused_on_both_stores_instead_of_colliding_on_postgres`.)
     let records: Vec<serde_json::Value> = text
         .lines()
         .take(50)
@@ -489,8 +490,8 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
         .map(|(i, l)| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             if i % 2 == 0 {
-                v["id"] = serde_json::json!(format!("{}\u{0}x", v["id"].as_str().unwrap()));
                 v["family_name"] = serde_json::json!(format!("{}\u{0}", v["family_name"].as_str().unwrap()));
+                v["address"] = serde_json::json!(format!("{}\u{0}x", v["address"].as_str().unwrap()));
             }
             v
         })
@@ -622,4 +623,57 @@ fn a_password_anywhere_in_the_url_is_never_printed() {
     let stale = kensa(&["eval", "--rules", changed.to_str().unwrap(), "--registry", &with_param, &input]);
     let text = String::from_utf8_lossy(&stale.stderr);
     assert!(text.contains("kensa registry rebuild --db") && !text.contains(SECRET), "{text}");
+}
+
+/// PostgreSQL text cannot hold U+0000, so an id `A<NUL>B` was stored as `A\u{FFFD}B` and
+/// collided with that id (the second record silently skipped), where SQLite kept both. Ids with
+/// a control character are now refused on both stores, blank ids and number ids too, and both
+/// stores keep exactly the same uids and report the same errors.
+#[test]
+fn an_id_with_nul_is_refused_on_both_stores_instead_of_colliding_on_postgres() {
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "ids");
+    let dir = workdir("pg-ids");
+    let text = std::fs::read_to_string(format!("{ROOT}/examples/registry.jsonl")).unwrap();
+    let ids = [
+        serde_json::json!("A\u{0}B"),
+        serde_json::json!("A\u{FFFD}B"),
+        serde_json::json!(""),
+        serde_json::json!("   "),
+        serde_json::json!(7),
+        serde_json::json!("7"),
+    ];
+    let records: String = text
+        .lines()
+        .zip(&ids)
+        .map(|(l, id)| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["id"] = id.clone();
+            format!("{v}\n")
+        })
+        .collect();
+    let file = dir.join("ids.jsonl");
+    std::fs::write(&file, records).unwrap();
+    let (file, db, url) = (file.to_str().unwrap(), dir.join("r.db"), s.url());
+    let db = db.to_str().unwrap();
+    let mut reports = Vec::new();
+    for target in [db, url.as_str()] {
+        let out = kensa(&["registry", "import", file, "--db", target]);
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(target, "DB");
+        reports.push(stderr.lines().filter(|l| !l.contains(" s")).map(str::to_string).collect::<Vec<_>>());
+        assert!(
+            stderr.starts_with("error: line 1: the id (field `id`) contains the control character U+0000"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("6 records: 2 imported"), "{stderr}");
+    }
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn.prepare("SELECT uid FROM records").unwrap();
+    let on_file: BTreeSet<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let on_server: BTreeSet<String> =
+        s.client().query("SELECT uid FROM kensa_records", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(on_server, on_file);
+    assert_eq!(on_server, ["id:A\u{FFFD}B", "id:7"].map(String::from).into());
+    assert_eq!(reports[0], reports[1], "the same errors on both stores");
 }

@@ -194,3 +194,81 @@ fn a_registry_in_a_read_only_folder_is_read_by_eval_diff_and_stats() {
     assert!(text.contains("registry.db-wal") && text.contains("kensa registry import"), "{text}");
     snap("read_only_folder_with_pending_log", &text);
 }
+
+/// The first records of the example registry, with these ids (`None`: no id field).
+fn records_with_ids(ids: &[Option<serde_json::Value>]) -> String {
+    let text = std::fs::read_to_string(format!("{ROOT}/examples/registry.jsonl")).unwrap();
+    text.lines()
+        .zip(ids)
+        .map(|(line, id)| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            match id {
+                Some(id) => v["id"] = id.clone(),
+                None => {
+                    v.as_object_mut().unwrap().remove("id");
+                }
+            }
+            format!("{v}\n")
+        })
+        .collect()
+}
+
+/// Ids are text, compared exactly: what would collide or be silently changed is refused per
+/// record (blank, a number, a control character such as NUL, spaces around it, not text),
+/// and everything else — also ids that differ only in width or by a space inside — is
+/// stored under its own id.
+#[test]
+fn ids_are_text_compared_exactly_and_blank_numeric_or_control_ids_are_refused() {
+    use serde_json::json;
+    let dir = workdir("hardening-ids");
+    let ids = [
+        Some(json!("")),
+        Some(json!("   ")),
+        Some(json!(7)),
+        Some(json!("7")),
+        Some(json!("A\u{0}B")),
+        Some(json!("A\tB")),
+        Some(json!(" 8")),
+        Some(json!("8")),
+        Some(json!("８")),
+        Some(json!("P 1")),
+        Some(json!("P1")),
+        Some(json!(true)),
+        Some(json!("\u{3000}")),
+        Some(serde_json::Value::Null),
+        None,
+    ];
+    write(&dir, "ids.jsonl", &records_with_ids(&ids));
+    let import = run_in(&dir, &["registry", "import", "ids.jsonl", "--db", "registry.db"], None);
+    let enroll = run_in(&dir, &["enroll", "--today", TODAY, "--db", "enrolled.db", "ids.jsonl"], None);
+    for r in [&import, &enroll] {
+        no_panic(r);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+    }
+    let uids = |db: &str| -> Vec<String> {
+        let conn = Connection::open(dir.join(db)).unwrap();
+        let mut st = conn.prepare("SELECT uid FROM records ORDER BY rowid").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let stored = uids("registry.db");
+    let want: Vec<&str> = vec!["id:7", "id:8", "id:８", "id:P 1", "id:P1"];
+    assert_eq!(&stored[..5], want.as_slice(), "{stored:?}");
+    assert_eq!(stored.len(), 7, "and the two records without an id, under their content hash: {stored:?}");
+    assert!(stored[5..].iter().all(|u| u.starts_with("hash:")), "{stored:?}");
+    assert!(import.stderr.contains("15 records: 7 imported"), "{}", import.stderr);
+    assert!(import.stderr.contains(", 8 errors"), "{}", import.stderr);
+    // enroll refuses the same records, each with an error line, and judges the others.
+    let errors: Vec<serde_json::Value> = enroll
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("error").is_some())
+        .collect();
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 2, 3, 5, 6, 7, 12, 13]);
+    assert!(enroll.stderr.contains("15 records:") && enroll.stderr.contains(", 8 errors"), "{}", enroll.stderr);
+    snap(
+        "ids_refused_by_import",
+        &import.stderr.lines().filter(|l| l.starts_with("error")).collect::<Vec<_>>().join("\n"),
+    );
+}

@@ -178,7 +178,7 @@ fn import(args: ImportArgs) -> u8 {
                 if !value.is_object() {
                     return Err((pos, String::from("a record must be a JSON object")));
                 }
-                Ok(engine.registry_entry(value))
+                engine.registry_entry(value).map_err(|e| (pos, e.to_string()))
             })
             .collect();
         let mut entries = Vec::with_capacity(parsed.len());

@@ -100,6 +100,52 @@ pub trait Store: Enroll {
     fn location(&self) -> String;
 }
 
+/// The uid a record is stored under: `id:<id>` when the schema's id field (`field`) holds an id,
+/// `hash:<content hash>` when the record has none (the field absent or `null`), so importing
+/// the same file twice stores every record once.
+///
+/// Ids are text and compared exactly, character for character: no trimming, no width, case or
+/// Unicode folding (`8` and `８` are two ids, `P 1` and `P1` too). What would make two
+/// different ids one, or store an id other than the one written, is refused with a message
+/// for that record: an id that is not a string (`7` would be the same as `"7"`), a blank one,
+/// one with spaces before or after it, and one with a control character (PostgreSQL text
+/// cannot hold NUL, so `A\u0000B` and `A\u{FFFD}B` would be one id there).
+pub fn record_uid(field: Option<&str>, record: &serde_json::Value) -> Result<String, String> {
+    let id = field.and_then(|f| record.get(f).map(|v| (f, v)));
+    let (field, id) = match id {
+        None | Some((_, serde_json::Value::Null)) => {
+            return Ok(format!("hash:{:016x}", fnv1a(record.to_string().as_bytes())));
+        }
+        Some((f, serde_json::Value::String(s))) => (f, s.as_str()),
+        Some((f, serde_json::Value::Number(n))) => {
+            return Err(format!(
+                "the id (field `{f}`) is the number {n}; ids are text: write it in quotes (`\"{n}\"`)"
+            ));
+        }
+        Some((f, _)) => return Err(format!("the id (field `{f}`) is not text; write it as a string")),
+    };
+    if id.trim().is_empty() {
+        return Err(format!(
+            "the id (field `{field}`) is blank; give the record its id, or leave the field out to store the \
+             record under a hash of its content"
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the id (field `{field}`) contains the control character U+{:04X}; ids are compared exactly as text \
+             and may not contain control characters: remove it",
+            u32::from(c)
+        ));
+    }
+    if id.trim() != id {
+        return Err(format!(
+            "the id (field `{field}`) has spaces before or after it; ids are compared exactly as text: remove the \
+             spaces"
+        ));
+    }
+    Ok(format!("id:{id}"))
+}
+
 /// Whether `s` names a PostgreSQL server rather than a file: `postgres://…` or `postgresql://…`.
 pub fn is_server_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
