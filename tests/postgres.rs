@@ -256,11 +256,16 @@ fn eval_and_enroll_give_the_same_output_on_sqlite_and_postgres() {
     let stats = |target: &str| -> serde_json::Value {
         serde_json::from_str(&ok(&kensa(&["registry", "stats", "--json", "--db", target]))).unwrap()
     };
-    let (f, p) = (stats(db), stats(&url));
+    let (mut f, mut p) = (stats(db), stats(&url));
     assert_eq!(p["records"], f["records"]);
     assert_eq!(p["keys"], f["keys"]);
+    // Each store numbers its own table layout (SQLite 2: row checksums; PostgreSQL: its
+    // migrations); the key version is the same.
+    let layout = |v: &mut serde_json::Value| v["meta"].as_object_mut().unwrap().remove("schema_version").unwrap();
+    assert_eq!((layout(&mut f), layout(&mut p)), (serde_json::json!("2"), serde_json::json!("1")));
     assert_eq!(p["meta"], f["meta"]);
     assert_eq!(p["keys_current"], true);
+    assert_eq!((&p["integrity"]["ok"], &f["integrity"]["ok"]), (&serde_json::json!(true), &serde_json::json!(true)));
 }
 
 /// The stored records' My Numbers (normalized), with how many records hold each; and the uids.
@@ -676,4 +681,72 @@ fn an_id_with_nul_is_refused_on_both_stores_instead_of_colliding_on_postgres() {
     assert_eq!(on_server, on_file);
     assert_eq!(on_server, ["id:A\u{FFFD}B", "id:7"].map(String::from).into());
     assert_eq!(reports[0], reports[1], "the same errors on both stores");
+}
+
+/// PostgreSQL checks its own pages; what it cannot know is whether kensa's two tables still
+/// agree, and whether a stored record can still be read. A hand-edited or half-restored
+/// registry: `registry stats` reports key rows without their record (or with another
+/// enrollment number) and records that are not JSON, says what to do and exits 1; a lookup
+/// that reaches an unreadable record is an error for that record (it used to be skipped, so
+/// `registry.number_held_by_other` was silently lost); `registry rebuild` rebuilds the keys
+/// from the records, and refuses while a record cannot be read.
+#[test]
+fn damage_between_the_tables_is_reported_by_stats_and_repaired_by_rebuild() {
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "damage");
+    let url = s.url();
+    ok(&kensa(&["registry", "import", "examples/registry.jsonl", "--db", &url]));
+    let eval = || kensa(&["eval", "--today", TODAY, "--registry", &url, "examples/enrollment.jsonl"]);
+    let clean = ok(&eval());
+    assert!(clean.lines().any(|l| l.contains("\"E00386\"") && l.contains("registry.number_held_by_other")));
+    let stats = || kensa(&["registry", "stats", "--db", &url]);
+    let text = ok(&stats());
+    assert!(text.contains("integrity  ok"), "{text}");
+
+    // Key rows that do not belong to their records.
+    let mut c = s.client();
+    c.batch_execute(
+        "INSERT INTO kensa_keys (block, key, seq, uid) VALUES (0, '000000000000', 999999, 'id:GONE');
+         UPDATE kensa_keys SET seq = seq + 100000 WHERE uid = 'id:P000001' AND block = 1;",
+    )
+    .unwrap();
+    let damaged = stats();
+    assert_eq!(damaged.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&damaged.stdout);
+    assert!(text.contains("1 key row points to no record (`id:GONE`)"), "{text}");
+    assert!(text.contains("1 key row carries another enrollment number than its record"), "{text}");
+    assert!(text.contains("kensa registry rebuild --db"), "{text}");
+    let rebuilt = kensa(&["registry", "rebuild", "--db", &url]);
+    ok(&rebuilt);
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("keys of 2206 records were rebuilt"));
+    assert!(ok(&stats()).contains("integrity  ok"));
+    assert_eq!(ok(&eval()), clean);
+
+    // A record that cannot be read: the lookup that reaches it fails, the others are judged.
+    let json: String = c.query_one("SELECT json FROM kensa_records WHERE uid = 'id:P001620'", &[]).unwrap().get(0);
+    c.execute("UPDATE kensa_records SET json = left(json, 40) WHERE uid = 'id:P001620'", &[]).unwrap();
+    let out = eval();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (got, want) in stdout.lines().zip(clean.lines()) {
+        if want.contains("\"E00386\"") {
+            assert!(got.contains("\"error\"") && got.contains("is damaged") && got.contains("id:P001620"), "{got}");
+        } else {
+            assert_eq!(got, want);
+        }
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("99 records: ") && stderr.contains(", 1 errors"), "the summary adds up: {stderr}");
+    let damaged = stats();
+    assert_eq!(damaged.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&damaged.stdout).contains("1 record is not JSON (`id:P001620`)"));
+    let refused = kensa(&["registry", "rebuild", "--db", &url]);
+    assert_eq!(refused.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(text.contains("`id:P001620` is not JSON") && text.contains("backup"), "{text}");
+
+    // Restored from a backup: all is well again.
+    c.execute("UPDATE kensa_records SET json = $1 WHERE uid = 'id:P001620'", &[&json]).unwrap();
+    assert!(ok(&stats()).contains("integrity  ok"));
+    assert_eq!(ok(&eval()), clean);
 }

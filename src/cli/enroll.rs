@@ -41,6 +41,8 @@ struct Counts {
     review: u64,
     reject: u64,
     errors: u64,
+    /// Where a registry error stopped the run (the records after it were not read).
+    stopped_at: Option<String>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -66,18 +68,29 @@ pub fn run(args: Args) -> u8 {
     let result: io::Result<()> = (|| {
         for (path, format) in &plan {
             let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-                let line = one(&engine, reg.as_ref(), &pos, raw, &mut counts)?;
-                writeln!(out, "{line}")?;
+                let (line, stop) = one(&engine, reg.as_ref(), &pos, raw, &mut counts);
+                writeln!(out, "{}", line?)?;
                 // A clerk (or a second process) watching the output sees each decision as it is made.
-                out.flush()
+                out.flush()?;
+                match stop {
+                    // The registry failed: this record is an error line like any other, and
+                    // nothing more is enrolled into a registry that cannot answer.
+                    Some(msg) => Err(io::Error::other(msg)),
+                    None => Ok(()),
+                }
             };
-            input::read(path, *format, show_file, &mut sink)
-                .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            let read = input::read(path, *format, show_file, &mut sink);
+            // A registry error is about the registry, not about this input file.
+            if counts.stopped_at.is_none() {
+                read.map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            } else {
+                read?;
+            }
         }
         out.flush()
     })();
     let summary = format!(
-        "{} records: {} enrolled, {} accept, {} review, {} reject, {} errors{}",
+        "{} records: {} enrolled, {} accept, {} review, {} reject, {} errors{}{}",
         counts.accept + counts.review + counts.reject + counts.errors,
         counts.enrolled,
         counts.accept,
@@ -88,7 +101,12 @@ pub fn run(args: Args) -> u8 {
             format!("; {} accepted records not enrolled because their id is already stored", counts.id_taken)
         } else {
             String::new()
-        }
+        },
+        counts
+            .stopped_at
+            .as_ref()
+            .map(|at| format!("; stopped at {at}: the records after it were not read"))
+            .unwrap_or_default(),
     );
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
@@ -104,33 +122,33 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// Enroll one record; the output line (a verdict with `enrolled`, or an error object).
+/// Enroll one record; the output line (a verdict with `enrolled`, or an error object), and the
+/// registry's error when it failed (the run stops after this record's line).
 fn one(
     engine: &kensa::Engine,
     reg: &dyn kensa::registry::Store,
     pos: &Pos,
     raw: Raw,
     counts: &mut Counts,
-) -> io::Result<String> {
+) -> (io::Result<String>, Option<String>) {
     let error = |msg: String, counts: &mut Counts| {
         counts.errors += 1;
         let mut obj = serde_json::Map::new();
         if let Some(f) = &pos.file {
             obj.insert(String::from("file"), serde_json::Value::String(f.clone()));
         }
-        let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
-        obj.insert(String::from(unit), serde_json::Value::from(pos.n));
+        obj.insert(String::from(unit_name(pos)), serde_json::Value::from(pos.n));
         obj.insert(String::from("error"), serde_json::Value::String(msg));
         serde_json::Value::Object(obj).to_string()
     };
     let value = match raw.into_value() {
         Ok(v) => v,
-        Err(msg) => return Ok(error(msg, counts)),
+        Err(msg) => return (Ok(error(msg, counts)), None),
     };
     if !value.is_object() {
-        return Ok(error(String::from("a record must be a JSON object"), counts));
+        return (Ok(error(String::from("a record must be a JSON object"), counts)), None);
     }
-    match engine.enroll(value, reg) {
+    let verdict = match engine.enroll(value, reg) {
         Ok(e) => {
             match e.verdict.decision {
                 kensa::Decision::Accept => counts.accept += 1,
@@ -143,18 +161,30 @@ fn one(
                 counts.id_taken += 1;
             }
             // The verdict as `kensa eval` writes it (same key order), then what was done with it.
-            let mut line = serde_json::to_string(&e.verdict).map_err(io::Error::other)?;
-            if line.ends_with('}') {
-                line.pop();
-                line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });
-                if e.already_stored {
-                    line.push_str(",\"already_stored\":true");
+            serde_json::to_string(&e.verdict).map_err(io::Error::other).map(|mut line| {
+                if line.ends_with('}') {
+                    line.pop();
+                    line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });
+                    if e.already_stored {
+                        line.push_str(",\"already_stored\":true");
+                    }
+                    line.push('}');
                 }
-                line.push('}');
-            }
-            Ok(line)
+                line
+            })
         }
-        Err(kensa::RecordError::Registry(msg)) => Err(io::Error::other(msg)),
+        Err(kensa::RecordError::Registry(msg)) => {
+            counts.stopped_at = Some(match &pos.file {
+                Some(f) => format!("`{f}` {} {}", unit_name(pos), pos.n),
+                None => format!("{} {}", unit_name(pos), pos.n),
+            });
+            return (Ok(error(msg.clone(), counts)), Some(msg));
+        }
         Err(e) => Ok(error(e.to_string(), counts)),
-    }
+    };
+    (verdict, None)
+}
+
+fn unit_name(pos: &Pos) -> &'static str {
+    if pos.unit == input::Unit::Line { "line" } else { "record" }
 }

@@ -16,10 +16,12 @@ pub enum Command {
     /// missing. A record whose id is already stored is skipped (the stored one is kept), so an
     /// interrupted import can simply be run again.
     Import(ImportArgs),
-    /// Show what a registry database holds and whether its keys match the rules.
+    /// Show what a registry database holds, whether its keys match the rules, and whether it is
+    /// damaged (this reads all of it; exit 1 when it is damaged, with what to do).
     Stats(StatsArgs),
-    /// Recompute every blocking key with the current rules (done automatically by `import` and
-    /// `enroll` when the rules changed).
+    /// Recompute every blocking key from the records with the current rules: repairs damaged
+    /// key rows and migrates an older layout (done automatically by `import` and `enroll` when
+    /// the rules changed).
     Rebuild(RebuildArgs),
 }
 
@@ -116,14 +118,19 @@ pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> R
         Box::new(reg)
     };
     if let Some(r) = reg.rebuilt() {
-        eprintln!(
-            "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
-            r.records,
-            started.elapsed().as_secs_f64(),
-            r.reason
-        );
+        eprintln!("note: {}", rebuilt_note(r, started));
     }
     Ok(reg)
+}
+
+/// `the keys of N records were rebuilt in T s because …`.
+fn rebuilt_note(r: &kensa::registry::Rebuilt, started: Instant) -> String {
+    format!(
+        "the keys of {} records were rebuilt in {:.1} s because {}",
+        r.records,
+        started.elapsed().as_secs_f64(),
+        r.reason
+    )
 }
 
 #[cfg(feature = "postgres")]
@@ -261,6 +268,7 @@ fn stats(args: StatsArgs) -> u8 {
     let want = engine.key_version();
     let have = stats.key_version();
     let current = have.as_ref() == Some(&want);
+    let advice = kensa::registry::damage_advice(&shown(&args.db));
     if args.json {
         let obj = serde_json::json!({
             "db": shown(&args.db),
@@ -269,6 +277,11 @@ fn stats(args: StatsArgs) -> u8 {
             "file_bytes": stats.file_bytes,
             "meta": stats.meta.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "keys_current": current,
+            "integrity": if stats.damage.is_empty() {
+                serde_json::json!({"ok": true, "damage": []})
+            } else {
+                serde_json::json!({"ok": false, "damage": stats.damage, "what_to_do": advice})
+            },
         });
         println!("{obj}");
     } else {
@@ -291,8 +304,17 @@ fn stats(args: StatsArgs) -> u8 {
                 shown(&args.db)
             );
         }
+        if stats.damage.is_empty() {
+            println!("integrity  ok");
+        }
+        for d in &stats.damage {
+            println!("integrity  DAMAGED: {d}");
+        }
+        if !stats.damage.is_empty() {
+            println!("what to do: {advice}");
+        }
     }
-    exit::OK
+    if stats.damage.is_empty() { exit::OK } else { exit::SOME_FAILED }
 }
 
 fn rebuild(args: RebuildArgs) -> u8 {
@@ -305,11 +327,20 @@ fn rebuild(args: RebuildArgs) -> u8 {
         eprintln!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
     }
-    match open_write(&engine, &args.db, None) {
-        Ok(reg) => {
-            if reg.rebuilt().is_none() {
-                eprintln!("the keys of `{}` are already current for these rules", reg.location());
-            }
+    if !engine.uses_registry() {
+        eprintln!("error: the rules have no `match` block, so they define no registry keys");
+        return exit::UNUSABLE;
+    }
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    let started = Instant::now();
+    let rebuilt = if is_server_url(&args.db) {
+        rebuild_server(&args.db, &engine, &keys)
+    } else {
+        SqliteRegistry::rebuild(Path::new(&args.db), &engine.key_version(), &keys).map_err(|e| e.to_string())
+    };
+    match rebuilt {
+        Ok(r) => {
+            eprintln!("`{}`: {}", shown(&args.db), rebuilt_note(&r, started));
             exit::OK
         }
         Err(e) => {
@@ -317,6 +348,25 @@ fn rebuild(args: RebuildArgs) -> u8 {
             exit::UNUSABLE
         }
     }
+}
+
+#[cfg(feature = "postgres")]
+fn rebuild_server(
+    db: &str,
+    engine: &kensa::Engine,
+    keys: kensa::registry::KeyFn<'_>,
+) -> Result<kensa::registry::Rebuilt, String> {
+    let options = kensa::registry::PgOptions::default();
+    kensa::registry::PostgresRegistry::rebuild(db, &options, &engine.key_version(), keys).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn rebuild_server(
+    _: &str,
+    _: &kensa::Engine,
+    _: kensa::registry::KeyFn<'_>,
+) -> Result<kensa::registry::Rebuilt, String> {
+    Err(no_server_support())
 }
 
 /// A registry location for messages: a path, or a URL without its password.

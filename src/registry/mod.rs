@@ -9,10 +9,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod integrity;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
+pub use integrity::damage_advice;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PostgresRegistry};
 pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sqlite_file};
@@ -315,12 +317,30 @@ pub struct Enrollment {
 
 /// A stable 64-bit FNV-1a hash (the same in every build, unlike `DefaultHasher`).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    Fnv1a::new().write(bytes).finish()
+}
+
+/// [`fnv1a`] over several pieces, without joining them first. A change of any one byte always
+/// changes the hash (each step is a bijection of the state), which is what a row checksum needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv1a(u64);
+
+impl Fnv1a {
+    pub(crate) fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    h
+
+    pub(crate) fn write(mut self, bytes: &[u8]) -> Fnv1a {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
 }
 
 /// Records held in memory with a hash index per blocking key (`--registry file.jsonl`).
