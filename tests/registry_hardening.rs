@@ -526,3 +526,24 @@ fn a_layout_1_registry_is_migrated_to_checksums_by_rebuild_or_enroll() {
     assert!(enroll.stderr.contains("layout changed from version 1 to 2"), "{}", enroll.stderr);
     assert_eq!(run_in(&dir, &["registry", "stats", "--db", "old2.db"], None).code, 0);
 }
+
+/// A libpq `key=value` connection string where a registry is named was taken for a file name
+/// (`enroll` created a SQLite file called `host=… password=…`, and messages quoted it whole):
+/// it is refused, with the password masked and the URL form to use.
+#[test]
+fn a_libpq_connection_string_is_refused_with_its_password_masked() {
+    let dir = workdir("hardening-conninfo");
+    let conninfo = "host=db.example user=clerk password=s3cret";
+    let runs = [
+        examples(&dir, &["enroll", "--db", conninfo]),
+        examples(&dir, &["eval", "--registry", conninfo]),
+        run_in(&dir, &["registry", "stats", "--db", conninfo], None),
+    ];
+    for r in &runs {
+        no_panic(r);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(!r.stderr.contains("s3cret") && r.stderr.contains("password=***"), "{}", r.stderr);
+    }
+    assert_eq!(std::fs::read_dir(&*dir).unwrap().count(), 0, "no file was created");
+    snap("conninfo_refused", &goldens(&runs[..1]));
+}
