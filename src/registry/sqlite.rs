@@ -553,7 +553,7 @@ pub(super) fn stale_keys(diff: &str, db: &str) -> String {
 pub(super) fn rebuild_reason(diff: Option<String>) -> String {
     match diff {
         Some(diff) => format!("the rules or normalization data changed ({diff})"),
-        None => String::from("they were rebuilt from the records, as asked"),
+        None => String::from("a rebuild was asked for"),
     }
 }
 
