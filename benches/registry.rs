@@ -57,7 +57,7 @@ fn registry(engine: &Engine, n: usize) -> PathBuf {
     let mut left = n;
     while left > 0 {
         let take = left.min(10_000);
-        let entries: Vec<_> = (0..take).map(|_| engine.registry_entry(g.value())).collect();
+        let entries: Vec<_> = (0..take).map(|_| engine.registry_entry(g.value()).unwrap()).collect();
         reg.insert_batch(&entries).unwrap();
         left -= take;
     }

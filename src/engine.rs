@@ -527,14 +527,14 @@ impl Engine {
     }
 
     /// A record ready to be stored in a registry: its uid (`id:<id>`, or `hash:<content hash>`
-    /// without an id) and its blocking keys.
-    pub fn registry_entry(&self, record: serde_json::Value) -> Entry {
+    /// without an id) and its blocking keys. An id that is not text, is blank, has spaces
+    /// around it or holds a control character is an error: ids are compared exactly as text
+    /// (see [`crate::registry::record_uid`]).
+    pub fn registry_entry(&self, record: serde_json::Value) -> Result<Entry, RecordError> {
+        let uid =
+            crate::registry::record_uid(self.program.id_key.as_deref(), &record).map_err(RecordError::Malformed)?;
         let keys = self.blocking_keys(&record);
-        let uid = match self.program.record_id(&record) {
-            Some(id) => format!("id:{id}"),
-            None => format!("hash:{:016x}", fnv1a(record.to_string().as_bytes())),
-        };
-        Entry { uid, record, keys }
+        Ok(Entry { uid, record, keys })
     }
 
     /// A stable fingerprint of everything the blocking keys depend on: the `block on …`
@@ -629,7 +629,7 @@ impl Engine {
     /// second a duplicate, not an accept.
     pub fn enroll(&self, record: serde_json::Value, store: &dyn Enroll) -> Result<Enrollment, RecordError> {
         self.limits.check_record(&record)?;
-        let entry = self.registry_entry(record);
+        let entry = self.registry_entry(record)?;
         let opts = self.options(false);
         let mut outcome: Option<Result<Verdict, RecordError>> = None;
         let mut taken = false;

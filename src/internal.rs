@@ -5,9 +5,9 @@ pub use crate::builtins::{Builtin, PTy, all as builtins};
 pub use crate::display::{escape_controls, escape_text, json_safe, shorten};
 /// The text comparators of the `match` block (for the fuzz targets).
 pub use crate::linkage::comparators;
+pub use crate::source::links_outside;
 /// The most items a rule set may hold (`kensa::syntax::too_many_items`).
 pub use crate::syntax::MAX_ITEMS;
-pub use crate::source::links_outside;
 
 /// Read a rule file as `kensa check` does (a regular file within the size limit, UTF-8); `Err`
 /// says why not, starting with the path in backticks.

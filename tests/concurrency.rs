@@ -116,3 +116,39 @@ fn threads_each_opening_the_file_store_each_person_once() {
     let reported = run_threads(&db, files, false);
     assert_one_per_person(&db, distinct, &reported);
 }
+
+/// Openers that start at the same moment on a file that does not exist yet: the first creates
+/// it and switches it to WAL, the others wait for that (the busy timeout promises it) instead
+/// of failing with "database is locked". One round rarely hits the window, so many rounds run.
+#[test]
+fn threads_opening_a_new_file_at_the_same_moment_wait_instead_of_failing() {
+    let dir = workdir("fresh-threads");
+    let engine = Engine::builtin().unwrap().with_today(Date::parse(TODAY).unwrap());
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    let version = engine.key_version();
+    const ROUNDS: usize = 200;
+    const OPENERS: usize = 12;
+    let mut failures = Vec::new();
+    for round in 0..ROUNDS {
+        let db = dir.join(format!("fresh{round}.db"));
+        let start = std::sync::Barrier::new(OPENERS);
+        std::thread::scope(|s| {
+            let openers: Vec<_> = (0..OPENERS)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        SqliteRegistry::open_write(&db, &version, &keys).err().map(|e| e.to_string())
+                    })
+                })
+                .collect();
+            failures.extend(openers.into_iter().filter_map(|o| o.join().unwrap()));
+        });
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} opens failed, e.g. {:?}",
+        failures.len(),
+        ROUNDS * OPENERS,
+        failures.first()
+    );
+}

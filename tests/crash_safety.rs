@@ -156,7 +156,7 @@ fn check_consistent(db: &Path, engine: &Engine, what: &str) -> Option<Contents> 
         .map(Result::unwrap)
         .collect();
     if !records.is_empty() || !meta.is_empty() {
-        assert_eq!(meta.get("schema_version").map(String::as_str), Some("1"), "{what}: meta {meta:?}");
+        assert_eq!(meta.get("schema_version").map(String::as_str), Some("2"), "{what}: meta {meta:?}");
         for (name, value) in engine.key_version().entries() {
             assert_eq!(meta.get(name).map(String::as_str), Some(value), "{what}: meta `{name}`");
         }

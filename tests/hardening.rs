@@ -291,7 +291,7 @@ fn a_crowded_key_keeps_the_closest_records_and_says_so() {
     let dir = workdir("hardening-crowded");
     let db = dir.join("reg.db");
     let sqlite = kensa::registry::SqliteRegistry::open_write(&db, &e.key_version(), &|r| e.blocking_keys(r)).unwrap();
-    sqlite.insert_batch(&people.iter().cloned().map(|p| e.registry_entry(p)).collect::<Vec<_>>()).unwrap();
+    sqlite.insert_batch(&people.iter().cloned().map(|p| e.registry_entry(p).unwrap()).collect::<Vec<_>>()).unwrap();
 
     for registry in [&memory as &dyn kensa::registry::Registry, &sqlite] {
         let v = e.evaluate_in(&record, registry).unwrap();

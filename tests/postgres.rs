@@ -256,11 +256,16 @@ fn eval_and_enroll_give_the_same_output_on_sqlite_and_postgres() {
     let stats = |target: &str| -> serde_json::Value {
         serde_json::from_str(&ok(&kensa(&["registry", "stats", "--json", "--db", target]))).unwrap()
     };
-    let (f, p) = (stats(db), stats(&url));
+    let (mut f, mut p) = (stats(db), stats(&url));
     assert_eq!(p["records"], f["records"]);
     assert_eq!(p["keys"], f["keys"]);
+    // Each store numbers its own table layout (SQLite 2: row checksums; PostgreSQL: its
+    // migrations); the key version is the same.
+    let layout = |v: &mut serde_json::Value| v["meta"].as_object_mut().unwrap().remove("schema_version").unwrap();
+    assert_eq!((layout(&mut f), layout(&mut p)), (serde_json::json!("2"), serde_json::json!("1")));
     assert_eq!(p["meta"], f["meta"]);
     assert_eq!(p["keys_current"], true);
+    assert_eq!((&p["integrity"]["ok"], &f["integrity"]["ok"]), (&serde_json::json!(true), &serde_json::json!(true)));
 }
 
 /// The stored records' My Numbers (normalized), with how many records hold each; and the uids.
@@ -455,7 +460,7 @@ fn a_batch_import_stores_the_first_of_each_id_and_every_key() {
     let mut again = records[0].clone();
     again["family_name"] = serde_json::json!("別人");
     records.push(again);
-    let entries: Vec<_> = records.into_iter().map(|r| engine.registry_entry(r)).collect();
+    let entries: Vec<_> = records.into_iter().map(|r| engine.registry_entry(r).unwrap()).collect();
     let n = Store::insert_batch(&reg, &entries).unwrap();
     assert_eq!((n.inserted, n.skipped), (300, 1));
     assert_eq!(Store::insert_batch(&file, &entries).unwrap(), n);
@@ -481,7 +486,8 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
     let s = Schema::new(&base, "nul");
     let dir = workdir("pg-nul");
     let text = std::fs::read_to_string(format!("{ROOT}/examples/registry.jsonl")).unwrap();
-    // PostgreSQL text cannot hold U+0000; records (and so ids and keys) can.
+    // PostgreSQL text cannot hold U+0000; records (and so keys) can. (Ids cannot: see
+    // `an_id_with_nul_is_refused_on_both_stores_instead_of_colliding_on_postgres`.)
     let records: Vec<serde_json::Value> = text
         .lines()
         .take(50)
@@ -489,8 +495,8 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
         .map(|(i, l)| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             if i % 2 == 0 {
-                v["id"] = serde_json::json!(format!("{}\u{0}x", v["id"].as_str().unwrap()));
                 v["family_name"] = serde_json::json!(format!("{}\u{0}", v["family_name"].as_str().unwrap()));
+                v["address"] = serde_json::json!(format!("{}\u{0}x", v["address"].as_str().unwrap()));
             }
             v
         })
@@ -524,4 +530,223 @@ fn records_with_nul_characters_are_stored_and_found_as_on_sqlite() {
     let enrolled = enroll(db);
     assert!(!enrolled.contains("\"enrolled\":true"), "{enrolled}");
     assert_eq!(enroll(&url), enrolled);
+}
+
+/// Every way a URL can carry a password — `user:password@` (also with a `/` in the password),
+/// `?password=`, a percent-encoded parameter name, `sslpassword`, a `password=` inside
+/// `options`, and a libpq `key=value` string — and every output that names the registry
+/// (errors of every command, the import summary, `stats` in text and JSON, `rebuild`, the
+/// stale-keys advice, `kensa test --registry-store`): the password is never printed.
+#[test]
+fn a_password_anywhere_in_the_url_is_never_printed() {
+    const SECRET: &str = "s3cret";
+    let shows_secret = |out: &Output| {
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        text.contains(SECRET).then_some(text)
+    };
+    let dir = workdir("pg-passwords");
+    let dir_s = dir.to_str().unwrap().to_string();
+    let in_dir = |args: &[&str]| -> Output {
+        Command::new(KENSA).args(args).current_dir(&*dir).stdin(Stdio::null()).output().unwrap()
+    };
+    let input = format!("{ROOT}/examples/enrollment.jsonl");
+    let rules = format!("{ROOT}/rules");
+    let suite = format!("{ROOT}/tests/suites/enrollment.yaml");
+    let commands = |url: &str| -> Vec<Vec<String>> {
+        [
+            vec!["eval", "--registry", url, &input],
+            vec!["diff", "--base", &rules, "--registry", url, &input],
+            vec!["enroll", "--db", url, &input],
+            vec!["registry", "import", &input, "--db", url],
+            vec!["registry", "stats", "--db", url],
+            vec!["registry", "stats", "--json", "--db", url],
+            vec!["registry", "rebuild", "--db", url],
+            vec!["test", &suite, "--registry-store", url],
+        ]
+        .into_iter()
+        .map(|c| c.into_iter().map(String::from).collect())
+        .collect()
+    };
+
+    // No server behind these: every command fails, and says where without the password.
+    let unreachable = [
+        "postgres://clerk:s3cret@127.0.0.1:1/kensa",
+        "postgres://clerk:s3/cret@127.0.0.1:1/kensa",
+        "postgres://clerk@127.0.0.1:1/kensa?password=s3cret",
+        "postgresql://127.0.0.1:1/kensa?user=clerk&password=s3cret&application_name=kensa",
+        "postgres://clerk@127.0.0.1:1/kensa?pass%77ord=s3cret",
+        "postgres://clerk@127.0.0.1:1/kensa?sslpassword=s3cret",
+        "postgres://clerk@127.0.0.1:1/kensa?options=-c%20password%3Ds3cret",
+        "host=127.0.0.1 port=1 user=clerk password=s3cret",
+        "host=127.0.0.1 port=1 password='s3cret with spaces'",
+    ];
+    for url in unreachable {
+        let secret = if url.contains("s3/cret") { "s3/cret" } else { SECRET };
+        for args in commands(url) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = in_dir(&args);
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(!text.contains(secret), "`kensa {}` printed the password:\n{text}", args.join(" "));
+            assert_ne!(out.status.code(), Some(0), "`kensa {}` worked without a server:\n{text}", args.join(" "));
+        }
+    }
+    // A libpq key=value string is not taken for a file name (enroll and import would create it).
+    let left: Vec<_> =
+        std::fs::read_dir(&*dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "changed").collect();
+    assert!(left.is_empty(), "files created in {dir_s}: {left:?}");
+
+    // With a server (trust authentication ignores the password): what succeeds must not show it either.
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "passwords");
+    let with_param = format!("{}&password={SECRET}&application_name=kensa", s.url());
+    let mut urls = vec![with_param.clone()];
+    // `user:password@` with a `/` in the password, when the base URL names a user.
+    let creds = base.find("://").unwrap() + 3;
+    if let Some(at) = base[creds..].find('@').map(|at| creds + at).filter(|&at| !base[creds..at].contains(':')) {
+        let (head, tail) = base.split_at(at);
+        let sep = if tail.contains('?') { '&' } else { '?' };
+        urls.push(format!("{head}:s3/cret{tail}{sep}options=-csearch_path%3D{}", s.name));
+    }
+    for url in &urls {
+        for args in commands(url) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = in_dir(&args);
+            if let Some(text) = shows_secret(&out) {
+                panic!("`kensa {}` printed the password:\n{text}", args.join(" "));
+            }
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(!text.contains("s3/cret"), "`kensa {}` printed the password:\n{text}", args.join(" "));
+        }
+    }
+    // The import summary and stats name the registry, masked.
+    let stats = kensa(&["registry", "stats", "--db", &with_param]);
+    let text = ok(&stats);
+    assert!(text.contains("password=***"), "{text}");
+    // The stale-keys advice quotes the URL: masked too.
+    let changed =
+        rules_copy(&dir, "changed", |t| t.replace("block on address_key\n", "block on address_key ++ \"/\"\n"));
+    let stale = kensa(&["eval", "--rules", changed.to_str().unwrap(), "--registry", &with_param, &input]);
+    let text = String::from_utf8_lossy(&stale.stderr);
+    assert!(text.contains("kensa registry rebuild --db") && !text.contains(SECRET), "{text}");
+}
+
+/// PostgreSQL text cannot hold U+0000, so an id `A<NUL>B` was stored as `A\u{FFFD}B` and
+/// collided with that id (the second record silently skipped), where SQLite kept both. Ids with
+/// a control character are now refused on both stores, blank ids and number ids too, and both
+/// stores keep exactly the same uids and report the same errors.
+#[test]
+fn an_id_with_nul_is_refused_on_both_stores_instead_of_colliding_on_postgres() {
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "ids");
+    let dir = workdir("pg-ids");
+    let text = std::fs::read_to_string(format!("{ROOT}/examples/registry.jsonl")).unwrap();
+    let ids = [
+        serde_json::json!("A\u{0}B"),
+        serde_json::json!("A\u{FFFD}B"),
+        serde_json::json!(""),
+        serde_json::json!("   "),
+        serde_json::json!(7),
+        serde_json::json!("7"),
+    ];
+    let records: String = text
+        .lines()
+        .zip(&ids)
+        .map(|(l, id)| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["id"] = id.clone();
+            format!("{v}\n")
+        })
+        .collect();
+    let file = dir.join("ids.jsonl");
+    std::fs::write(&file, records).unwrap();
+    let (file, db, url) = (file.to_str().unwrap(), dir.join("r.db"), s.url());
+    let db = db.to_str().unwrap();
+    let mut reports = Vec::new();
+    for target in [db, url.as_str()] {
+        let out = kensa(&["registry", "import", file, "--db", target]);
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(target, "DB");
+        reports.push(stderr.lines().filter(|l| !l.contains(" s")).map(str::to_string).collect::<Vec<_>>());
+        assert!(
+            stderr.starts_with("error: line 1: the id (field `id`) contains the control character U+0000"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("6 records: 2 imported"), "{stderr}");
+    }
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn.prepare("SELECT uid FROM records").unwrap();
+    let on_file: BTreeSet<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let on_server: BTreeSet<String> =
+        s.client().query("SELECT uid FROM kensa_records", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(on_server, on_file);
+    assert_eq!(on_server, ["id:A\u{FFFD}B", "id:7"].map(String::from).into());
+    assert_eq!(reports[0], reports[1], "the same errors on both stores");
+}
+
+/// PostgreSQL checks its own pages; what it cannot know is whether kensa's two tables still
+/// agree, and whether a stored record can still be read. A hand-edited or half-restored
+/// registry: `registry stats` reports key rows without their record (or with another
+/// enrollment number) and records that are not JSON, says what to do and exits 1; a lookup
+/// that reaches an unreadable record is an error for that record (it used to be skipped, so
+/// `registry.number_held_by_other` was silently lost); `registry rebuild` rebuilds the keys
+/// from the records, and refuses while a record cannot be read.
+#[test]
+fn damage_between_the_tables_is_reported_by_stats_and_repaired_by_rebuild() {
+    let Some(base) = server() else { return };
+    let s = Schema::new(&base, "damage");
+    let url = s.url();
+    ok(&kensa(&["registry", "import", "examples/registry.jsonl", "--db", &url]));
+    let eval = || kensa(&["eval", "--today", TODAY, "--registry", &url, "examples/enrollment.jsonl"]);
+    let clean = ok(&eval());
+    assert!(clean.lines().any(|l| l.contains("\"E00386\"") && l.contains("registry.number_held_by_other")));
+    let stats = || kensa(&["registry", "stats", "--db", &url]);
+    let text = ok(&stats());
+    assert!(text.contains("integrity  ok"), "{text}");
+
+    // Key rows that do not belong to their records.
+    let mut c = s.client();
+    c.batch_execute(
+        "INSERT INTO kensa_keys (block, key, seq, uid) VALUES (0, '000000000000', 999999, 'id:GONE');
+         UPDATE kensa_keys SET seq = seq + 100000 WHERE uid = 'id:P000001' AND block = 1;",
+    )
+    .unwrap();
+    let damaged = stats();
+    assert_eq!(damaged.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&damaged.stdout);
+    assert!(text.contains("1 key row points to no record (`id:GONE`)"), "{text}");
+    assert!(text.contains("1 key row carries another enrollment number than its record"), "{text}");
+    assert!(text.contains("kensa registry rebuild --db"), "{text}");
+    let rebuilt = kensa(&["registry", "rebuild", "--db", &url]);
+    ok(&rebuilt);
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("keys of 2206 records were rebuilt"));
+    assert!(ok(&stats()).contains("integrity  ok"));
+    assert_eq!(ok(&eval()), clean);
+
+    // A record that cannot be read: the lookup that reaches it fails, the others are judged.
+    let json: String = c.query_one("SELECT json FROM kensa_records WHERE uid = 'id:P001620'", &[]).unwrap().get(0);
+    c.execute("UPDATE kensa_records SET json = left(json, 40) WHERE uid = 'id:P001620'", &[]).unwrap();
+    let out = eval();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (got, want) in stdout.lines().zip(clean.lines()) {
+        if want.contains("\"E00386\"") {
+            assert!(got.contains("\"error\"") && got.contains("is damaged") && got.contains("id:P001620"), "{got}");
+        } else {
+            assert_eq!(got, want);
+        }
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("99 records: ") && stderr.contains(", 1 errors"), "the summary adds up: {stderr}");
+    let damaged = stats();
+    assert_eq!(damaged.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&damaged.stdout).contains("1 record is not JSON (`id:P001620`)"));
+    let refused = kensa(&["registry", "rebuild", "--db", &url]);
+    assert_eq!(refused.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(text.contains("`id:P001620` is not JSON") && text.contains("backup"), "{text}");
+
+    // Restored from a backup: all is well again.
+    c.execute("UPDATE kensa_records SET json = $1 WHERE uid = 'id:P001620'", &[&json]).unwrap();
+    assert!(ok(&stats()).contains("integrity  ok"));
+    assert_eq!(ok(&eval()), clean);
 }

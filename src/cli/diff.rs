@@ -222,6 +222,7 @@ impl Registries {
         if !base.uses_registry() && !new.uses_registry() {
             say!("note: neither rule set has a `match` block, so the registry is not consulted");
         }
+        super::registry::refuse_conninfo(&path.to_string_lossy())?;
         if super::eval::is_database(path) {
             let open = |engine: &kensa::Engine, side: &str| -> Result<Arc<dyn Registry>, String> {
                 super::eval::open_database_read(engine, path)

@@ -44,6 +44,8 @@ struct Counts {
     review: u64,
     reject: u64,
     errors: u64,
+    /// Where a registry error stopped the run (the records after it were not read).
+    stopped_at: Option<String>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -70,18 +72,29 @@ pub fn run(args: Args) -> u8 {
     let result: io::Result<()> = (|| {
         for (path, format) in &plan {
             let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-                let line = one(&engine, reg.as_ref(), &pos, raw, &mut counts)?;
-                writeln!(out, "{line}")?;
+                let (line, stop) = one(&engine, reg.as_ref(), &pos, raw, &mut counts);
+                writeln!(out, "{}", line?)?;
                 // A clerk (or a second process) watching the output sees each decision as it is made.
-                out.flush()
+                out.flush()?;
+                match stop {
+                    // The registry failed: this record is an error line like any other, and
+                    // nothing more is enrolled into a registry that cannot answer.
+                    Some(msg) => Err(io::Error::other(msg)),
+                    None => Ok(()),
+                }
             };
-            input::read(path, *format, show_file, &limits, &mut sink)
-                .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            let read = input::read(path, *format, show_file, &limits, &mut sink);
+            // A registry error is about the registry, not about this input file.
+            if counts.stopped_at.is_none() {
+                read.map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            } else {
+                read?;
+            }
         }
         out.flush()
     })();
     let summary = format!(
-        "{} records: {} enrolled, {} accept, {} review, {} reject, {} errors{}",
+        "{} records: {} enrolled, {} accept, {} review, {} reject, {} errors{}{}",
         counts.accept + counts.review + counts.reject + counts.errors,
         counts.enrolled,
         counts.accept,
@@ -92,7 +105,12 @@ pub fn run(args: Args) -> u8 {
             format!("; {} accepted records not enrolled because their id is already stored", counts.id_taken)
         } else {
             String::new()
-        }
+        },
+        counts
+            .stopped_at
+            .as_ref()
+            .map(|at| format!("; stopped at {at}: the records after it were not read"))
+            .unwrap_or_default(),
     );
     match result {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => exit::OK,
@@ -108,33 +126,33 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// Enroll one record; the output line (a verdict with `enrolled`, or an error object).
+/// Enroll one record; the output line (a verdict with `enrolled`, or an error object), and the
+/// registry's error when it failed (the run stops after this record's line).
 fn one(
     engine: &kensa::Engine,
     reg: &dyn kensa::registry::Store,
     pos: &Pos,
     raw: Raw,
     counts: &mut Counts,
-) -> io::Result<String> {
+) -> (io::Result<String>, Option<String>) {
     let error = |msg: String, counts: &mut Counts| {
         counts.errors += 1;
         let mut obj = serde_json::Map::new();
         if let Some(f) = &pos.file {
             obj.insert(String::from("file"), serde_json::Value::String(f.clone()));
         }
-        let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
-        obj.insert(String::from(unit), serde_json::Value::from(pos.n));
+        obj.insert(String::from(unit_name(pos)), serde_json::Value::from(pos.n));
         obj.insert(String::from("error"), serde_json::Value::String(msg));
         super::output::json(&serde_json::Value::Object(obj))
     };
     let value = match raw.into_value() {
         Ok(v) => v,
-        Err(msg) => return Ok(error(msg, counts)),
+        Err(msg) => return (Ok(error(msg, counts)), None),
     };
     if !value.is_object() {
-        return Ok(error(String::from("a record must be a JSON object"), counts));
+        return (Ok(error(String::from("a record must be a JSON object"), counts)), None);
     }
-    match engine.enroll(value, reg) {
+    let verdict = match engine.enroll(value, reg) {
         Ok(e) => {
             match e.verdict.decision {
                 kensa::Decision::Accept => counts.accept += 1,
@@ -158,7 +176,18 @@ fn one(
             }
             Ok(line)
         }
-        Err(kensa::RecordError::Registry(msg)) => Err(io::Error::other(msg)),
+        Err(kensa::RecordError::Registry(msg)) => {
+            counts.stopped_at = Some(match &pos.file {
+                Some(f) => format!("`{f}` {} {}", unit_name(pos), pos.n),
+                None => format!("{} {}", unit_name(pos), pos.n),
+            });
+            return (Ok(error(msg.clone(), counts)), Some(msg));
+        }
         Err(e) => Ok(error(e.to_string(), counts)),
-    }
+    };
+    (verdict, None)
+}
+
+fn unit_name(pos: &Pos) -> &'static str {
+    if pos.unit == input::Unit::Line { "line" } else { "record" }
 }

@@ -169,6 +169,7 @@ pub fn load_registry(
     engine: &kensa::Engine,
     path: &std::path::Path,
 ) -> Result<Box<dyn kensa::registry::Registry>, String> {
+    super::registry::refuse_conninfo(&path.to_string_lossy())?;
     if is_database(path) {
         return open_database_read(engine, path);
     }

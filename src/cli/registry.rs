@@ -18,10 +18,12 @@ pub enum Command {
     /// missing. A record whose id is already stored is skipped (the stored one is kept), so an
     /// interrupted import can simply be run again.
     Import(ImportArgs),
-    /// Show what a registry database holds and whether its keys match the rules.
+    /// Show what a registry database holds, whether its keys match the rules, and whether it is
+    /// damaged (this reads all of it; exit 1 when it is damaged, with what to do).
     Stats(StatsArgs),
-    /// Recompute every blocking key with the current rules (done automatically by `import` and
-    /// `enroll` when the rules changed).
+    /// Recompute every blocking key from the records with the current rules: repairs damaged
+    /// key rows and migrates an older layout (done automatically by `import` and `enroll` when
+    /// the rules changed).
     Rebuild(RebuildArgs),
 }
 
@@ -104,6 +106,7 @@ pub fn engine(rules: &super::RulesPath, today: Option<kensa::Date>) -> Option<ke
 /// is a `postgres://` URL — rebuilding stale keys; prints what it did. `cache_mib` sets the
 /// page cache of a database file.
 pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> Result<Box<dyn Store>, String> {
+    refuse_conninfo(db)?;
     if !engine.uses_registry() {
         return Err(String::from("the rules have no `match` block, so they define no registry keys"));
     }
@@ -119,14 +122,19 @@ pub fn open_write(engine: &kensa::Engine, db: &str, cache_mib: Option<u32>) -> R
         Box::new(reg)
     };
     if let Some(r) = reg.rebuilt() {
-        say!(
-            "note: the keys of {} records were rebuilt in {:.1} s because the rules or normalization data changed ({})",
-            r.records,
-            started.elapsed().as_secs_f64(),
-            r.reason
-        );
+        say!("note: {}", rebuilt_note(r, started));
     }
     Ok(reg)
+}
+
+/// `the keys of N records were rebuilt in T s because …`.
+fn rebuilt_note(r: &kensa::registry::Rebuilt, started: Instant) -> String {
+    format!(
+        "the keys of {} records were rebuilt in {:.1} s because {}",
+        r.records,
+        started.elapsed().as_secs_f64(),
+        r.reason
+    )
 }
 
 #[cfg(feature = "postgres")]
@@ -185,7 +193,7 @@ fn import(args: ImportArgs) -> u8 {
                 }
                 // Stored records are judged later: they are held to the same limits now.
                 limits.check_record(&value).map_err(|e| (pos.clone(), e.to_string()))?;
-                Ok(engine.registry_entry(value))
+                engine.registry_entry(value).map_err(|e| (pos, e.to_string()))
             })
             .collect();
         let mut entries = Vec::with_capacity(parsed.len());
@@ -263,6 +271,7 @@ fn stats(args: StatsArgs) -> u8 {
     let want = engine.key_version();
     let have = stats.key_version();
     let current = have.as_ref() == Some(&want);
+    let advice = kensa::registry::damage_advice(&shown(&args.db));
     if args.json {
         let obj = serde_json::json!({
             "db": shown(&args.db),
@@ -274,6 +283,11 @@ fn stats(args: StatsArgs) -> u8 {
             "crowded_keys": stats.crowded.iter().map(|(b, k, n)| serde_json::json!({
                 "block": b, "on": engine.block_label(*b), "key": shown_key(k), "records": n,
             })).collect::<Vec<_>>(),
+            "integrity": if stats.damage.is_empty() {
+                serde_json::json!({"ok": true, "damage": []})
+            } else {
+                serde_json::json!({"ok": false, "damage": stats.damage, "what_to_do": advice})
+            },
         });
         println!("{}", kensa::internal::json_safe(&obj.to_string()));
     } else {
@@ -313,21 +327,43 @@ fn stats(args: StatsArgs) -> u8 {
                 shown(&args.db)
             );
         }
+        if stats.damage.is_empty() {
+            println!("integrity  ok");
+        }
+        for d in &stats.damage {
+            println!("integrity  DAMAGED: {d}");
+        }
+        if !stats.damage.is_empty() {
+            println!("what to do: {advice}");
+        }
     }
-    exit::OK
+    if stats.damage.is_empty() { exit::OK } else { exit::SOME_FAILED }
 }
 
 fn rebuild(args: RebuildArgs) -> u8 {
     let Some(engine) = engine(&args.rules, args.today) else { return exit::UNUSABLE };
+    if let Err(e) = refuse_conninfo(&args.db) {
+        say!("error: {e}");
+        return exit::UNUSABLE;
+    }
     if !is_server_url(&args.db) && !Path::new(&args.db).is_file() {
         say!("error: `{}`: no such registry file", args.db);
         return exit::UNUSABLE;
     }
-    match open_write(&engine, &args.db, None) {
-        Ok(reg) => {
-            if reg.rebuilt().is_none() {
-                say!("the keys of `{}` are already current for these rules", reg.location());
-            }
+    if !engine.uses_registry() {
+        say!("error: the rules have no `match` block, so they define no registry keys");
+        return exit::UNUSABLE;
+    }
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    let started = Instant::now();
+    let rebuilt = if is_server_url(&args.db) {
+        rebuild_server(&args.db, &engine, &keys)
+    } else {
+        SqliteRegistry::rebuild(Path::new(&args.db), &engine.key_version(), &keys).map_err(|e| e.to_string())
+    };
+    match rebuilt {
+        Ok(r) => {
+            say!("`{}`: {}", shown(&args.db), rebuilt_note(&r, started));
             exit::OK
         }
         Err(e) => {
@@ -347,16 +383,45 @@ fn shown_key(key: &str) -> String {
     mask_digit_runs(key, DigitRuns::longer_than(6)).into_owned()
 }
 
+#[cfg(feature = "postgres")]
+fn rebuild_server(
+    db: &str,
+    engine: &kensa::Engine,
+    keys: kensa::registry::KeyFn<'_>,
+) -> Result<kensa::registry::Rebuilt, String> {
+    let options = kensa::registry::PgOptions::default();
+    kensa::registry::PostgresRegistry::rebuild(db, &options, &engine.key_version(), keys).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn rebuild_server(
+    _: &str,
+    _: &kensa::Engine,
+    _: kensa::registry::KeyFn<'_>,
+) -> Result<kensa::registry::Rebuilt, String> {
+    Err(no_server_support())
+}
+
 /// A registry location for messages: a path, or a URL without its password.
 pub fn shown(db: &str) -> String {
-    #[cfg(feature = "postgres")]
-    if is_server_url(db) {
-        return kensa::registry::postgres::redact(db);
+    kensa::registry::redact(db)
+}
+
+/// Refuse a libpq connection string (`host=db password=…`) where a registry is named: it would
+/// be taken for a file name (and `enroll` would create that file).
+pub fn refuse_conninfo(db: &str) -> Result<(), String> {
+    if kensa::registry::is_conninfo(db) && !Path::new(db).exists() {
+        return Err(format!(
+            "`{}` is a PostgreSQL connection string, but kensa takes a URL: \
+             postgres://user@host:port/database (with the password in PGPASSWORD)",
+            shown(db)
+        ));
     }
-    db.to_string()
+    Ok(())
 }
 
 fn registry_stats(db: &str) -> Result<kensa::registry::Stats, String> {
+    refuse_conninfo(db)?;
     if is_server_url(db) {
         #[cfg(feature = "postgres")]
         return kensa::registry::PostgresRegistry::stats(db, &kensa::registry::PgOptions::default())

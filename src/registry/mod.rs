@@ -9,10 +9,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod integrity;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
+pub use integrity::damage_advice;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PostgresRegistry};
 pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sqlite_file};
@@ -179,9 +181,192 @@ pub trait Store: Enroll {
     fn location(&self) -> String;
 }
 
+/// The uid a record is stored under: `id:<id>` when the schema's id field (`field`) holds an id,
+/// `hash:<content hash>` when the record has none (the field absent or `null`), so importing
+/// the same file twice stores every record once.
+///
+/// Ids are text and compared exactly, character for character: no trimming, no width, case or
+/// Unicode folding (`8` and `８` are two ids, `P 1` and `P1` too). What would make two
+/// different ids one, or store an id other than the one written, is refused with a message
+/// for that record: an id that is not a string (`7` would be the same as `"7"`), a blank one,
+/// one with spaces before or after it, and one with a control character (PostgreSQL text
+/// cannot hold NUL, so `A\u0000B` and `A\u{FFFD}B` would be one id there).
+pub fn record_uid(field: Option<&str>, record: &serde_json::Value) -> Result<String, String> {
+    let id = field.and_then(|f| record.get(f).map(|v| (f, v)));
+    let (field, id) = match id {
+        None | Some((_, serde_json::Value::Null)) => {
+            return Ok(format!("hash:{:016x}", fnv1a(record.to_string().as_bytes())));
+        }
+        Some((f, serde_json::Value::String(s))) => (f, s.as_str()),
+        Some((f, serde_json::Value::Number(n))) => {
+            return Err(format!(
+                "the id (field `{f}`) is the number {n}; ids are text: write it in quotes (`\"{n}\"`)"
+            ));
+        }
+        Some((f, _)) => return Err(format!("the id (field `{f}`) is not text; write it as a string")),
+    };
+    if id.trim().is_empty() {
+        return Err(format!(
+            "the id (field `{field}`) is blank; give the record its id, or leave the field out to store the \
+             record under a hash of its content"
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the id (field `{field}`) contains the control character U+{:04X}; ids are compared exactly as text \
+             and may not contain control characters: remove it",
+            u32::from(c)
+        ));
+    }
+    if id.trim() != id {
+        return Err(format!(
+            "the id (field `{field}`) has spaces before or after it; ids are compared exactly as text: remove the \
+             spaces"
+        ));
+    }
+    Ok(format!("id:{id}"))
+}
+
 /// Whether `s` names a PostgreSQL server rather than a file: `postgres://…` or `postgresql://…`.
 pub fn is_server_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// A registry location as messages show it, without any password: for a `postgres://` URL, the
+/// password after `user:` (everything up to the first `@`, as the PostgreSQL client reads it)
+/// and the value of every parameter whose name or value mentions `pass` (`password`,
+/// `sslpassword`, `passfile`, a `password=` inside `options`; names are percent-decoded first);
+/// for a libpq `key=value` string, the value of every key that mentions `pass`. Anything else
+/// (a file path) is returned as it is.
+pub fn redact(location: &str) -> String {
+    let scheme = ["postgres://", "postgresql://"].into_iter().find(|p| location.starts_with(p));
+    match scheme {
+        Some(scheme) => redact_url(scheme, location.get(scheme.len()..).unwrap_or("")),
+        None if is_conninfo(location) => redact_conninfo(location),
+        None => location.to_string(),
+    }
+}
+
+/// Whether `s` is written as a libpq connection string (`host=db user=kensa …`) rather than a
+/// URL or a file name: it starts with a libpq keyword and `=`.
+pub fn is_conninfo(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "options",
+        "application_name",
+        "connect_timeout",
+        "sslmode",
+        "sslpassword",
+        "target_session_attrs",
+        "service",
+    ];
+    s.split_once('=').is_some_and(|(key, _)| KEYWORDS.contains(&key.trim()))
+}
+
+fn mentions_password(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("pass")
+}
+
+fn redact_url(scheme: &str, rest: &str) -> String {
+    let mut out = String::from(scheme);
+    let mut rest = rest;
+    if let Some((creds, after)) = rest.split_once('@') {
+        match creds.split_once(':') {
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push_str(":***");
+            }
+            None => out.push_str(creds),
+        }
+        out.push('@');
+        rest = after;
+    }
+    let Some((head, query)) = rest.split_once('?') else {
+        out.push_str(rest);
+        return out;
+    };
+    out.push_str(head);
+    out.push('?');
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, value))
+                if mentions_password(&percent_decode(name)) || mentions_password(&percent_decode(value)) =>
+            {
+                format!("{name}=***")
+            }
+            _ => param.to_string(),
+        })
+        .collect();
+    out.push_str(&params.join("&"));
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(decoded) if b == b'%' => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn redact_conninfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some((before, after)) = rest.split_once('=') {
+        out.push_str(before);
+        out.push('=');
+        let value = after.trim_start();
+        out.push_str(after.get(..after.len() - value.len()).unwrap_or(""));
+        let end = conninfo_value_end(value);
+        let key = before.split_whitespace().last().unwrap_or("");
+        if mentions_password(key) {
+            out.push_str("***");
+        } else {
+            out.push_str(value.get(..end).unwrap_or(value));
+        }
+        rest = value.get(end..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where a libpq value ends: after its closing quote (`'…'`, `\'` escaped), or at whitespace.
+fn conninfo_value_end(value: &str) -> usize {
+    if !value.starts_with('\'') {
+        return value.find(char::is_whitespace).unwrap_or(value.len());
+    }
+    let mut escaped = false;
+    for (i, c) in value.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '\'' => return i + 1,
+            _ => {}
+        }
+    }
+    value.len()
 }
 
 /// Candidates already fetched, seen as a registry (the view of an enrollment in progress): it
@@ -211,12 +396,30 @@ pub struct Enrollment {
 
 /// A stable 64-bit FNV-1a hash (the same in every build, unlike `DefaultHasher`).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    Fnv1a::new().write(bytes).finish()
+}
+
+/// [`fnv1a`] over several pieces, without joining them first. A change of any one byte always
+/// changes the hash (each step is a bijection of the state), which is what a row checksum needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv1a(u64);
+
+impl Fnv1a {
+    pub(crate) fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    h
+
+    pub(crate) fn write(mut self, bytes: &[u8]) -> Fnv1a {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
 }
 
 /// Records held in memory with a hash index per blocking key (`--registry file.jsonl`).
@@ -266,6 +469,33 @@ impl Registry for MemoryRegistry {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        let cases = [
+            ("postgres://clerk:s3cret@db.example:5432/kensa", "postgres://clerk:***@db.example:5432/kensa"),
+            ("postgresql://clerk@db/kensa?sslmode=disable", "postgresql://clerk@db/kensa?sslmode=disable"),
+            ("postgres://db/kensa?user=a@b", "postgres://db/kensa?user=a@b"),
+            ("postgres://u:p%40ss@h/d", "postgres://u:***@h/d"),
+            // The client reads the credentials up to the first `@`, `/` and `?` included.
+            ("postgres://u:p/ss@h/d", "postgres://u:***@h/d"),
+            ("postgres://u@h/d?password=x&application_name=k", "postgres://u@h/d?password=***&application_name=k"),
+            ("postgres://h/d?user=u&PassWord=x", "postgres://h/d?user=u&PassWord=***"),
+            ("postgres://h/d?pass%77ord=x", "postgres://h/d?pass%77ord=***"),
+            ("postgres://h/d?sslpassword=x&passfile=/p", "postgres://h/d?sslpassword=***&passfile=***"),
+            ("postgres://h/d?options=-c%20password%3Dx", "postgres://h/d?options=***"),
+            ("postgres://h/d?options=-csearch_path%3Dk", "postgres://h/d?options=-csearch_path%3Dk"),
+            ("host=h user=u password=x port=1", "host=h user=u password=*** port=1"),
+            ("host=h password = 'a b\\' c' dbname=d", "host=h password = *** dbname=d"),
+            ("registry.db", "registry.db"),
+            ("/data/pass.db", "/data/pass.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+        assert!(is_conninfo("host=db dbname=kensa"));
+        assert!(!is_conninfo("registry.db") && !is_conninfo("a=b.db"));
+    }
 
     #[test]
     fn candidates_share_a_key_and_come_once() {

@@ -35,9 +35,10 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls, Statement};
 use rayon::prelude::*;
 
+use super::integrity::{damaged, finding};
 use super::{
     Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, Lookup, Rebuilt, Registry, RegistryError,
-    SCAN_PER_KEY, Stats, Store, fnv1a,
+    SCAN_PER_KEY, Stats, Store, fnv1a, redact,
 };
 
 /// The advisory lock that migrations and key rebuilds hold exclusively and every write holds
@@ -96,29 +97,6 @@ impl Default for PgOptions {
     }
 }
 
-/// `url` with its password replaced by `***`, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let rest = url.get(scheme_end..).unwrap_or("");
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = rest.get(..authority_end).unwrap_or("");
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = authority.get(..at).unwrap_or("");
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    url.get(..scheme_end).unwrap_or(""),
-                    userinfo.get(..colon).unwrap_or(""),
-                    rest.get(at..).unwrap_or("")
-                ),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 /// The statements of one connection, prepared when it is opened.
 struct Statements {
     lock: Statement,
@@ -165,7 +143,7 @@ impl r2d2::ManageConnection for Manager {
                   WHERE name = ANY($2))",
             )?,
             candidates: client.prepare(
-                "SELECT r.seq, r.json, q.i FROM unnest($1::int4[], $2::text[]) WITH ORDINALITY AS q(block, key, i) \
+                "SELECT r.seq, r.json, q.i, r.uid FROM unnest($1::int4[], $2::text[]) WITH ORDINALITY AS q(block, key, i) \
                  CROSS JOIN LATERAL (SELECT k.seq, k.uid FROM kensa_keys k WHERE k.block = q.block AND k.key = q.key \
                                      ORDER BY k.seq LIMIT $3) AS k \
                  JOIN kensa_records r ON r.uid = k.uid",
@@ -343,9 +321,28 @@ impl PostgresRegistry {
                 RegistryError(format!("{shown}: cannot create schema `{schema}`: {}", describe(&err)))
             })?;
         }
-        let rebuilt = prepare(&mut client, &shown, version, keys)?;
+        let rebuilt = prepare(&mut client, &shown, version, keys, false)?;
         drop(client);
         Self::with_pool(config, shown, options, Access::ReadWrite, version, rebuilt)
+    }
+
+    /// Rebuild every key from the records (`kensa registry rebuild`), under the global lock:
+    /// key rows that no longer match their records, or whose record is gone, are replaced;
+    /// pending migrations are applied and `version` recorded. Refused, with nothing changed,
+    /// when a record is not JSON (keys cannot be built from it: restore it from a backup).
+    pub fn rebuild(
+        url: &str,
+        options: &PgOptions,
+        version: &KeyVersion,
+        keys: KeyFn<'_>,
+    ) -> Result<Rebuilt, RegistryError> {
+        let (config, shown) = config(url, options)?;
+        let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
+        if layout_version(&mut client).map_err(|err| RegistryError(format!("{shown}: {}", describe(&err))))?.is_none() {
+            return Err(RegistryError(format!("{shown}: no kensa registry in this database")));
+        }
+        prepare(&mut client, &shown, version, keys, true)?
+            .ok_or_else(|| RegistryError(format!("{shown}: the keys were not rebuilt")))
     }
 
     fn with_pool(
@@ -375,7 +372,9 @@ impl PostgresRegistry {
         })
     }
 
-    /// What a registry database holds, without checking its key version.
+    /// What a registry database holds, without checking its key version, and what is damaged
+    /// between its tables (the server checks its own pages): key rows whose record is gone or
+    /// has another enrollment number, records that are not JSON. Reads every record.
     pub fn stats(url: &str, options: &PgOptions) -> Result<Stats, RegistryError> {
         let (config, shown) = config(url, options)?;
         let mut client = config.connect(NoTls).map_err(|err| connect_error(&shown, &err))?;
@@ -414,12 +413,14 @@ impl PostgresRegistry {
         let layout = layout_version(&mut client).map_err(e)?.unwrap_or(0);
         meta.push((String::from("schema_version"), layout.to_string()));
         meta.sort();
+        let damage = verify(&mut client).map_err(e)?;
         Ok(Stats {
             records: u64::try_from(records).unwrap_or(0),
             keys_per_block,
             meta,
             file_bytes: u64::try_from(bytes).unwrap_or(0),
             crowded,
+            damage,
         })
     }
 
@@ -447,6 +448,13 @@ impl PostgresRegistry {
 
     fn err(&self, what: &str, e: &postgres::Error) -> RegistryError {
         RegistryError(format!("{}: {what}: {}", self.shown, describe(e)))
+    }
+
+    fn lookup_err(&self, e: ReadError) -> RegistryError {
+        match e {
+            ReadError::Server(e) => self.err("lookup failed", &e),
+            ReadError::NotJson(uid) => RegistryError(damaged(&self.shown, &format!("the record `{uid}` is not JSON"))),
+        }
     }
 
     fn writable(&self) -> Result<(), RegistryError> {
@@ -536,6 +544,7 @@ fn prepare(
     shown: &str,
     version: &KeyVersion,
     keys: KeyFn<'_>,
+    force: bool,
 ) -> Result<Option<Rebuilt>, RegistryError> {
     let e = |what: &str, err: postgres::Error| RegistryError(format!("{shown}: {what}: {}", describe(&err)));
     let mut tx = client.transaction().map_err(|err| e("cannot begin", err))?;
@@ -563,11 +572,21 @@ fn prepare(
     let meta = read_meta(&mut tx).map_err(|err| e("cannot read the key version", err))?;
     let any: bool =
         tx.query_one("SELECT EXISTS (SELECT 1 FROM kensa_records)", &[]).map_err(|err| e("cannot read", err))?.get(0);
-    let rebuilt = match super::sqlite::version_diff(&meta, version) {
-        Some(reason) if any => {
-            Some(Rebuilt { records: rebuild(&mut tx, keys).map_err(|err| e("cannot rebuild the keys", err))?, reason })
-        }
-        _ => None,
+    let diff = super::sqlite::version_diff(&meta, version);
+    let rebuilt = if force || (diff.is_some() && any) {
+        let records = match rebuild(&mut tx, keys) {
+            Ok(n) => n,
+            Err(ReadError::Server(err)) => return Err(e("cannot rebuild the keys", err)),
+            Err(ReadError::NotJson(uid)) => {
+                return Err(RegistryError(format!(
+                    "{shown}: the keys cannot be rebuilt: the record `{uid}` is not JSON; restore it from a backup \
+                     (nothing was changed)"
+                )));
+            }
+        };
+        Some(Rebuilt { records, reason: super::sqlite::rebuild_reason(diff) })
+    } else {
+        None
     };
     for (name, value) in version.entries() {
         tx.execute(
@@ -580,10 +599,69 @@ fn prepare(
     Ok(rebuilt)
 }
 
+/// What is damaged between kensa's tables, one finding per entry: key rows whose record is
+/// gone or has another enrollment number, and records that are not JSON (streamed).
+fn verify(client: &mut Client) -> Result<Vec<String>, postgres::Error> {
+    let mut damage = Vec::new();
+    let row = client.query_one(
+        "SELECT count(*) FILTER (WHERE r.uid IS NULL), count(*) FILTER (WHERE r.seq <> k.seq), \
+                min(k.uid) FILTER (WHERE r.uid IS NULL OR r.seq <> k.seq) \
+         FROM kensa_keys k LEFT JOIN kensa_records r ON r.uid = k.uid",
+        &[],
+    )?;
+    let (gone, moved, first): (i64, i64, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    let first = format!("`{}`", first.unwrap_or_default());
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    if gone > 0 {
+        damage.push(finding(n(gone), "key row points to no record", "key rows point to no record", &first));
+    }
+    if moved > 0 {
+        let (one, many) = (
+            "key row carries another enrollment number than its record",
+            "key rows carry another enrollment number than their record",
+        );
+        damage.push(finding(n(moved), one, many, &first));
+    }
+    let mut tx = client.transaction()?;
+    let portal = tx.bind("SELECT uid, json FROM kensa_records", &[])?;
+    let (mut bad, mut first_bad) = (0u64, None);
+    loop {
+        let rows = tx.query_portal(&portal, 20_000)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            if serde_json::from_str::<serde::de::IgnoredAny>(r.get(1)).is_err() {
+                bad += 1;
+                first_bad.get_or_insert_with(|| format!("`{}`", r.get::<_, String>(0)));
+            }
+        }
+    }
+    tx.commit()?;
+    if bad > 0 {
+        damage.push(finding(bad, "record is not JSON", "records are not JSON", &first_bad.unwrap_or_default()));
+    }
+    Ok(damage)
+}
+
 type Keys = Vec<(u32, String)>;
 
-/// Recompute every record's keys inside the caller's transaction, streaming the records.
-fn rebuild(tx: &mut postgres::Transaction<'_>, keys: KeyFn<'_>) -> Result<u64, postgres::Error> {
+/// Why reading stored records failed (a lookup, a key rebuild).
+enum ReadError {
+    Server(postgres::Error),
+    /// The uid of a stored record that is not JSON.
+    NotJson(String),
+}
+
+impl From<postgres::Error> for ReadError {
+    fn from(e: postgres::Error) -> ReadError {
+        ReadError::Server(e)
+    }
+}
+
+/// Recompute every record's keys inside the caller's transaction, streaming the records. A
+/// record that is not JSON stops it (the caller's transaction is then rolled back).
+fn rebuild(tx: &mut postgres::Transaction<'_>, keys: KeyFn<'_>) -> Result<u64, ReadError> {
     tx.batch_execute("DELETE FROM kensa_keys")?;
     let portal = tx.bind("SELECT seq, uid, json FROM kensa_records", &[])?;
     let mut total = 0u64;
@@ -595,11 +673,11 @@ fn rebuild(tx: &mut postgres::Transaction<'_>, keys: KeyFn<'_>) -> Result<u64, p
         let read: Vec<(i64, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
         let computed: Vec<(i64, &str, Keys)> = read
             .par_iter()
-            .map(|(seq, uid, json)| {
-                let k = serde_json::from_str::<serde_json::Value>(json).map(|v| keys(&v)).unwrap_or_default();
-                (*seq, uid.as_str(), k)
+            .map(|(seq, uid, json)| match serde_json::from_str::<serde_json::Value>(json) {
+                Ok(v) => Ok((*seq, uid.as_str(), keys(&v))),
+                Err(_) => Err(ReadError::NotJson(uid.clone())),
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut rows = KeyRows::default();
         for (seq, uid, ks) in &computed {
             rows.push(*seq, uid, ks);
@@ -652,12 +730,14 @@ impl<'a> KeyRows<'a> {
 }
 
 /// Candidates of `keys`: each record once, in enrollment order, with the keys it shares; at
-/// most [`SCAN_PER_KEY`] per key. A key with that many is counted whole.
+/// most [`SCAN_PER_KEY`] per key. A key with that many is counted whole. A stored record that
+/// is not JSON is an error, as on the embedded store: skipping it would change the verdict
+/// silently.
 fn candidates_on(
     client: &mut impl postgres::GenericClient,
     st: &Statements,
     keys: &[(u32, String)],
-) -> Result<Lookup, postgres::Error> {
+) -> Result<Lookup, ReadError> {
     if keys.is_empty() {
         return Ok(Lookup::default());
     }
@@ -665,7 +745,7 @@ fn candidates_on(
     let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
     let result = client.query(&st.candidates, &[&blocks, &texts, &limit])?;
     let mut rows: Vec<(i64, Arc<serde_json::Value>, usize)> = Vec::with_capacity(result.len());
-    let mut read: rustc_hash::FxHashMap<i64, Option<Arc<serde_json::Value>>> = rustc_hash::FxHashMap::default();
+    let mut read: rustc_hash::FxHashMap<i64, Arc<serde_json::Value>> = rustc_hash::FxHashMap::default();
     let mut counts = vec![0u64; keys.len()];
     for row in &result {
         let seq: i64 = row.get(0);
@@ -674,16 +754,18 @@ fn candidates_on(
         if let Some(n) = counts.get_mut(at) {
             *n += 1;
         }
-        let value = read
-            .entry(seq)
-            .or_insert_with(|| {
-                // A stored record that is not JSON (written by hand) is skipped like a missing one.
-                serde_json::from_str::<serde_json::Value>(row.get::<_, &str>(1)).ok().map(Arc::new)
-            })
-            .clone();
-        if let Some(value) = value {
-            rows.push((seq, value, at));
-        }
+        let value = match read.get(&seq) {
+            Some(v) => Arc::clone(v),
+            None => {
+                let text: &str = row.get(1);
+                let value =
+                    serde_json::from_str::<serde_json::Value>(text).map_err(|_| ReadError::NotJson(row.get(3)))?;
+                let value = Arc::new(value);
+                read.insert(seq, Arc::clone(&value));
+                value
+            }
+        };
+        rows.push((seq, value, at));
     }
     for ((b, k), n) in blocks.iter().zip(&texts).zip(counts.iter_mut()) {
         if *n >= SCAN_PER_KEY as u64 {
@@ -698,7 +780,7 @@ impl Registry for PostgresRegistry {
     fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
         let mut conn = self.conn()?;
         let Conn { client, st } = &mut *conn;
-        candidates_on(client, st, keys).map_err(|e| self.err("lookup failed", &e))
+        candidates_on(client, st, keys).map_err(|e| self.lookup_err(e))
     }
 
     fn len(&self) -> usize {
@@ -751,7 +833,7 @@ impl Enroll for PostgresRegistry {
                 self.shown
             )));
         }
-        let found = candidates_on(&mut tx, st, &entry.keys).map_err(|e| self.err("lookup failed", &e))?;
+        let found = candidates_on(&mut tx, st, &entry.keys).map_err(|e| self.lookup_err(e))?;
         let insert = decide(&Fetched(found), taken) && !taken;
         if insert {
             let json = entry.record.to_string();
@@ -827,20 +909,6 @@ impl Store for PostgresRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://clerk:s3cret@db.example:5432/kensa"),
-            "postgres://clerk:***@db.example:5432/kensa"
-        );
-        assert_eq!(
-            redact("postgresql://clerk@db/kensa?sslmode=disable"),
-            "postgresql://clerk@db/kensa?sslmode=disable"
-        );
-        assert_eq!(redact("postgres://db/kensa?user=a@b"), "postgres://db/kensa?user=a@b");
-        assert_eq!(redact("postgres://u:p%40ss@h/d"), "postgres://u:***@h/d");
-    }
 
     #[test]
     fn locks_are_global_first_then_ascending_and_shared_keys_share_a_lock() {

@@ -50,7 +50,11 @@ pub fn load(
     engine: &kensa::Engine,
     records: Vec<serde_json::Value>,
 ) -> Result<(Box<dyn Registry>, Temporary), String> {
-    let entries: Vec<kensa::registry::Entry> = records.into_iter().map(|r| engine.registry_entry(r)).collect();
+    let entries: Vec<kensa::registry::Entry> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| engine.registry_entry(r).map_err(|e| format!("enrolled record {}: {e}", i + 1)))
+        .collect::<Result<_, _>>()?;
     let keys = |v: &serde_json::Value| engine.blocking_keys(v);
     let version = engine.key_version();
     if kind == "sqlite" {
@@ -80,5 +84,8 @@ pub fn load(
         #[cfg(not(feature = "postgres"))]
         return Err(super::super::registry::no_server_support());
     }
-    Err(format!("unknown registry store `{kind}`: use `sqlite` or a PostgreSQL URL (`postgres://…`)"))
+    Err(format!(
+        "unknown registry store `{}`: use `sqlite` or a PostgreSQL URL (`postgres://…`)",
+        kensa::registry::redact(kind)
+    ))
 }
