@@ -25,6 +25,9 @@ pub struct PairScan {
     pub pairs: Vec<ScoredPair>,
     /// How many pairs were compared.
     pub compared: u64,
+    /// How many blocking keys were shared by more than [`MAX_PER_KEY`] records: within them,
+    /// each record was compared with [`MAX_PER_KEY`] of their records only.
+    pub crowded_keys: usize,
 }
 
 /// The candidates a record is judged against ([`Engine::choose`]).
@@ -394,7 +397,7 @@ impl Engine {
     /// contributes only the next [`MAX_PER_KEY`] after each record.
     pub fn duplicate_pairs(&self, profiles: &[MatchProfile], threshold: f64) -> PairScan {
         let index = BlockIndex::new(profiles.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
-        self.scan(profiles, profiles, &index, true, threshold)
+        PairScan { crowded_keys: index.crowded(), ..self.scan(profiles, profiles, &index, true, threshold) }
     }
 
     /// Batch link: every profile of `records` is compared with the profiles of `registry` that
@@ -403,7 +406,7 @@ impl Engine {
     /// compared.
     pub fn link_pairs(&self, registry: &[MatchProfile], records: &[MatchProfile], threshold: f64) -> PairScan {
         let index = BlockIndex::new(registry.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
-        self.scan(records, registry, &index, false, threshold)
+        PairScan { crowded_keys: index.crowded(), ..self.scan(records, registry, &index, false, threshold) }
     }
 
     /// Compare each of `left` with the profiles of `right` that `index` (over `right`) gives;
@@ -449,7 +452,7 @@ impl Engine {
                 },
             );
         pairs.par_sort_unstable_by_key(|p| (p.left, p.right));
-        PairScan { pairs, compared }
+        PairScan { pairs, compared, crowded_keys: 0 }
     }
 
     /// The id of a record as the rules name it (the schema field marked `id`).

@@ -331,6 +331,9 @@ fn a_crowded_key_keeps_the_closest_records_and_says_so() {
     let stats: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(stats["crowded_keys"][0]["records"], 600);
     assert_eq!(stats["crowded_keys"].as_array().unwrap().len(), 1);
+    // A batch dedup over the same file says that it compared only part of the crowded key.
+    let r = run_in(&dir, &["dedup", "people.jsonl"], None);
+    assert!(r.stderr.contains("note: 1 blocking keys are shared by more than 500 records"), "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------- item 21: huge rule sets

@@ -239,10 +239,22 @@ pub fn pair(engine: &kensa::Engine, a: &MatchProfile, b: &MatchProfile) -> Optio
 /// left and right), and how many pairs were compared.
 pub fn find_pairs(engine: &kensa::Engine, profiles: &[MatchProfile], threshold: f64) -> (Vec<Pair>, u64) {
     let scan = engine.duplicate_pairs(profiles, threshold);
+    crowded_note(scan.crowded_keys, "the next");
     let mut pairs: Vec<Pair> =
         scan.pairs.par_iter().filter_map(|p| pair(engine, profiles.get(p.left)?, profiles.get(p.right)?)).collect();
     pairs.par_sort_by(|a, b| (&a.left, &a.right).cmp(&(&b.left, &b.right)));
     (pairs, scan.compared)
+}
+
+/// Say that some blocking keys were crowded, so that a pair never compared is not mistaken
+/// for a pair that was compared and did not match.
+pub fn crowded_note(crowded: usize, which: &str) {
+    if crowded > 0 {
+        let cap = kensa::registry::MAX_PER_KEY;
+        say!(
+            "note: {crowded} blocking keys are shared by more than {cap} records; within them each record was compared with {which} {cap} of their records only (`kensa registry stats` lists such keys of a registry)"
+        );
+    }
 }
 
 /// Connected components of the pairs with two or more ids: ids sorted, clusters sorted.

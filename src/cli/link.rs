@@ -46,6 +46,7 @@ pub fn run(args: Args) -> u8 {
     };
     let (records, registry) = (&read.profiles, &enrolled.profiles);
     let scan = pool.install(|| engine.link_pairs(registry, records, args.threshold));
+    super::dedup::crowded_note(scan.crowded_keys, "the first");
     // Per record (in file order): its links, most probable first (ties: the smaller registry id).
     let mut pairs: Vec<Pair> = Vec::with_capacity(scan.pairs.len());
     let mut linked = 0;

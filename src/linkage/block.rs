@@ -87,6 +87,12 @@ impl BlockIndex {
         self
     }
 
+    /// How many keys are shared by more records than the cap: within them a query sees only
+    /// part of the key's records.
+    pub fn crowded(&self) -> usize {
+        self.runs.values().filter(|(_, len)| *len as usize > self.cap).count()
+    }
+
     /// The records sharing a key with `keys`, each once, ascending, into `out` (cleared first).
     /// With `after`, only records after that position (each unordered pair of one file is
     /// then seen once); each key contributes at most `cap` records.
