@@ -676,7 +676,7 @@ fn schema_findings() {
           "rule": "schema.type",
           "severity": "reject",
           "penalty": 100,
-          "message": "`sex` の値 `女` を選択肢として読めません: `女` は male, female のいずれでもありません",
+          "message": "`sex` の値 `女` を選択肢として読めません: 選択肢は male, female です",
           "fields": [
             "sex"
           ],

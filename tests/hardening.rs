@@ -143,13 +143,14 @@ fn a_personal_number_in_the_wrong_field_is_masked_but_a_postal_code_is_not() {
     r["postal_code"] = json!("123456789018");
     r["bank"]["bank_code"] = json!("5892262");
     r["address"] = json!("1234 5678 9018");
+    r["sex"] = json!("1234-5678-9018");
     let v = e.evaluate(&r).unwrap();
     let fired = rules_of(&v);
-    for rule in ["postal_code.format", "bank.bank_code_format", "address.prefecture_known"] {
+    for rule in ["postal_code.format", "bank.bank_code_format", "address.prefecture_known", "schema.type"] {
         assert!(fired.contains(&rule), "{rule} in {fired:?}");
     }
     let text = shown(&v);
-    for full in ["123456789018", "5892262", "1234 5678 9018"] {
+    for full in ["123456789018", "5892262", "1234 5678 9018", "1234-5678-9018"] {
         assert!(!text.contains(full), "{full} in {text}");
     }
     assert!(text.contains("********9018") && text.contains("***2262") && text.contains("**** **** 9018"), "{text}");

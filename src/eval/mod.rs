@@ -984,7 +984,8 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
             if variants.iter().any(|x| x == s) {
                 Ok(Value::text(s))
             } else {
-                Err(Some(format!("`{}` は {} のいずれでもありません", clip(s), variants.join(", "))))
+                // The value itself is shown (masked as its field says) by the finding.
+                Err(Some(format!("選択肢は {} です", variants.join(", "))))
             }
         }
         (FieldTy::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or(None),
@@ -1013,14 +1014,6 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
     }
 }
 
-fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if s.chars().nth(40).is_some() {
-        out.push('…');
-    }
-    out
-}
-
 fn schema_finding(
     rule: &str,
     severity: Severity,
@@ -1039,22 +1032,27 @@ fn schema_finding(
     }
 }
 
-/// How values of a field are shown in this evaluation (`--show-pii` shows everything).
-fn shown_as(privacy: Privacy, opts: &EvalOptions) -> Privacy {
-    if opts.show_secrets { Privacy::Plain } else { privacy }
+/// How values of a field are shown in this evaluation: `None` with `--show-pii`, which shows
+/// everything.
+fn shown_as(privacy: Privacy, opts: &EvalOptions) -> Option<Privacy> {
+    if opts.show_secrets { None } else { Some(privacy) }
 }
 
-fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, privacy: Privacy) -> Finding {
+fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, privacy: Option<Privacy>) -> Finding {
     let text = match v {
-        serde_json::Value::String(s) => clip(s),
+        serde_json::Value::String(s) => crate::display::shorten(s, crate::display::QUOTED_CHARS).into_owned(),
         serde_json::Value::Number(n) => n.to_string(),
         other => return type_finding_of_kind(path, ty, json_kind(other)),
     };
+    // A value that does not fit its field's type is not explained by it: a number field or a
+    // choice given text shows it as any text field would.
     let shown = match privacy {
-        Privacy::Secret => mask(&text),
-        // A number given for a number field is shown as the number it is.
-        Privacy::Plain => text,
-        Privacy::DigitRuns(n) => mask_digit_runs(&text, DigitRuns::longer_than(usize::from(n))).into_owned(),
+        None => text,
+        Some(Privacy::Secret) => mask(&text),
+        Some(Privacy::DigitRuns(n)) => mask_digit_runs(&text, DigitRuns::longer_than(usize::from(n))).into_owned(),
+        Some(Privacy::Plain) => {
+            mask_digit_runs(&text, DigitRuns::longer_than(usize::from(Privacy::DEFAULT_DIGITS))).into_owned()
+        }
     };
     type_finding_of_kind(path, ty, &shown)
 }
