@@ -144,13 +144,20 @@ fn a_personal_number_in_the_wrong_field_is_masked_but_a_postal_code_is_not() {
     r["bank"]["bank_code"] = json!("5892262");
     r["address"] = json!("1234 5678 9018");
     r["sex"] = json!("1234-5678-9018");
+    r["463760444597"] = json!("a column whose header is a My Number");
     let v = e.evaluate(&r).unwrap();
     let fired = rules_of(&v);
-    for rule in ["postal_code.format", "bank.bank_code_format", "address.prefecture_known", "schema.type"] {
+    for rule in [
+        "postal_code.format",
+        "bank.bank_code_format",
+        "address.prefecture_known",
+        "schema.type",
+        "schema.unknown_field",
+    ] {
         assert!(fired.contains(&rule), "{rule} in {fired:?}");
     }
     let text = shown(&v);
-    for full in ["123456789018", "5892262", "1234 5678 9018", "1234-5678-9018"] {
+    for full in ["123456789018", "5892262", "1234 5678 9018", "1234-5678-9018", "463760444597"] {
         assert!(!text.contains(full), "{full} in {text}");
     }
     assert!(text.contains("********9018") && text.contains("***2262") && text.contains("**** **** 9018"), "{text}");

@@ -599,6 +599,13 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 let known = keys.iter().any(|k| **k == **key);
                 if !known {
                     let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    // A field name is no number either (a CSV whose header row is a record).
+                    let path = if opts.show_secrets {
+                        path
+                    } else {
+                        let runs = DigitRuns::longer_than(usize::from(Privacy::DEFAULT_DIGITS));
+                        mask_digit_runs(&path, runs).into_owned()
+                    };
                     if opts.strict {
                         return Err(RecordError::UnknownField { path });
                     }
