@@ -455,6 +455,12 @@ impl Engine {
         PairScan { pairs, compared, crowded_keys: 0 }
     }
 
+    /// Whether the schema declares the id field `int` (its ids are whole numbers).
+    fn id_is_int(&self) -> bool {
+        let field = self.program.id_slot.and_then(|slot| self.program.fields.get(slot as usize));
+        field.is_some_and(|f| f.ty == crate::check::FieldTy::Int)
+    }
+
     /// The id of a record as the rules name it (the schema field marked `id`).
     pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
         self.program.record_id(record)
@@ -534,8 +540,8 @@ impl Engine {
     /// around it or holds a control character is an error: ids are compared exactly as text
     /// (see [`crate::registry::record_uid`]).
     pub fn registry_entry(&self, record: serde_json::Value) -> Result<Entry, RecordError> {
-        let uid =
-            crate::registry::record_uid(self.program.id_key.as_deref(), &record).map_err(RecordError::Malformed)?;
+        let uid = crate::registry::record_uid(self.program.id_key.as_deref(), self.id_is_int(), &record)
+            .map_err(RecordError::Malformed)?;
         let keys = self.blocking_keys(&record);
         Ok(Entry { uid, record, keys })
     }

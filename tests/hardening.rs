@@ -376,3 +376,22 @@ fn a_rule_set_of_more_than_20000_items_is_refused_before_it_is_checked() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("kensa::syntax::too_many_items") && r.stderr.contains("b.kensa"), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------- item 14: ids of an `int` field
+
+#[test]
+fn an_int_id_field_takes_whole_numbers_written_either_way() {
+    let e = Engine::from_source(
+        "int.kensa",
+        "schema R {\n  no: int id\n  name: text\n}\nrule r { require not blank(name) ; reject \"名前がありません\" }\n",
+    )
+    .unwrap();
+    let uid = |v: Value| e.registry_entry(v).map(|x| x.uid).map_err(|err| err.to_string());
+    assert_eq!(uid(json!({"no": 7, "name": "a"})), Ok(String::from("id:7")));
+    // The same number written as text is the same id; a fraction or blank is refused.
+    assert_eq!(uid(json!({"no": "0007", "name": "a"})), Ok(String::from("id:7")));
+    assert!(uid(json!({"no": 7.5, "name": "a"})).is_err());
+    assert!(uid(json!({"no": " ", "name": "a"})).is_err());
+    // A text id field still refuses numbers (7 and "7" would be one id).
+    assert!(builtin().registry_entry(json!({"id": 7})).is_err());
+}

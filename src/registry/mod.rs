@@ -190,14 +190,18 @@ pub trait Store: Enroll {
 /// different ids one, or store an id other than the one written, is refused with a message
 /// for that record: an id that is not a string (`7` would be the same as `"7"`), a blank one,
 /// one with spaces before or after it, and one with a control character (PostgreSQL text
-/// cannot hold NUL, so `A\u0000B` and `A\u{FFFD}B` would be one id there).
-pub fn record_uid(field: Option<&str>, record: &serde_json::Value) -> Result<String, String> {
+/// cannot hold NUL, so `A\u0000B` and `A\u{FFFD}B` would be one id there). When the schema
+/// declares the id field `int` (`numeric`), whole numbers are its ids, written `7` or `"7"`.
+pub fn record_uid(field: Option<&str>, numeric: bool, record: &serde_json::Value) -> Result<String, String> {
     let id = field.and_then(|f| record.get(f).map(|v| (f, v)));
     let (field, id) = match id {
         None | Some((_, serde_json::Value::Null)) => {
             return Ok(format!("hash:{:016x}", fnv1a(record.to_string().as_bytes())));
         }
         Some((f, serde_json::Value::String(s))) => (f, s.as_str()),
+        Some((_, serde_json::Value::Number(n))) if numeric && (n.is_i64() || n.is_u64()) => {
+            return Ok(format!("id:{n}"));
+        }
         Some((f, serde_json::Value::Number(n))) => {
             return Err(format!(
                 "the id (field `{f}`) is the number {n}; ids are text: write it in quotes (`\"{n}\"`)"
@@ -223,6 +227,10 @@ pub fn record_uid(field: Option<&str>, record: &serde_json::Value) -> Result<Str
             "the id (field `{field}`) has spaces before or after it; ids are compared exactly as text: remove the \
              spaces"
         ));
+    }
+    // An `int` id written as text is the number it reads as (`"0007"` is 7).
+    if numeric && let Ok(n) = id.parse::<i64>() {
+        return Ok(format!("id:{n}"));
     }
     Ok(format!("id:{id}"))
 }
