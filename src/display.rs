@@ -30,8 +30,21 @@ pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// A number with thousands separators (`1,000,000`), as messages write it.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Up to `max` items of a list, each shortened to [`QUOTED_CHARS`], joined by `, `, with the
-/// number of the items left out (`a, b, … and 59,998 more`).
+/// number of the items left out (`a, b, … and 59998 more`).
 pub fn list<'a>(items: impl ExactSizeIterator<Item = &'a str>, max: usize) -> String {
     let total = items.len();
     let mut out: Vec<Cow<'_, str>> = items.take(max).map(|s| shorten(s, QUOTED_CHARS)).collect();

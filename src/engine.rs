@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::compile::{self, Program};
+use crate::compile::{self, Program, squash};
 use crate::diagnostic::{Diagnostic, render_plain};
 use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, MatchProfile, RecordError, Verdict};
 use crate::limits::Limits;
@@ -781,12 +781,6 @@ pub fn today_in_japan() -> Date {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs + 9 * 3600) / 86_400;
     Date::from_days(i32::try_from(days).unwrap_or(0))
-}
-
-/// Collapse runs of whitespace to one space, so that reformatting a block does not change the
-/// fingerprint.
-fn squash(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The record schema as text, for the fingerprint.

@@ -33,11 +33,10 @@ pub struct FieldInfo {
     pub ty: FieldTy,
     /// Declared with `?`.
     pub optional: bool,
-    /// Declared `secret` (or inside a secret group): values are masked in messages and evidence.
+    /// Declared `secret`, inside a secret group, or a group with a `secret` field somewhere
+    /// inside (text given in place of the group is masked too): values are masked in messages
+    /// and evidence.
     pub secret: bool,
-    /// A group with a `secret` field somewhere inside: a value given in its place (text where
-    /// the group belongs) is masked as a secret.
-    pub holds_secret: bool,
     /// `max(N)`: the longest value in characters; a longer one is a `schema.too_long` finding.
     pub max_chars: Option<u32>,
     /// `digits(N)`: runs of up to N digits are this field's nature (a postal code) and are shown
@@ -471,7 +470,6 @@ impl Checker<'_> {
                 ty,
                 optional: d.optional,
                 secret,
-                holds_secret: secret,
                 max_chars,
                 digit_runs,
                 children: Vec::new(),
@@ -499,10 +497,10 @@ impl Checker<'_> {
             }
             if let ast::TypeExpr::Group(children) = &d.ty {
                 let kids = self.fields(children, &path, secret);
-                let inner_secret = kids.iter().any(|&k| self.env.schema.fields.get(k).is_some_and(|f| f.holds_secret));
+                let inner_secret = kids.iter().any(|&k| self.env.schema.fields.get(k).is_some_and(|f| f.secret));
                 if let Some(f) = self.env.schema.fields.get_mut(slot) {
                     f.children = kids;
-                    f.holds_secret |= inner_secret;
+                    f.secret |= inner_secret;
                 }
             }
             slots.push(slot);
@@ -513,7 +511,7 @@ impl Checker<'_> {
     /// `max(N)` and `digits(N)` of a field declaration (the last of each), checked: text fields (or lists of text)
     /// only, within range.
     fn field_options(&mut self, d: &ast::FieldDecl, ty: &FieldTy) -> (Option<u32>, Option<u8>) {
-        let texty = matches!(ty, FieldTy::Text) || matches!(ty, FieldTy::List(inner) if **inner == FieldTy::Text);
+        let texty = ty.is_text();
         let mut option = |what: &str, given: Option<(u64, Span)>, max: u64| -> Option<u64> {
             let (n, span) = given?;
             if !texty {
@@ -529,7 +527,10 @@ impl Checker<'_> {
                 self.err(
                     CheckCode::FieldOption,
                     span,
-                    format!("`{what}({n})` is out of range: write a number from 1 to {}", thousands(max)),
+                    format!(
+                        "`{what}({n})` is out of range: write a number from 1 to {}",
+                        crate::display::thousands(max)
+                    ),
                     "out of range",
                 );
                 return None;
@@ -1526,17 +1527,4 @@ pub fn build_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .dfa_size_limit(2 * REGEX_SIZE_LIMIT)
         .nest_limit(64)
         .build()
-}
-
-/// A number with thousands separators (`1,000,000`), as messages write it.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -27,6 +27,15 @@ impl FieldTy {
         }
     }
 
+    /// Text, or a list of text: what `max(N)` and `digits(N)` apply to.
+    pub fn is_text(&self) -> bool {
+        match self {
+            FieldTy::Text => true,
+            FieldTy::List(inner) => **inner == FieldTy::Text,
+            _ => false,
+        }
+    }
+
     pub fn to_ty(&self) -> Ty {
         match self {
             FieldTy::Text => Ty::Text,

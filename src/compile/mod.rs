@@ -221,17 +221,31 @@ impl Privacy {
         }
     }
 
+    /// `text` as this privacy shows it: a secret masked to its last four characters, a run of
+    /// more digits than the fields hold masked to its last four, plain text as it is.
+    pub fn apply(self, text: &str) -> std::borrow::Cow<'_, str> {
+        use crate::normalize::digits::{DigitRuns, mask, mask_digit_runs};
+        match self {
+            Privacy::Plain => std::borrow::Cow::Borrowed(text),
+            Privacy::Secret => std::borrow::Cow::Owned(mask(text)),
+            Privacy::DigitRuns(n) => mask_digit_runs(text, DigitRuns::longer_than(usize::from(n))),
+        }
+    }
+
     /// How a field's value is shown: secret, text (with its `digits(N)`), or plain. The id
     /// field is shown as it is: it names the record in every output anyway.
     pub fn of_field(f: &crate::check::FieldInfo, is_id: bool) -> Privacy {
-        if f.secret || f.holds_secret {
+        if f.secret {
             return Privacy::Secret;
         }
         if is_id {
             return Privacy::Plain;
         }
-        let texty = matches!(f.ty, FieldTy::Text) || matches!(&f.ty, FieldTy::List(inner) if **inner == FieldTy::Text);
-        if texty { Privacy::DigitRuns(f.digit_runs.unwrap_or(Privacy::DEFAULT_DIGITS)) } else { Privacy::Plain }
+        if f.ty.is_text() {
+            Privacy::DigitRuns(f.digit_runs.unwrap_or(Privacy::DEFAULT_DIGITS))
+        } else {
+            Privacy::Plain
+        }
     }
 }
 
@@ -558,8 +572,9 @@ fn reach(nodes: &[Node], lets: &[NodeId], stack: &mut Vec<NodeId>, seen: &mut [u
     cost
 }
 
-/// Text with its runs of whitespace made one space.
-fn squash(text: &str) -> String {
+/// Text with its runs of whitespace made one space (a label, or text to fingerprint, that a
+/// reformatting does not change).
+pub(crate) fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -16,7 +16,6 @@ use crate::check::FieldTy;
 use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Privacy, Program, SetTable, id_text};
 use crate::linkage;
 use crate::normalize::date::Date;
-use crate::normalize::digits::{DigitRuns, mask, mask_digit_runs};
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
@@ -572,14 +571,9 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                         continue;
                     }
                     match convert(v, &field.ty) {
-                        Ok(value) => match field.max_chars {
-                            // Characters are never fewer than bytes / 4: most values are decided
-                            // by their length in bytes.
-                            Some(max) if text_bytes(v) > max as usize => match too_long(&value, max) {
-                                None => self.set(slot, value),
-                                Some(chars) => findings.push(too_long_finding(field, chars)),
-                            },
-                            _ => self.set(slot, value),
+                        Ok(value) => match field.max_chars.and_then(|max| too_long(v, max)) {
+                            None => self.set(slot, value),
+                            Some(chars) => findings.push(too_long_finding(field, chars)),
                         },
                         Err(reason) => {
                             let mut f = type_finding(&field.path, &field.ty, v, shown_as(field.privacy, opts));
@@ -603,8 +597,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     let path = if opts.show_secrets {
                         path
                     } else {
-                        let runs = DigitRuns::longer_than(usize::from(Privacy::DEFAULT_DIGITS));
-                        mask_digit_runs(&path, runs).into_owned()
+                        Privacy::DigitRuns(Privacy::DEFAULT_DIGITS).apply(&path).into_owned()
                     };
                     if opts.strict {
                         return Err(RecordError::UnknownField { path });
@@ -1053,15 +1046,12 @@ fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, privacy: Option
     };
     // A value that does not fit its field's type is not explained by it: a number field or a
     // choice given text shows it as any text field would.
-    let shown = match privacy {
-        None => text,
-        Some(Privacy::Secret) => mask(&text),
-        Some(Privacy::DigitRuns(n)) => mask_digit_runs(&text, DigitRuns::longer_than(usize::from(n))).into_owned(),
-        Some(Privacy::Plain) => {
-            mask_digit_runs(&text, DigitRuns::longer_than(usize::from(Privacy::DEFAULT_DIGITS))).into_owned()
-        }
+    let privacy = match privacy {
+        None => Privacy::Plain,
+        Some(Privacy::Plain) => Privacy::DigitRuns(Privacy::DEFAULT_DIGITS),
+        Some(p) => p,
     };
-    type_finding_of_kind(path, ty, &shown)
+    type_finding_of_kind(path, ty, &privacy.apply(&text))
 }
 
 /// A `schema.type` finding showing `shown` (the value, masked, or what kind of value it is).
@@ -1091,15 +1081,10 @@ fn ty_ja(ty: &FieldTy) -> &'static str {
 /// A value as a message shows it, masked as `privacy` says. Yes/no answers and dates say
 /// nothing of a number and are shown as they are, also when computed from a secret.
 fn show(v: &Value<'_>, privacy: Privacy) -> String {
-    match (v, privacy) {
-        (Value::Null | Value::Bool(_) | Value::Date(_) | Value::Group, _) | (_, Privacy::Plain) => v.to_string(),
-        (_, Privacy::Secret) => mask(&v.to_string()),
-        (Value::Text(t), Privacy::DigitRuns(n)) => {
-            mask_digit_runs(t.as_str(), DigitRuns::longer_than(usize::from(n))).into_owned()
-        }
-        (other, Privacy::DigitRuns(n)) => {
-            mask_digit_runs(&other.to_string(), DigitRuns::longer_than(usize::from(n))).into_owned()
-        }
+    match v {
+        Value::Null | Value::Bool(_) | Value::Date(_) | Value::Group => v.to_string(),
+        Value::Text(t) => privacy.apply(t.as_str()).into_owned(),
+        other => privacy.apply(&other.to_string()).into_owned(),
     }
 }
 
@@ -1119,26 +1104,15 @@ fn to_json(v: &Value<'_>, privacy: Privacy) -> serde_json::Value {
     }
 }
 
-/// The length in bytes of a JSON text (of the longest text of a list): at least its length in
-/// characters.
-fn text_bytes(v: &serde_json::Value) -> usize {
-    match v {
-        serde_json::Value::String(s) => s.len(),
-        serde_json::Value::Array(items) => items.iter().map(text_bytes).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// The length in characters of a text value (or the longest text of a list) when it is longer
-/// than `max`.
-fn too_long(v: &Value<'_>, max: u32) -> Option<usize> {
+/// The length in characters of a JSON text (or the longest text of a list) when it is longer
+/// than `max`. Characters are never more than bytes, so most values are decided by their
+/// length in bytes, without counting.
+fn too_long(v: &serde_json::Value, max: u32) -> Option<usize> {
     let max = max as usize;
     let over = |t: &str| (t.len() > max).then(|| t.chars().count()).filter(|&n| n > max);
     match v {
-        Value::Text(t) => over(t.as_str()),
-        Value::List(items) => {
-            items.iter().filter_map(|x| if let Value::Text(t) = x { over(t.as_str()) } else { None }).max()
-        }
+        serde_json::Value::String(s) => over(s),
+        serde_json::Value::Array(items) => items.iter().filter_map(|x| x.as_str().and_then(over)).max(),
         _ => None,
     }
 }
