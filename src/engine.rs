@@ -1,5 +1,7 @@
 //! The library façade: load → parse → check → compile once, then evaluate many records.
 
+mod service;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;

@@ -29,6 +29,8 @@ mod normalize;
 mod output;
 mod registry;
 mod rules;
+#[cfg(feature = "serve")]
+mod serve;
 mod test;
 mod train;
 
@@ -104,6 +106,14 @@ enum Command {
     Fmt(fmt::Args),
     /// Compare two rule sets on a corpus of records: which decisions change, and which rules cause it.
     Diff(diff::Args),
+    /// Serve decisions over HTTP: evaluate, enroll and check fields for enrollment windows, with
+    /// a decision log, metrics, tokens, TLS and hot reload (see docs/SERVER.md).
+    #[cfg(feature = "serve")]
+    Serve(Box<serve::Args>),
+    /// Make a bearer token for `kensa serve --tokens FILE` (the token on stderr, once; the line
+    /// for the file, holding only its hash, on stdout).
+    #[cfg(feature = "serve")]
+    Token(serve::TokenArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -140,6 +150,10 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Diff(a) => diff::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(*a),
+        #[cfg(feature = "serve")]
+        Command::Token(a) => serve::token(a),
     };
     ExitCode::from(code)
 }

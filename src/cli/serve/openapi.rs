@@ -1,0 +1,266 @@
+//! The OpenAPI 3.1 document at `/openapi.json`, generated from the route annotations in
+//! [`super::api`] and the types below (utoipa), then completed with what only the running
+//! service knows: the record schema of the rules it judges with (as JSON Schema, from
+//! [`kensa::Engine::json_schema`]) and the list of error codes ([`super::api::Code::ALL`]).
+//!
+//! The types here describe the wire format; the answers themselves are written from the
+//! library's `Verdict` and friends. `tests/serve.rs` checks real answers against this document
+//! and CI runs schemathesis against the running service, so the two cannot drift apart.
+
+#![allow(dead_code, reason = "these types describe the wire format for the OpenAPI document only")]
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// A record in the standard shape: the schema of the rules the service judges with (see
+/// `GET /v1/rules`). Fields the schema does not know are allowed unless the service runs with
+/// `--strict`.
+#[derive(Serialize, ToSchema)]
+pub struct Record(BTreeMap<String, Value>);
+
+/// Several records judged in one request, each on its own.
+#[derive(Serialize, ToSchema)]
+pub struct Batch {
+    /// At most `--max-records` (1000 by default).
+    records: Vec<Record>,
+}
+
+/// One record, or a batch `{"records": [...]}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EvaluateBody {
+    One(Record),
+    Many(Batch),
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Accept,
+    Review,
+    Reject,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Review,
+    Reject,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    Fired,
+    Skipped,
+    NotApplicable,
+}
+
+/// One problem found in a record.
+#[derive(Serialize, ToSchema)]
+pub struct Finding {
+    /// The rule's id (`bank.holder_is_registrant`), or `schema.…`/`registry.…` for the
+    /// engine's own checks.
+    rule: String,
+    severity: Severity,
+    /// The score penalty of this finding.
+    penalty: u32,
+    /// The rule's message (Japanese, for the clerk), My Numbers and account numbers masked.
+    message: String,
+    /// The values that filled the message, by placeholder, masked as the message is: for an
+    /// application that writes its own text.
+    params: Option<BTreeMap<String, Value>>,
+    /// Dotted paths of the fields concerned (`bank.holder_kana`), to mark them on a form.
+    fields: Vec<String>,
+    /// The values compared, labelled with the expression as written in the rule.
+    evidence: BTreeMap<String, Value>,
+    /// Ids of the registry records concerned.
+    related: Vec<String>,
+}
+
+/// What one rule did (with `?explain=true`).
+#[derive(Serialize, ToSchema)]
+pub struct TraceEntry {
+    rule: String,
+    outcome: Outcome,
+}
+
+/// The judgement on one record.
+#[derive(Serialize, ToSchema)]
+pub struct Verdict {
+    /// The record's id field, when it has one.
+    id: Option<String>,
+    decision: Decision,
+    /// 100 minus the penalties of the findings, at least 0.
+    score: u32,
+    findings: Vec<Finding>,
+    /// With `?explain=true`: what every rule did.
+    trace: Option<Vec<TraceEntry>>,
+}
+
+/// A judged record of a batch.
+#[derive(Serialize, ToSchema)]
+pub struct BatchVerdict {
+    #[serde(flatten)]
+    verdict: Verdict,
+    /// This decision's entry in the decision log.
+    decision_id: String,
+}
+
+/// The judgement on one record, with the rules revision it was judged under.
+#[derive(Serialize, ToSchema)]
+pub struct Judged {
+    #[serde(flatten)]
+    verdict: Verdict,
+    /// This decision's entry in the decision log.
+    decision_id: String,
+    /// The revision of the rules that judged it (`GET /v1/rules`).
+    rules_revision: String,
+}
+
+/// An item of a batch's results: a verdict, or why that record could not be judged.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    Judged(BatchVerdict),
+    Error(ErrorBody),
+}
+
+/// A batch's verdicts, in the order of its records.
+#[derive(Serialize, ToSchema)]
+pub struct BatchJudged {
+    rules_revision: String,
+    results: Vec<BatchItem>,
+}
+
+/// `/v1/evaluate`'s answer: one verdict, or a batch's.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EvaluateAnswer {
+    One(Judged),
+    Many(BatchJudged),
+}
+
+/// The judgement on a record and what was done with it.
+#[derive(Serialize, ToSchema)]
+pub struct Enrolled {
+    #[serde(flatten)]
+    verdict: Verdict,
+    /// The record was stored: it was accepted and its id was new.
+    enrolled: bool,
+    /// A record with this id (or, without an id, this content) was already stored.
+    already_stored: bool,
+    decision_id: String,
+    rules_revision: String,
+}
+
+/// The rules the service judges with.
+#[derive(Serialize, ToSchema)]
+pub struct RulesAnswer {
+    /// Changes with any edit of a rule file or table.
+    rules_revision: String,
+    /// Changes only when what the registry's keys depend on changes.
+    key_fingerprint: String,
+    rules: Vec<Value>,
+    /// The record schema as JSON Schema (draft 2020-12).
+    schema: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reloaded {
+    reloaded: bool,
+    /// The new revision differs from the previous one.
+    changed: bool,
+    previous_revision: String,
+    rules_revision: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
+    status: String,
+}
+
+/// An error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable; one of the listed values.
+    code: String,
+    /// What went wrong and what to do, for a person.
+    message: String,
+    /// For `rules_do_not_compile`: the compiler's diagnostics.
+    diagnostics: Option<String>,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from `kensa token NAME`; not needed when the service listens on loopback without `--tokens`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kensa",
+        description = "検査: judges resident-registration records (accept / review / reject, with findings that explain themselves) before they are linked to the wrong person. Every answer carries the header `kensa-rules-revision`."
+    ),
+    paths(
+        super::api::evaluate,
+        super::api::enroll,
+        super::api::rules,
+        super::api::reload,
+        super::api::healthz,
+        super::api::readyz,
+        super::api::metrics,
+    ),
+    components(schemas(Record, ErrorBody)),
+    modifiers(&Security),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+/// The document as the service with `engine` serves it.
+pub fn document(engine: &kensa::Engine) -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
+        info.insert(String::from("version"), Value::from(env!("CARGO_PKG_VERSION")));
+        info.insert(String::from("x-rules-revision"), Value::from(engine.revision()));
+    }
+    let schemas = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut);
+    if let Some(schemas) = schemas {
+        schemas.insert(String::from("Record"), record_schema(engine));
+        let code = schemas.get_mut("ErrorBody").and_then(|e| e.pointer_mut("/properties/code"));
+        if let Some(code) = code.and_then(Value::as_object_mut) {
+            code.insert(String::from("enum"), super::api::Code::ALL.iter().map(|c| Value::from(c.as_str())).collect());
+        }
+    }
+    doc
+}
+
+/// The rules' record schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12 without the
+/// document-level keywords).
+fn record_schema(engine: &kensa::Engine) -> Value {
+    let mut schema = serde_json::json!({"type": "object", "x-pending": engine.revision()}); // MERGE: engine.json_schema()
+    if let Some(m) = schema.as_object_mut() {
+        m.remove("$schema");
+        m.remove("$id");
+    }
+    schema
+}

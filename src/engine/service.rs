@@ -1,0 +1,91 @@
+//! What a long-running caller (`kensa serve`) needs of an engine beyond judging: the revision
+//! of the rule texts a verdict was judged under, and a record masked for a log.
+
+use super::Engine;
+use crate::compile::{Field, Privacy};
+
+impl Engine {
+    /// The revision of this rule set: a hash of every rule file and table it was compiled from
+    /// (names and texts, in load order), e.g. `"5c1f0e7a9b3d2a41"`. Any edit — a message, a
+    /// comment, a severity — gives a new revision, unlike [`Engine::fingerprint`], which covers
+    /// only what the registry keys depend on. A service reports it with every verdict so that a
+    /// decision can be traced to the rules that made it.
+    pub fn revision(&self) -> String {
+        let mut h = crate::registry::Fnv1a::new();
+        for (_, file) in self.report.sources.files() {
+            h = h.write(file.name.as_bytes()).write(&[0]).write(file.text.as_bytes()).write(&[0]);
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    /// `record` with every value shown as findings show it, whatever `show_pii` says: `secret`
+    /// fields (My Number, account number) masked to their last four characters, runs of digits in
+    /// text fields longer than the field holds by nature masked to their last four, fields the
+    /// schema does not know treated as text. For decision logs and anything else that keeps
+    /// records; the id field is kept as it is (it names the record everywhere).
+    pub fn masked_record(&self, record: &serde_json::Value) -> serde_json::Value {
+        let program = &self.program;
+        let serde_json::Value::Object(map) = record else {
+            return mask_value(record, Privacy::DigitRuns(Privacy::DEFAULT_DIGITS));
+        };
+        let mut out = serde_json::Map::with_capacity(map.len());
+        for (key, value) in map {
+            let field = program
+                .root_keys
+                .iter()
+                .position(|k| **k == **key)
+                .and_then(|i| program.roots.get(i))
+                .and_then(|&slot| program.fields.get(slot as usize));
+            let masked = match field {
+                Some(f) if program.id_key.as_deref() == Some(key.as_str()) && f.privacy != Privacy::Secret => {
+                    value.clone()
+                }
+                Some(f) => mask_field(program, f, value),
+                None => mask_value(value, Privacy::DigitRuns(Privacy::DEFAULT_DIGITS)),
+            };
+            out.insert(key.clone(), masked);
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+/// A field's value masked by its privacy; a group's members each by their own.
+fn mask_field(program: &crate::compile::Program, field: &Field, value: &serde_json::Value) -> serde_json::Value {
+    let serde_json::Value::Object(map) = value else {
+        return mask_value(value, field.privacy);
+    };
+    if field.children.is_empty() {
+        return mask_value(value, field.privacy);
+    }
+    let mut out = serde_json::Map::with_capacity(map.len());
+    for (key, v) in map {
+        let child = field
+            .child_keys
+            .iter()
+            .position(|k| **k == **key)
+            .and_then(|i| field.children.get(i))
+            .and_then(|&slot| program.fields.get(slot as usize));
+        let masked = match child {
+            Some(c) => mask_field(program, c, v),
+            None => mask_value(v, field.privacy.and(Privacy::DigitRuns(Privacy::DEFAULT_DIGITS))),
+        };
+        out.insert(key.clone(), masked);
+    }
+    serde_json::Value::Object(out)
+}
+
+/// Every string and number in `value` shown with `privacy` (numbers masked become text).
+fn mask_value(value: &serde_json::Value, privacy: Privacy) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        J::String(s) => J::String(privacy.apply(s).into_owned()),
+        J::Number(n) if privacy != Privacy::Plain => {
+            let text = n.to_string();
+            let shown = privacy.apply(&text);
+            if shown == text { value.clone() } else { J::String(shown.into_owned()) }
+        }
+        J::Array(items) => J::Array(items.iter().map(|v| mask_value(v, privacy)).collect()),
+        J::Object(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), mask_value(v, privacy))).collect()),
+        _ => value.clone(),
+    }
+}
