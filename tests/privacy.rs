@@ -11,72 +11,16 @@
 
 #[path = "common/cli.rs"]
 mod cli;
+#[path = "common/secrets.rs"]
+mod secrets;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use cli::{ROOT, Run, run_in, workdir, write};
-use unicode_normalization::UnicodeNormalization;
+use secrets::{digit_runs, leaked, secrets_of};
 
 const TODAY: &str = "2026-11-27";
-
-/// Digits of `s` after NFKC (full-width digits become ASCII).
-fn digits(s: &str) -> String {
-    s.nfkc().filter(char::is_ascii_digit).collect()
-}
-
-/// The My Numbers and account numbers of the records of a JSONL file (lines that are not JSON
-/// are skipped: their numbers are listed by hand below).
-fn secrets_of(path: &Path, out: &mut BTreeSet<String>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if let Some(n) = v["my_number"].as_str() {
-            out.insert(digits(n));
-        }
-        if let Some(n) = v["bank"]["account_number"].as_str() {
-            out.insert(digits(n));
-        }
-    }
-}
-
-/// Runs of digits in `text` (NFKC; spaces and hyphens between digits joined), each bounded by
-/// characters that are neither digits nor letters (so hex fingerprints are not runs).
-fn digit_runs(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.nfkc().collect();
-    let sep = |c: char| matches!(c, ' ' | '-' | '\u{2010}' | '\u{2212}');
-    let mut runs = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut run = String::new();
-        while i < chars.len() {
-            if chars[i].is_ascii_digit() {
-                run.push(chars[i]);
-                i += 1;
-            } else if sep(chars[i]) && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        let bounded = |c: Option<&char>| c.is_none_or(|c| !c.is_alphanumeric());
-        if bounded(start.checked_sub(1).and_then(|s| chars.get(s))) && bounded(chars.get(i)) {
-            runs.push(run);
-        }
-    }
-    runs
-}
-
-/// The input numbers that `text` shows in full.
-fn leaked(text: &str, secrets: &BTreeSet<String>) -> Vec<String> {
-    let runs = digit_runs(text);
-    secrets.iter().filter(|s| runs.iter().any(|r| r.contains(s.as_str()))).cloned().collect()
-}
 
 /// Broken inputs, each with a My Number or an account number inside what cannot be read.
 const BAD_JSONL: &str = concat!(
@@ -277,12 +221,13 @@ fn linked_crates(features: &[&str]) -> BTreeSet<String> {
     crates
 }
 
-/// Built without the `postgres` feature, kensa links no HTTP, socket or async-runtime crate.
-/// With it (the default), the only network code is the PostgreSQL client — no HTTP or TLS
-/// crate — which connects only to the server named by a `postgres://` registry. kensa's own
-/// sources use no `std::net` either way.
+/// Built without default features, kensa links no HTTP, socket or async-runtime crate. The
+/// `postgres` feature adds the PostgreSQL client (no HTTP or TLS crate), which connects only to
+/// the server named by a `postgres://` registry. The `serve` feature adds an HTTP *server*
+/// (`kensa serve`), and still no HTTP client: kensa never calls out. Only `src/cli/serve/`
+/// uses `std::net` (it binds the listening socket).
 #[test]
-fn kensa_links_no_network_code_but_the_postgres_client() {
+fn kensa_links_no_network_code_but_the_postgres_client_and_its_own_server() {
     const NETWORK: &[&str] = &[
         "reqwest",
         "hyper",
@@ -302,18 +247,27 @@ fn kensa_links_no_network_code_but_the_postgres_client() {
         "openssl",
         "tungstenite",
         "tokio-postgres",
+        "axum",
     ];
+    const CLIENTS: &[&str] =
+        &["reqwest", "ureq", "curl", "isahc", "attohttpc", "surf", "native-tls", "openssl", "tungstenite"];
     let embedded = linked_crates(&["--no-default-features"]);
     let network: Vec<&&str> = NETWORK.iter().filter(|n| embedded.contains(**n)).collect();
-    assert!(network.is_empty(), "network crates in kensa's dependencies without the postgres feature: {network:?}");
+    assert!(network.is_empty(), "network crates in kensa's dependencies without default features: {network:?}");
+
+    let postgres = linked_crates(&["--no-default-features", "--features", "postgres"]);
+    assert!(postgres.contains("tokio-postgres"), "the postgres feature has the PostgreSQL client");
+    // What the postgres feature adds is the client and what it needs, and nothing that speaks
+    // HTTP or TLS.
+    let added: BTreeSet<&String> = postgres.difference(&embedded).collect();
+    for name in ["reqwest", "hyper", "ureq", "curl", "h2", "rustls", "native-tls", "openssl", "tungstenite", "axum"] {
+        assert!(!added.iter().any(|c| c.as_str() == name), "{name} came with the postgres feature: {added:?}");
+    }
 
     let default = linked_crates(&[]);
-    assert!(default.contains("tokio-postgres"), "the default build has the PostgreSQL client");
-    // What the default build adds is the client and what it needs, and nothing that speaks
-    // HTTP or TLS.
-    let added: BTreeSet<&String> = default.difference(&embedded).collect();
-    for name in ["reqwest", "hyper", "ureq", "curl", "h2", "rustls", "native-tls", "openssl", "tungstenite"] {
-        assert!(!added.iter().any(|c| c.as_str() == name), "{name} came with the postgres feature: {added:?}");
+    assert!(default.contains("axum") && default.contains("rustls"), "the default build has the server");
+    for name in CLIENTS {
+        assert!(!default.contains(*name), "the default build links the HTTP client or TLS library {name}");
     }
 
     let mut stack = vec![Path::new(ROOT).join("src")];
@@ -321,7 +275,9 @@ fn kensa_links_no_network_code_but_the_postgres_client() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                stack.push(path);
+                if !path.ends_with("src/cli/serve") {
+                    stack.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for word in ["std::net", "TcpStream", "UdpSocket", "ToSocketAddrs"] {

@@ -18,6 +18,17 @@ impl Engine {
         format!("{:016x}", h.finish())
     }
 
+    /// Load the embedded tables the normalizers read on first use (variant kanji, municipalities,
+    /// towns, postal codes): a fraction of a second in a release build, several in a debug
+    /// build. A service calls it before it takes requests, so that no caller pays for it.
+    pub fn warm_up(&self) {
+        use crate::normalize::{address, postal, variant};
+        let _ = variant::variant_table_len();
+        let parsed = address::parse("東京都千代田区千代田1丁目1番");
+        let _ = postal::consistent_with("1000001", &parsed);
+        let _ = address::key("大阪府大阪市北区梅田1丁目1番");
+    }
+
     /// `record` with every value shown as findings show it, whatever `show_pii` says: `secret`
     /// fields (My Number, account number) masked to their last four characters, runs of digits in
     /// text fields longer than the field holds by nature masked to their last four, fields the

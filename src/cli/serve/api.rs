@@ -465,7 +465,7 @@ async fn guard(Shared(state): Shared<Arc<State>>, mut req: Request, next: Next) 
             let judged = path.starts_with("/v1/");
             let deadline = tokio::time::Instant::from_std(started) + state.config.timeout;
             let permit = if judged {
-                match tokio::time::timeout_at(deadline, state.permits.acquire()).await {
+                match tokio::time::timeout(state.config.queue_wait, state.permits.acquire()).await {
                     Ok(Ok(p)) => Some(p),
                     _ => None,
                 }

@@ -80,10 +80,13 @@ pub struct Args {
     /// The most records one `/v1/evaluate` request may carry; more is 413 `too_many_records`.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count_in(1..=1_000_000))]
     max_records: usize,
-    /// Requests judged at the same time; the others wait for a turn up to `--timeout`, then get
-    /// 503 `overloaded`.
+    /// Requests judged at the same time; the others wait for a turn (up to `--queue-wait`).
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = count_in(1..=100_000))]
     concurrency: usize,
+    /// How long a request waits for a turn when `--concurrency` requests are being judged; then
+    /// it gets 503 `overloaded` (at most `--timeout`).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "1s")]
+    queue_wait: Duration,
     /// The longest a request may take, waiting for its turn included (`500ms`, `2s`); then it
     /// gets 503 `timeout`. Also the time limit of judging each record.
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "5s")]
@@ -112,6 +115,7 @@ pub struct Config {
     pub max_body: usize,
     pub max_records: usize,
     pub concurrency: usize,
+    pub queue_wait: Duration,
     pub timeout: Duration,
     pub today: Option<kensa::Date>,
     pub strict: bool,
@@ -144,6 +148,7 @@ pub fn run(args: Args) -> u8 {
         max_body: args.max_body,
         max_records: args.max_records,
         concurrency: args.concurrency,
+        queue_wait: args.queue_wait.min(args.timeout),
         timeout: args.timeout,
         today: args.today,
         strict: args.strict,
@@ -158,6 +163,7 @@ pub fn run(args: Args) -> u8 {
             return exit::UNUSABLE;
         }
     };
+    engine.warm_up();
     let tokens = match &config.tokens {
         None => None,
         Some(path) => match auth::Tokens::read(path) {
@@ -231,9 +237,10 @@ pub fn token(args: TokenArgs) -> u8 {
     match auth::new_token(&args.name, args.admin) {
         Ok((token, line)) => {
             say!(
-                "the token for `{}` (give it to the caller; it is shown only now, and the tokens file keeps only its hash):\n{token}",
+                "the token for `{}` (give it to the caller; it is shown only now, and the tokens file keeps only its hash):",
                 args.name
             );
+            say!("{token}");
             println!("{line}");
             exit::OK
         }
