@@ -69,6 +69,13 @@ def main():
                     r["run"] = {"load_before": parts[0], "load_after": parts[1],
                                 "finished": " ".join(parts[2:5]), "kensa": parts[5]}
             results.append(r)
+    # A workload run on its own (`bench/run w7`) replaces its own section; the others are kept
+    # from the last report, with the date and commit they were measured at.
+    if os.path.exists(json_path):
+        with open(json_path, encoding="utf-8") as f:
+            previous = json.load(f).get("workloads", [])
+        fresh = {r.get("workload") for r in results}
+        results.extend(r for r in previous if r.get("workload") not in fresh)
     results.sort(key=lambda r: r.get("workload", ""))
     m = machine()
     lines = [

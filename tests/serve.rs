@@ -738,3 +738,23 @@ fn the_openapi_document_describes_the_answers_the_service_gives() {
     let root = json!({"$ref": "#/components/schemas/Judged", "components": doc["components"]});
     assert!(!jsonschema::validator_for(&root).unwrap().is_valid(&json!({"decision": "accept"})));
 }
+
+#[test]
+fn a_registry_file_of_records_is_consulted_and_read_only() {
+    let server = Server::start(&["--registry", "examples/registry.jsonl"]);
+    wait_ready(&server);
+    let enrolled = records("examples/registry.jsonl");
+    let engine = engine();
+    let registry = engine.memory_registry(enrolled.clone());
+    let mut flagged = 0;
+    for record in records("examples/enrollment.jsonl").iter().take(60) {
+        let a = server.post("/v1/evaluate", &record.to_string());
+        assert_eq!(a.status, 200, "{a:?}");
+        let expected = engine.evaluate_in(record, &registry).unwrap();
+        flagged += usize::from(expected.findings.iter().any(|f| f.rule.starts_with("registry.")));
+        assert_eq!(verdict_part(&a.body), serde_json::to_value(expected).unwrap());
+    }
+    assert!(flagged > 0, "some records meet the registry");
+    let a = server.post("/v1/enroll", &enrolled[0].to_string());
+    assert_eq!((a.status, a.code()), (403, "read_only"), "{a:?}");
+}

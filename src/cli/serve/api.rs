@@ -298,8 +298,12 @@ fn open_registry(state: &State) {
     let mut announced = false;
     loop {
         let engine = state.engine.load();
-        let opened = if state.config.read_only {
-            super::super::eval::open_database_read(&engine, std::path::Path::new(db)).map(Reg::Read)
+        let path = std::path::Path::new(db);
+        let opened = if !super::super::eval::is_database(path) {
+            // A file of records (JSONL, JSON, YAML, CSV), held in memory: lookups only.
+            super::super::eval::load_registry(&engine, path).map(Reg::Read)
+        } else if state.config.read_only {
+            super::super::eval::open_database_read(&engine, path).map(Reg::Read)
         } else {
             super::super::registry::open_write(&engine, db, None).map(Reg::Write)
         };
@@ -794,8 +798,11 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
             "this service has no registry to enroll into; start it with `--registry DB`",
         ));
     }
-    if state.config.read_only {
-        return Err(ApiError::new(Code::ReadOnly, "this service opened its registry read-only (`--read-only`)"));
+    if matches!(state.registry.get(), Some(Reg::Read(_))) {
+        return Err(ApiError::new(
+            Code::ReadOnly,
+            "this service opened its registry for lookups only (`--read-only`, or a file of records rather than a database)",
+        ));
     }
     let record = read_json(&state, req).await?;
     if record.get("records").is_some_and(Value::is_array) {
@@ -944,7 +951,10 @@ pub async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
 }
 
 async fn openapi(Shared(state): Shared<Arc<State>>) -> Response {
-    json_response(StatusCode::OK, super::openapi::document(&state.engine.load()).to_string())
+    let open: Vec<&str> =
+        ["/healthz", "/readyz", "/metrics"].into_iter().filter(|r| open_route(&state, r)).collect();
+    let doc = super::openapi::document(&state.engine.load(), state.tokens().is_some(), &open);
+    json_response(StatusCode::OK, doc.to_string())
 }
 
 #[cfg(test)]

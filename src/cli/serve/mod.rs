@@ -40,9 +40,10 @@ pub struct Args {
     /// SIGHUP and `POST /v1/admin/reload`.
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// The registry of enrolled residents: a database file (created when missing) or a
-    /// PostgreSQL server (`postgres://user@host/database`). Without it, rules about enrolled
-    /// residents are not applicable and `/v1/enroll` answers 409 `no_registry`.
+    /// The registry of enrolled residents: a database file (created when missing), a
+    /// PostgreSQL server (`postgres://user@host/database`), or a JSONL, JSON, YAML or CSV file
+    /// of records held in memory (lookups only). Without it, rules about enrolled residents are
+    /// not applicable and `/v1/enroll` answers 409 `no_registry`.
     #[arg(long, value_name = "DB")]
     registry: Option<String>,
     /// Open the registry for lookups only: `/v1/enroll` answers 403 `read_only`.

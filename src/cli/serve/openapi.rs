@@ -236,9 +236,23 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// The document as the service with `engine` serves it.
-pub fn document(engine: &kensa::Engine) -> Value {
+/// The document as the service with `engine` serves it. `open` lists the routes answered
+/// without a token; with `tokens` false (a loopback service without `--tokens`) none needs one.
+pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    if let Some(root) = doc.as_object_mut() {
+        if !tokens {
+            root.remove("security");
+        }
+    }
+    if tokens {
+        for route in open {
+            let op = doc.pointer_mut(&format!("/paths/{}/get", route.replace('/', "~1")));
+            if let Some(op) = op.and_then(Value::as_object_mut) {
+                op.insert(String::from("security"), Value::Array(Vec::new()));
+            }
+        }
+    }
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert(String::from("version"), Value::from(env!("CARGO_PKG_VERSION")));
         info.insert(String::from("x-rules-revision"), Value::from(engine.revision()));
