@@ -2,7 +2,9 @@
 //!
 //! Records are taken one at a time, in input order: each is looked up, judged and (when
 //! accepted) inserted in one write transaction, so the next record — or another clerk's
-//! `kensa enroll` on the same file at the same time — sees it.
+//! `kensa enroll` on the same file at the same time — sees it. Each answer is flushed after its
+//! commit, and a record is taken as soon as its line has been read, so a program that writes
+//! one record to `kensa enroll -` and waits gets its answer.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -14,6 +16,8 @@ use super::input::{self, Format, Pos, Raw};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Record files (JSONL, JSON, YAML or CSV, by extension); `-` or nothing reads standard input.
+    /// Each record's line is written and flushed as soon as its transaction has committed, so a
+    /// program can write one record to standard input and wait for its answer.
     inputs: Vec<String>,
     /// The registry: a database file (created when missing), or a PostgreSQL server
     /// (`postgres://user@host/database`; its tables are created when missing).

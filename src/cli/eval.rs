@@ -1,4 +1,9 @@
 //! `kensa eval`: judge records with a rule set, streaming, in input order, on all cores.
+//!
+//! A file is read in batches of `--batch` records, each judged in parallel. A live input — a
+//! pipe, FIFO, socket or terminal, as when another program runs kensa as a helper and writes
+//! one record at a time — is answered as it arrives: every record read so far is judged and
+//! its output written and flushed before kensa waits for the next one.
 
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
@@ -7,12 +12,16 @@ use rayon::prelude::*;
 
 use super::args::{EvalLimits, count_in, parse_jobs, parse_today};
 use super::exit;
-use super::input::{self, Format, Pos, Raw};
+use super::input::{self, Batch, Format, Pos, Raw};
 use super::output::{OutFormat, Rendered, Writer};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Record files (JSONL, JSON, YAML or CSV, by extension); `-` or nothing reads standard input.
+    /// A pipe, FIFO, socket or terminal is answered record by record: each output line is written
+    /// and flushed as soon as its record has been read (with `--format json`, as an element of
+    /// the array that closes when the input ends; YAML input is read whole). A regular file is
+    /// judged in parallel batches.
     inputs: Vec<String>,
     /// Rule file or folder (default: the standard rule set compiled into kensa).
     #[arg(long)]
@@ -93,13 +102,13 @@ pub fn run(args: Args) -> u8 {
     let stdout = io::stdout();
     let colour = args.format == OutFormat::Table && std::io::IsTerminal::is_terminal(&stdout);
     let mut writer = Writer::new(BufWriter::with_capacity(1 << 16, stdout.lock()), args.format, colour);
-    let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(args.batch.max(1));
+    let mut batch: Batch = Vec::with_capacity(args.batch.max(1));
     let show_file = plan.len() > 1;
     let batch_size = args.batch.max(1);
     let explain = args.explain;
     let format = args.format;
 
-    let flush = |batch: &mut Vec<(Pos, Raw)>, writer: &mut Writer<_>| -> io::Result<()> {
+    let flush = |batch: &mut Batch, writer: &mut Writer<_>| -> io::Result<()> {
         let rendered: Vec<Rendered> = pool.install(|| {
             batch
                 .par_drain(..)
@@ -112,15 +121,28 @@ pub fn run(args: Args) -> u8 {
     let result: io::Result<()> = (|| {
         writer.begin()?;
         for (path, fmt) in &plan {
-            let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
-                batch.push((pos, raw));
-                if batch.len() >= batch_size {
+            let read = if input::is_live(path) {
+                // Answer what has arrived before waiting for more: the records of the files
+                // before this one, then each record (or each run of records already there).
+                if !batch.is_empty() {
                     flush(&mut batch, &mut writer)?;
+                    writer.flush()?;
                 }
-                Ok(())
+                input::read_live(path, *fmt, show_file, &limits, batch_size, &mut |records| {
+                    flush(records, &mut writer)?;
+                    writer.flush()
+                })
+            } else {
+                let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+                    batch.push((pos, raw));
+                    if batch.len() >= batch_size {
+                        flush(&mut batch, &mut writer)?;
+                    }
+                    Ok(())
+                };
+                input::read(path, *fmt, show_file, &limits, &mut sink)
             };
-            input::read(path, *fmt, show_file, &limits, &mut sink)
-                .map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            read.map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
         flush(&mut batch, &mut writer)?;
         writer.end()

@@ -1,6 +1,8 @@
 //! Reading records: JSONL, a JSON array (or one object), YAML, CSV. Records are handed on in
 //! batches so that memory does not grow with the input; JSONL lines are parsed later, in
-//! parallel, by the evaluator threads.
+//! parallel, by the evaluator threads. A live input (a pipe, FIFO, socket or terminal: see
+//! [`is_live`]) is read on a thread of its own and handed on as it arrives ([`read_live`]), so
+//! a program that writes one record and waits gets its answer.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -112,6 +114,99 @@ pub fn is_stream(path: &str, what: &str) -> Result<bool, String> {
         ));
     }
     Ok(!meta.is_file())
+}
+
+/// Whether more of the input at `path` (or standard input, `-`) may still be on its way: a pipe,
+/// FIFO, socket or terminal, not a regular file (whose records are all there, so it is read in
+/// full batches). A path or standard input that cannot be examined counts as live: reading it
+/// record by record is never wrong, only slower.
+pub fn is_live(path: &str) -> bool {
+    if path == "-" {
+        return stdin_metadata().is_none_or(|m| !m.is_file());
+    }
+    is_stream(path, "").unwrap_or(true)
+}
+
+/// What standard input is (through a duplicate of its descriptor, closed again at once).
+#[cfg(unix)]
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    File::from(io::stdin().as_fd().try_clone_to_owned().ok()?).metadata().ok()
+}
+
+#[cfg(windows)]
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::windows::io::AsHandle;
+    File::from(io::stdin().as_handle().try_clone_to_owned().ok()?).metadata().ok()
+}
+
+#[cfg(not(any(unix, windows)))]
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    None
+}
+
+/// Records read and not yet judged, in input order.
+pub type Batch = Vec<(Pos, Raw)>;
+
+/// What the reading thread of [`read_live`] hands on.
+enum Live {
+    Record(Pos, Raw),
+    End(io::Result<()>),
+}
+
+/// Read a live input (see [`is_live`]) as [`read`] does, on a thread of its own, and hand its
+/// records to `batch` as they arrive: every record read so far, at most `max` at a time, and
+/// never waiting for one that has not arrived. A program that writes one record and waits for
+/// its answer gets it; a fast writer (`zcat … | kensa eval`) still fills whole batches, while
+/// the next ones are read. `batch` is called with at least one record, in input order, and
+/// must empty the vector.
+pub fn read_live(
+    path: &str,
+    format: Format,
+    show_file: bool,
+    limits: &kensa::Limits,
+    max: usize,
+    batch: &mut dyn FnMut(&mut Batch) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::sync::mpsc::{TryRecvError, sync_channel};
+    let max = max.max(1);
+    let (tx, rx) = sync_channel::<Live>(max.min(4096));
+    let (owned, limits) = (path.to_string(), *limits);
+    // Not joined: when the command stops early (its output closed), the thread may be waiting
+    // for input that never comes, and ends with the process.
+    std::thread::Builder::new().name(String::from("kensa-input")).spawn(move || {
+        let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
+            tx.send(Live::Record(pos, raw)).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        };
+        let result = read(&owned, format, show_file, &limits, &mut sink);
+        let _ = tx.send(Live::End(result));
+    })?;
+    let gone = || Err(io::Error::other("the input stopped being read"));
+    let mut records: Batch = Vec::with_capacity(max.min(4096));
+    loop {
+        let mut end = match rx.recv() {
+            Ok(Live::Record(pos, raw)) => {
+                records.push((pos, raw));
+                None
+            }
+            Ok(Live::End(result)) => Some(result),
+            Err(_) => Some(gone()),
+        };
+        while end.is_none() && records.len() < max {
+            match rx.try_recv() {
+                Ok(Live::Record(pos, raw)) => records.push((pos, raw)),
+                Ok(Live::End(result)) => end = Some(result),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => end = Some(gone()),
+            }
+        }
+        if !records.is_empty() {
+            batch(&mut records)?;
+        }
+        if let Some(result) = end {
+            return result;
+        }
+    }
 }
 
 /// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record

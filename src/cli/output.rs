@@ -149,11 +149,14 @@ pub struct Writer<W: Write> {
     colour: bool,
     first: bool,
     stats: Stats,
+    /// The table's widths of the position and id columns: they only grow, so that rows written
+    /// one at a time (a live input) or in later batches stay under the header where they can.
+    widths: (usize, usize),
 }
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: OutFormat, colour: bool) -> Self {
-        Writer { out, format, colour, first: true, stats: Stats::default() }
+        Writer { out, format, colour, first: true, stats: Stats::default(), widths: (4, 2) }
     }
 
     pub fn stats(&self) -> Stats {
@@ -165,6 +168,11 @@ impl<W: Write> Writer<W> {
             OutFormat::Json => self.out.write_all(b"["),
             _ => Ok(()),
         }
+    }
+
+    /// Send what has been written on, so that a program waiting for a record's answer gets it.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     pub fn end(&mut self) -> io::Result<()> {
@@ -215,8 +223,9 @@ impl<W: Write> Writer<W> {
 
     fn table(&mut self, items: Vec<Rendered>) -> io::Result<()> {
         let rows: Vec<Row> = items.into_iter().filter_map(|r| r.row).collect();
-        let w_pos = rows.iter().map(|r| r.pos.width()).max().unwrap_or(0).max(4);
-        let w_id = rows.iter().map(|r| r.id.width()).max().unwrap_or(0).max(2);
+        let w_pos = rows.iter().map(|r| r.pos.width()).max().unwrap_or(0).max(self.widths.0);
+        let w_id = rows.iter().map(|r| r.id.width()).max().unwrap_or(0).max(self.widths.1);
+        self.widths = (w_pos, w_id);
         if self.first {
             self.first = false;
             writeln!(
