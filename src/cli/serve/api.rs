@@ -553,13 +553,27 @@ async fn read_json(state: &State, req: Request) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::new(Code::UnreadableJson, format!("the body is not JSON: {e}")))
 }
 
-fn query_flag(req: &Request, name: &str) -> bool {
-    req.uri().query().is_some_and(|q| {
-        q.split('&').any(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
-            k == name && matches!(v, "true" | "1" | "yes")
-        })
-    })
+/// A yes/no query parameter: absent is no; `true`, `1`, `yes` (or the name alone) yes;
+/// `false`, `0`, `no` no; anything else is an error naming it.
+fn query_flag(req: &Request, name: &str) -> Result<bool, ApiError> {
+    let mut value = false;
+    for kv in req.uri().query().unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
+        if k != name {
+            continue;
+        }
+        value = match v {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(ApiError::new(
+                    Code::BadRequest,
+                    format!("`{name}` is `true` or `false`, not `{}`", v.chars().take(40).collect::<String>()),
+                ));
+            }
+        };
+    }
+    Ok(value)
 }
 
 fn caller_of(req: &Request) -> String {
@@ -721,7 +735,7 @@ async fn judge_all(
 )]
 pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
     state.ready().map_err(|m| ApiError::new(Code::NotReady, m))?;
-    let explain = query_flag(&req, "explain");
+    let explain = query_flag(&req, "explain")?;
     let caller = caller_of(&req);
     let body = read_json(&state, req).await?;
     let (records, batch) = match body {
