@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::compile::{self, Program, squash};
 use crate::diagnostic::{Diagnostic, render_plain};
-use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, MatchProfile, RecordError, Verdict};
+use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, FieldCheck, MatchProfile, RecordError, Verdict};
 use crate::limits::Limits;
 use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
@@ -194,6 +194,21 @@ impl Engine {
         &self.report
     }
 
+    /// The record schema as a JSON Schema (draft 2020-12), for forms and API clients: fields
+    /// with their types (`int` as a whole number or text of digits, `date` as text, choices as
+    /// `enum`, groups as nested objects), `maxLength` from `max(N)`, the required fields, and
+    /// other keys allowed. Every record this engine reads without a `schema.*` finding
+    /// validates against it.
+    pub fn json_schema(&self) -> serde_json::Value {
+        crate::describe::json_schema(&self.program)
+    }
+
+    /// The rules in evaluation order: id, title, the outcome when it fires, the fields its
+    /// findings name (`kensa rules list`).
+    pub fn rules_info(&self) -> Vec<crate::describe::RuleInfo> {
+        crate::describe::rules_info(&self.program)
+    }
+
     /// Ids of the rules, in evaluation order.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.program.rules.iter().map(|r| &*r.id)
@@ -207,7 +222,21 @@ impl Engine {
             show_secrets: self.show_pii,
             budget: self.limits.eval_budget,
             deadline: self.limits.eval_time.and_then(|t| std::time::Instant::now().checked_add(t)),
+            partial: false,
         }
+    }
+
+    /// Judge the fields a form has filled so far, as the person types (a record in the
+    /// schema's shape, with fields left out). A field is filled when its key is there with a
+    /// value that is not null and not blank text (empty or only spaces). The rules whose
+    /// fields (those their `when`, `require` and message read) are all filled run as in
+    /// [`Engine::evaluate`]; the others are not yet applicable and are listed in
+    /// [`FieldCheck::pending`] with the fields they wait for, not as findings. A field not
+    /// filled is no `schema.required` finding. Rules about registry candidates are always
+    /// pending: the registry is consulted only on the whole record ([`Engine::evaluate_in`]).
+    pub fn check_fields(&self, record: &serde_json::Value) -> Result<FieldCheck, RecordError> {
+        self.limits.check_record(record)?;
+        eval::check_fields(&self.program, record, &self.options(false))
     }
 
     /// Evaluate one record (a JSON object in the schema's shape) without a registry: rules

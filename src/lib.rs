@@ -8,6 +8,7 @@
 mod builtins;
 mod check;
 mod compile;
+mod describe;
 mod diagnostic;
 mod display;
 mod engine;
@@ -25,9 +26,13 @@ mod value;
 #[doc(hidden)]
 pub mod internal;
 
+pub use describe::RuleInfo;
 pub use diagnostic::{Code, Diagnostic, Label, Level};
 pub use engine::{CompileError, Engine, PairScan, Report, check_builtin, check_path, today_in_japan};
-pub use eval::{CandidateMatch, Comparison, Finding, MatchProfile, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use eval::{
+    CandidateMatch, Comparison, FieldCheck, Finding, MatchProfile, PendingRule, RecordError, RuleOutcome, TraceEntry,
+    Verdict,
+};
 /// Fellegi-Sunter parameter estimation (`kensa train`) and match-block parameters.
 pub use limits::Limits;
 pub use linkage::block::ScoredPair;

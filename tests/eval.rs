@@ -143,6 +143,7 @@ fn absent_optional_field_makes_a_rule_not_applicable() {
           "severity": "warn",
           "penalty": 10,
           "message": "世帯人数がなく、氏が空ではありません",
+          "params": {},
           "fields": [
             "household_size",
             "family_name"
@@ -262,6 +263,10 @@ fn bindings_use_other_bindings_and_give_the_same_value_to_every_rule() {
           "severity": "review",
           "penalty": 50,
           "message": "口座名義「ﾔﾏﾀﾞ ﾀﾛｳ」が本人のフリガナ「ヤマダ ハナコ」と一致しません",
+          "params": {
+            "bank.holder_kana": "ﾔﾏﾀﾞ ﾀﾛｳ",
+            "kana_name": "ヤマダ ハナコ"
+          },
           "fields": [
             "bank.holder_kana",
             "family_name_kana",
@@ -277,6 +282,9 @@ fn bindings_use_other_bindings_and_give_the_same_value_to_every_rule() {
           "severity": "warn",
           "penalty": 10,
           "message": "同じ判定をもう一度: ヤマダ タロウ",
+          "params": {
+            "holder": "ヤマダ タロウ"
+          },
           "fields": [
             "bank.holder_kana",
             "family_name_kana",
@@ -330,6 +338,13 @@ fn my_number_is_masked_in_messages_and_evidence() {
           "severity": "reject",
           "penalty": 100,
           "message": "個人番号 ********9019 の検査用数字が一致しません（数字のみ: ********9019、連結: **********9019、桁数: **、明示: ********9019）",
+          "params": {
+            "my_number": "********9019",
+            "number": "********9019",
+            "family_name ++ my_number": "**********9019",
+            "length(number)": "**",
+            "mask(my_number)": "********9019"
+          },
           "fields": [
             "my_number"
           ],
@@ -383,6 +398,11 @@ rule pension.positive {
           "severity": "reject",
           "penalty": 100,
           "message": "`basic_pension_number` の値 `*********7890` を整数として読めません",
+          "params": {
+            "field": "basic_pension_number",
+            "expected": "int",
+            "value": "*********7890"
+          },
           "fields": [
             "basic_pension_number"
           ],
@@ -445,6 +465,7 @@ rule postal.address {
           "severity": "review",
           "penalty": 50,
           "message": "口座名義が本人と一致しません",
+          "params": {},
           "fields": [
             "bank.holder_kana"
           ],
@@ -459,6 +480,7 @@ rule postal.address {
           "severity": "review",
           "penalty": 30,
           "message": "生年月日と世帯人数",
+          "params": {},
           "fields": [
             "birth_date",
             "household_size"
@@ -475,6 +497,7 @@ rule postal.address {
           "severity": "warn",
           "penalty": 10,
           "message": "住所",
+          "params": {},
           "fields": [
             "address",
             "sex"
@@ -642,6 +665,9 @@ fn schema_findings() {
           "severity": "reject",
           "penalty": 100,
           "message": "必須項目 `family_name` がありません",
+          "params": {
+            "field": "family_name"
+          },
           "fields": [
             "family_name"
           ],
@@ -653,6 +679,9 @@ fn schema_findings() {
           "severity": "reject",
           "penalty": 100,
           "message": "必須項目 `given_name` がありません",
+          "params": {
+            "field": "given_name"
+          },
           "fields": [
             "given_name"
           ],
@@ -663,7 +692,14 @@ fn schema_findings() {
           "rule": "schema.type",
           "severity": "reject",
           "penalty": 100,
-          "message": "`birth_date` の値 `1988-02-30` を日付として読めません: day 30 is out of range: February 1988 has 29 days",
+          "message": "`birth_date` の値 `1988-02-30` を日付として読めません: 1988年2月は29日までです（30日はありません）",
+          "params": {
+            "field": "birth_date",
+            "expected": "date",
+            "value": "1988-02-30",
+            "reason": "1988年2月は29日までです（30日はありません）",
+            "reason_code": "day_out_of_range"
+          },
           "fields": [
             "birth_date"
           ],
@@ -677,6 +713,13 @@ fn schema_findings() {
           "severity": "reject",
           "penalty": 100,
           "message": "`sex` の値 `女` を選択肢として読めません: 選択肢は male, female です",
+          "params": {
+            "field": "sex",
+            "expected": "choice",
+            "value": "女",
+            "reason": "選択肢は male, female です",
+            "reason_code": "not_a_choice"
+          },
           "fields": [
             "sex"
           ],
@@ -690,6 +733,11 @@ fn schema_findings() {
           "severity": "reject",
           "penalty": 100,
           "message": "`household_size` の値 `３人` を整数として読めません",
+          "params": {
+            "field": "household_size",
+            "expected": "int",
+            "value": "３人"
+          },
           "fields": [
             "household_size"
           ],
@@ -703,6 +751,13 @@ fn schema_findings() {
           "severity": "reject",
           "penalty": 100,
           "message": "`bank.bank_code` の値 `1` を文字列として読めません: 数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）",
+          "params": {
+            "field": "bank.bank_code",
+            "expected": "text",
+            "value": "1",
+            "reason": "数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）",
+            "reason_code": "number_for_text"
+          },
           "fields": [
             "bank.bank_code"
           ],
@@ -716,6 +771,9 @@ fn schema_findings() {
           "severity": "warn",
           "penalty": 0,
           "message": "スキーマにない項目 `bank.branch_name` は無視されました",
+          "params": {
+            "field": "bank.branch_name"
+          },
           "fields": [
             "bank.branch_name"
           ],
@@ -727,6 +785,9 @@ fn schema_findings() {
           "severity": "warn",
           "penalty": 0,
           "message": "スキーマにない項目 `nickname` は無視されました",
+          "params": {
+            "field": "nickname"
+          },
           "fields": [
             "nickname"
           ],
@@ -738,6 +799,9 @@ fn schema_findings() {
           "severity": "warn",
           "penalty": 0,
           "message": "スキーマにない項目 `旧姓` は無視されました",
+          "params": {
+            "field": "旧姓"
+          },
           "fields": [
             "旧姓"
           ],
@@ -767,11 +831,14 @@ fn unknown_fields_cost_nothing_unless_strict() {
 
     let strict = engine("").with_strict(true);
     let err = strict.evaluate(&r).unwrap_err();
-    assert_eq!(err, RecordError::UnknownField { path: "nickname".into() });
+    assert_eq!(err, RecordError::UnknownField { path: "nickname".into(), suggestion: None });
     assert_eq!(err.to_string(), "unknown field `nickname` (not in the schema; strict mode)");
     let mut nested = with(with(hanako(), "moved_in", json!("2026-04-01")), "household_size", json!(2));
     nested["bank"]["branch_name"] = json!("本店");
-    assert_eq!(strict.evaluate(&nested).unwrap_err(), RecordError::UnknownField { path: "bank.branch_name".into() });
+    assert_eq!(
+        strict.evaluate(&nested).unwrap_err(),
+        RecordError::UnknownField { path: "bank.branch_name".into(), suggestion: None }
+    );
     // A record without unknown fields is judged the same either way.
     assert_eq!(strict.evaluate(&hanako()).unwrap(), e.evaluate(&hanako()).unwrap());
 }

@@ -2,23 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use kensa::{Date, Decision, Engine, Severity};
+#[path = "common/records.rs"]
+mod records;
+use records::{engine, hanako};
+
+use kensa::{Decision, Engine, Severity};
 use serde::Serialize;
 use serde_json::json;
-
-fn engine() -> Engine {
-    Engine::builtin().unwrap().with_today(Date::parse("2026-11-27").unwrap())
-}
-
-fn hanako() -> serde_json::Value {
-    json!({
-        "id": "E1", "my_number": "123456789018",
-        "family_name": "山田", "given_name": "花子",
-        "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ",
-        "birth_date": "1980-04-01", "sex": "female",
-        "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号"
-    })
-}
 
 #[test]
 fn a_clean_record_is_accepted_with_full_score() {

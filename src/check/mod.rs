@@ -103,6 +103,8 @@ pub struct TableInfo {
 #[derive(Clone, Debug)]
 pub struct RuleInfo {
     pub id: String,
+    /// The title written after the id (`rule x "…" { … }`).
+    pub title: Option<String>,
     pub when: Vec<Expr>,
     pub require: Vec<Expr>,
     pub severity: Severity,
@@ -829,7 +831,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            None => vec![TemplatePart::Text(format!("rule {} failed", r.id.name))],
+            // A clerk reads the message: the title when there is one, else the rule named in Japanese.
+            None => vec![TemplatePart::Text(match &r.title {
+                Some(t) => t.value.clone(),
+                None => format!("規則 `{}` の条件を満たしていません", r.id.name),
+            })],
         };
         let mut fields = Vec::new();
         if r.fields.is_empty() {
@@ -854,6 +860,7 @@ impl Checker<'_> {
         }
         Some(RuleInfo {
             id: r.id.name.clone(),
+            title: r.title.as_ref().map(|t| t.value.clone()),
             when: r.when.clone(),
             require: r.require.clone(),
             severity: outcome.severity,

@@ -843,6 +843,7 @@ mod tests {
                     severity,
                     penalty,
                     message: String::new(),
+                    params: Vec::new(),
                     fields: Vec::new(),
                     evidence: Vec::new(),
                     related: Vec::new(),

@@ -253,7 +253,13 @@ impl Privacy {
 #[derive(Clone, Debug)]
 pub enum MsgPart {
     Text(Box<str>),
-    Value { node: NodeId, privacy: Privacy },
+    /// A `{…}` placeholder: `label` is its text as written (whitespace squashed), the key of
+    /// the value in `Finding::params`.
+    Value {
+        node: NodeId,
+        privacy: Privacy,
+        label: Box<str>,
+    },
 }
 
 /// One evidence item: the source text of a sub-expression and the node computing it.
@@ -268,6 +274,8 @@ pub struct Evidence {
 #[derive(Clone, Debug)]
 pub struct CRule {
     pub id: Box<str>,
+    /// The title written after the id, if any.
+    pub title: Option<Box<str>>,
     pub severity: Severity,
     pub penalty: u32,
     pub when: Option<NodeId>,
@@ -279,6 +287,11 @@ pub struct CRule {
     /// Evaluation steps the rule costs (its share of `Limits::eval_budget`): the distinct
     /// nodes its conditions, message and evidence reach, through `let` bindings.
     pub cost: u32,
+    /// The field slots its `when`, `require` and message read (through `let` bindings), in
+    /// slot order: what a partly filled form must have for the rule to be judged.
+    pub reads: Box<[u32]>,
+    /// It asks about registry candidates (`any candidate …`): judged on whole records only.
+    pub reads_candidates: bool,
 }
 
 /// A compiled decision condition.
@@ -440,7 +453,11 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 .iter()
                 .map(|p| match p {
                     TemplatePart::Text(t) => MsgPart::Text(t.as_str().into()),
-                    TemplatePart::Expr(e) => MsgPart::Value { node: cx.expr(e), privacy: cx.privacy(e) },
+                    TemplatePart::Expr(e) => MsgPart::Value {
+                        node: cx.expr(e),
+                        privacy: cx.privacy(e),
+                        label: squash(sources.slice(e.span)).into(),
+                    },
                 })
                 .collect();
             let fields = r
@@ -451,6 +468,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 .collect();
             CRule {
                 id: r.id.as_str().into(),
+                title: r.title.as_deref().map(Into::into),
                 severity: r.severity,
                 penalty: r.penalty,
                 when,
@@ -459,6 +477,8 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 fields,
                 evidence,
                 cost: 0,
+                reads: Box::new([]),
+                reads_candidates: false,
             }
         })
         .collect();
@@ -545,12 +565,52 @@ fn costs(nodes: &[Node], lets: &[NodeId], rules: &mut [CRule], matching: Option<
         }));
         stack.extend(rule.evidence.iter().flat_map(|e| e.iter().map(|x| x.node)));
         rule.cost = reach(nodes, lets, &mut stack, &mut seen, to_u32(i));
+        stack.clear();
+        stack.extend(rule.when.iter().chain(rule.require.iter()).copied());
+        stack.extend(rule.message.iter().filter_map(|p| match p {
+            MsgPart::Value { node, .. } => Some(*node),
+            MsgPart::Text(_) => None,
+        }));
+        let (reads, candidates) = reads(nodes, lets, &mut stack);
+        rule.reads = reads;
+        rule.reads_candidates = candidates;
     }
     if let Some(m) = matching {
         stack.clear();
         stack.extend(m.compares.iter().map(|c| c.value));
         m.cost = reach(nodes, lets, &mut stack, &mut seen, u32::MAX - 1);
     }
+}
+
+/// The field slots reachable from `stack` (through `let` bindings), sorted, and whether a
+/// registry candidate is reachable.
+fn reads(nodes: &[Node], lets: &[NodeId], stack: &mut Vec<NodeId>) -> (Box<[u32]>, bool) {
+    let mut seen = HashSet::new();
+    let mut slots = Vec::new();
+    let mut candidates = false;
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id.0) {
+            continue;
+        }
+        let node = nodes.get(id.0 as usize);
+        match node {
+            Some(Node::Field(slot)) => slots.push(*slot),
+            Some(Node::Let(l)) => stack.extend(lets.get(*l as usize).copied()),
+            Some(
+                Node::Quant { .. }
+                | Node::CandField(_)
+                | Node::CandLet(_)
+                | Node::CandProbability
+                | Node::CandLevel(_)
+                | Node::CandWeight(_),
+            ) => candidates = true,
+            _ => {}
+        }
+        stack.extend(share::children(node));
+    }
+    slots.sort_unstable();
+    slots.dedup();
+    (slots.into_boxed_slice(), candidates)
 }
 
 /// The number of distinct nodes reachable from `stack`, marking them with `stamp`.

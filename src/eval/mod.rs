@@ -21,7 +21,9 @@ use crate::value::{Txt, Value};
 
 pub use profile::MatchProfile;
 pub(crate) use profile::{compare as compare_profiles, probability as profile_probability, profile};
-pub use verdict::{CandidateMatch, Comparison, Finding, RecordError, RuleOutcome, TraceEntry, Verdict};
+pub use verdict::{
+    CandidateMatch, Comparison, FieldCheck, Finding, PendingRule, RecordError, RuleOutcome, TraceEntry, Verdict,
+};
 
 /// Per-evaluation settings.
 #[derive(Clone, Copy, Debug)]
@@ -39,13 +41,25 @@ pub struct EvalOptions {
     /// When judging the record must have ended (`Limits::eval_time`), checked between rules
     /// and between registry candidates.
     pub deadline: Option<std::time::Instant>,
+    /// Judge the fields a form has filled so far (`Engine::check_fields`): a field that is
+    /// absent, null or blank text is not filled yet, is not `schema.required`, and a rule that
+    /// reads it waits (a [`PendingRule`]).
+    pub partial: bool,
 }
 
 impl EvalOptions {
     /// Options for reading a record's values only (blocking keys, compared values): no
     /// findings are kept, nothing is shown, no limit applies.
     fn reading(today: Date) -> EvalOptions {
-        EvalOptions { today, strict: false, explain: false, show_secrets: false, budget: u64::MAX, deadline: None }
+        EvalOptions {
+            today,
+            strict: false,
+            explain: false,
+            show_secrets: false,
+            budget: u64::MAX,
+            deadline: None,
+            partial: false,
+        }
     }
 }
 
@@ -149,7 +163,21 @@ pub fn probabilities(
 
 /// Evaluate one record without a registry: rules about candidates are not applicable.
 pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
-    run(program, record, opts, None)
+    run(program, record, opts, None, None)
+}
+
+/// Judge the fields of a partly filled record (`opts.partial`): the rules whose fields are all
+/// filled run, the others wait; rules about registry candidates always wait (they are judged
+/// on the whole record).
+pub fn check_fields(
+    program: &Program,
+    record: &serde_json::Value,
+    opts: &EvalOptions,
+) -> Result<FieldCheck, RecordError> {
+    let opts = EvalOptions { partial: true, ..*opts };
+    let mut pending = Vec::new();
+    let verdict = run(program, record, &opts, None, Some(&mut pending))?;
+    Ok(FieldCheck { verdict, pending })
 }
 
 /// Evaluate one record against registry candidates (found with [`blocking_keys`]); `crowded`
@@ -161,14 +189,17 @@ pub fn evaluate_with(
     candidates: &[Candidate<'_>],
     crowded: &[CrowdedKey],
 ) -> Result<Verdict, RecordError> {
-    run(program, record, opts, Some((candidates, crowded)))
+    run(program, record, opts, Some((candidates, crowded)), None)
 }
 
+/// Evaluate a record; with `pending` (checking a partly filled form, `opts.partial`), a rule
+/// that reads a field not filled yet, or registry candidates, is not run but listed there.
 fn run(
     program: &Program,
     record: &serde_json::Value,
     opts: &EvalOptions,
     registry: Option<(&[Candidate<'_>], &[CrowdedKey])>,
+    mut pending: Option<&mut Vec<PendingRule>>,
 ) -> Result<Verdict, RecordError> {
     let candidates = registry.map(|(c, _)| c);
     let serde_json::Value::Object(obj) = record else {
@@ -179,11 +210,16 @@ fn run(
     frame.show_secrets = opts.show_secrets;
     frame.budget = opts.budget;
     frame.deadline = opts.deadline;
+    if opts.partial {
+        frame.filled = vec![false; program.fields.len()];
+    }
     let mut findings = Vec::new();
     let mut penalty_sum: u32 = 0;
     // Which rules fired, for a `decide` that names rules.
     let mut fired = if program.decide_reads_fired { vec![false; program.rules.len()] } else { Vec::new() };
     frame.load_record(obj, opts, &mut findings)?;
+    // The findings about fields the record lacks or that cannot be read.
+    let schema_findings = findings.len();
     if let (Some((_, crowded)), Some(m)) = (registry, &program.matching) {
         findings.extend(crowded.iter().map(|c| crowded_finding(m, c)));
     }
@@ -196,9 +232,18 @@ fn run(
     // which also reads the clock.
     let check_above = if opts.deadline.is_some() { 0 } else { opts.budget };
     for (i, rule) in program.rules.iter().enumerate() {
+        if let Some(waiting) = pending.as_deref_mut()
+            && let Some(p) = frame.pending(rule)
+        {
+            waiting.push(p);
+            if let Some(t) = trace.as_mut() {
+                t.push(TraceEntry { rule: rule.id.to_string(), outcome: RuleOutcome::NotApplicable });
+            }
+            continue;
+        }
         frame.rule_cost = u64::from(rule.cost);
         frame.steps = frame.steps.saturating_add(frame.rule_cost);
-        let outcome = frame.run_rule(rule);
+        let mut outcome = frame.run_rule(rule);
         if frame.steps > check_above {
             if frame.steps > opts.budget {
                 return Err(over_budget(rule, opts.budget));
@@ -206,6 +251,9 @@ fn run(
             if frame.past_deadline() {
                 return Err(over_time(rule));
             }
+        }
+        if outcome == RuleOutcome::Fired && reported(rule, findings.get(..schema_findings).unwrap_or(&[])) {
+            outcome = RuleOutcome::NotApplicable;
         }
         if let RuleOutcome::Fired = outcome {
             if let Some(slot) = fired.get_mut(i) {
@@ -224,6 +272,25 @@ fn run(
     // The id field's value was found while reading the record (`Program::record_id`).
     let id = frame.id_value.and_then(id_text);
     Ok(Verdict { id, decision, score, findings, trace })
+}
+
+/// Whether the schema has already reported every field `rule` is about (`CRule::fields`): the
+/// field is absent (`schema.required`), cannot be read (`schema.type`) or is too long
+/// (`schema.too_long`), it or a group holding it. Then the rules see no value there, and a rule
+/// that fires on that (`require not blank(given_name)`, `require present(postal)`) says the
+/// same thing again, or shows the absent value as 「(なし)」: the schema finding is the
+/// record's one finding for that problem, and the rule is not applicable.
+fn reported(rule: &CRule, schema: &[Finding]) -> bool {
+    !rule.fields.is_empty()
+        && !schema.is_empty()
+        && rule.fields.iter().all(|field| {
+            schema.iter().any(|f| {
+                matches!(f.rule.as_str(), SCHEMA_REQUIRED | SCHEMA_TYPE | SCHEMA_TOO_LONG)
+                    && f.fields.first().is_some_and(|at| {
+                        field.strip_prefix(at.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                    })
+            })
+        })
 }
 
 /// The error of a record whose evaluation needs more than `budget` steps, naming the rule.
@@ -258,7 +325,14 @@ fn crowded_finding(m: &crate::compile::CMatch, c: &CrowdedKey) -> Finding {
         (String::from("records"), serde_json::json!(c.records)),
         (String::from("compared"), serde_json::json!(c.compared)),
     ];
-    let mut f = schema_finding(REGISTRY_CROWDED_KEY, Severity::Review, message, "", evidence);
+    let params = vec![
+        (String::from("block"), serde_json::Value::String(label.to_string())),
+        (String::from("records"), serde_json::json!(c.records)),
+        (String::from("limit"), serde_json::json!(crate::registry::MAX_PER_KEY)),
+        (String::from("compared"), serde_json::json!(c.compared)),
+        (String::from("read"), serde_json::json!(c.read)),
+    ];
+    let mut f = schema_finding(REGISTRY_CROWDED_KEY, Severity::Review, message, "", evidence, params);
     f.fields = Vec::new();
     f
 }
@@ -317,6 +391,7 @@ fn ord_holds(o: Ordering, op: CmpOp) -> bool {
     }
 }
 
+/// What kind of JSON value `v` is, for a [`RecordError`] (in English, as errors are).
 fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
@@ -325,6 +400,18 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "text",
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// What kind of JSON value `v` is: a code for a finding's params, and the words of its message.
+fn json_kind_ja(v: &serde_json::Value) -> (&'static str, &'static str) {
+    match v {
+        serde_json::Value::Null => ("null", "null"),
+        serde_json::Value::Bool(_) => ("bool", "真偽値"),
+        serde_json::Value::Number(_) => ("number", "数値"),
+        serde_json::Value::String(_) => ("text", "文字列"),
+        serde_json::Value::Array(_) => ("list", "リスト"),
+        serde_json::Value::Object(_) => ("object", "オブジェクト"),
     }
 }
 
@@ -355,6 +442,8 @@ struct Frame<'p, 'r> {
     /// when either is spent, and the rule loop reports it.
     budget: u64,
     deadline: Option<std::time::Instant>,
+    /// Checking a partly filled form: which field slots are filled (empty otherwise).
+    filled: Vec<bool>,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -384,6 +473,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             show_secrets: false,
             budget: u64::MAX,
             deadline: None,
+            filled: Vec::new(),
         }
     }
 
@@ -535,17 +625,24 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             }
             match value {
                 None | Some(serde_json::Value::Null) => {
-                    if !field.optional {
+                    // Checking part of a form, a field not filled in yet is no problem.
+                    if !field.optional && !opts.partial {
                         findings.push(schema_finding(
                             SCHEMA_REQUIRED,
                             Severity::Reject,
                             format!("必須項目 `{}` がありません", field.path),
                             &field.path,
                             Vec::new(),
+                            vec![(String::from("field"), serde_json::Value::String(field.path.to_string()))],
                         ));
                     }
                 }
+                // … and a blank text is a field not filled in yet.
+                Some(serde_json::Value::String(t)) if opts.partial && t.trim().is_empty() => {}
                 Some(v) => {
+                    if let Some(filled) = self.filled.get_mut(slot as usize) {
+                        *filled = true;
+                    }
                     if let FieldTy::Group = field.ty {
                         match v {
                             serde_json::Value::Object(inner) => {
@@ -560,12 +657,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                                 )?;
                             }
                             other => {
-                                findings.push(type_finding(
-                                    &field.path,
-                                    &field.ty,
-                                    other,
-                                    shown_as(field.privacy, opts),
-                                ));
+                                findings.push(type_finding(field, other, shown_as(field.privacy, opts), None));
                             }
                         }
                         continue;
@@ -575,14 +667,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                             None => self.set(slot, value),
                             Some(chars) => findings.push(too_long_finding(field, chars)),
                         },
-                        Err(reason) => {
-                            let mut f = type_finding(&field.path, &field.ty, v, shown_as(field.privacy, opts));
-                            if let Some(r) = reason {
-                                f.message.push_str(": ");
-                                f.message.push_str(&r);
-                            }
-                            findings.push(f);
-                        }
+                        Err(why) => findings.push(type_finding(field, v, shown_as(field.privacy, opts), why)),
                     }
                 }
             }
@@ -599,16 +684,22 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     } else {
                         Privacy::DigitRuns(Privacy::DEFAULT_DIGITS).apply(&path).into_owned()
                     };
+                    // A schema field of a similar name is probably what was meant (`givn_name`).
+                    let suggestion = crate::diagnostic::did_you_mean(key, keys.iter().map(|k| &**k))
+                        .map(|k| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") });
                     if opts.strict {
-                        return Err(RecordError::UnknownField { path });
+                        return Err(RecordError::UnknownField { path, suggestion });
                     }
-                    let mut f = schema_finding(
-                        SCHEMA_UNKNOWN_FIELD,
-                        Severity::Warn,
-                        format!("スキーマにない項目 `{path}` は無視されました"),
-                        &path,
-                        Vec::new(),
-                    );
+                    let mut params = vec![(String::from("field"), serde_json::Value::String(path.clone()))];
+                    let message = match &suggestion {
+                        Some(s) => {
+                            params.push((String::from("suggestion"), serde_json::Value::String(s.clone())));
+                            format!("スキーマにない項目 `{path}` は無視されました。`{s}` のことですか")
+                        }
+                        None => format!("スキーマにない項目 `{path}` は無視されました"),
+                    };
+                    let mut f =
+                        schema_finding(SCHEMA_UNKNOWN_FIELD, Severity::Warn, message, &path, Vec::new(), params);
                     f.penalty = 0;
                     findings.push(f);
                 }
@@ -638,6 +729,30 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
 
     // ------------------------------------------------------------------ rules
 
+    /// Checking a partly filled form: `rule` waits when it reads a field not filled yet (named
+    /// in `missing`, a group's fields only by the group when it is missing as a whole) or
+    /// registry candidates (then `missing` may be empty).
+    fn pending(&self, rule: &CRule) -> Option<PendingRule> {
+        let program = self.program;
+        let unfilled = |slot: u32| !self.filled.get(slot as usize).copied().unwrap_or(false);
+        if !rule.reads_candidates && !rule.reads.iter().any(|&s| unfilled(s)) {
+            return None;
+        }
+        let paths: Vec<&str> = rule
+            .reads
+            .iter()
+            .filter(|&&s| unfilled(s))
+            .filter_map(|&s| program.fields.get(s as usize))
+            .map(|f| &*f.path)
+            .collect();
+        let missing = paths
+            .iter()
+            .filter(|p| !paths.iter().any(|group| p.strip_prefix(group).is_some_and(|rest| rest.starts_with('.'))))
+            .map(|p| p.to_string())
+            .collect();
+        Some(PendingRule { rule: rule.id.to_string(), missing })
+    }
+
     fn run_rule(&mut self, rule: &'p CRule) -> RuleOutcome {
         if let Some(w) = rule.when {
             match self.eval(w) {
@@ -659,13 +774,18 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
 
     fn finding(&mut self, rule: &'p CRule) -> Finding {
         let mut message = String::new();
+        let mut params: Vec<(String, serde_json::Value)> = Vec::new();
         for part in rule.message.iter() {
             match part {
                 MsgPart::Text(t) => message.push_str(t),
-                MsgPart::Value { node, privacy } => {
+                MsgPart::Value { node, privacy, label } => {
                     let v = self.eval(*node);
                     let privacy = if self.show_secrets { Privacy::Plain } else { *privacy };
                     message.push_str(&show(&v, privacy));
+                    // A placeholder written twice is one parameter.
+                    if !params.iter().any(|(k, _)| **k == **label) {
+                        params.push((label.to_string(), to_json(&v, privacy)));
+                    }
                 }
             }
         }
@@ -689,6 +809,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             severity: rule.severity,
             penalty: rule.penalty,
             message,
+            params,
             fields: rule.fields.iter().map(|f| f.to_string()).collect(),
             evidence,
             related,
@@ -969,23 +1090,33 @@ fn compare(a: &Value<'_>, b: &Value<'_>, op: CmpOp) -> Value<'static> {
     Value::Bool(ord_holds(ord, op))
 }
 
-/// Convert a JSON value to the field's declared type; `Err(Some(reason))` when it cannot be.
-fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Option<String>> {
+/// Why a value cannot be read as its field's type, when more can be said than the type.
+struct Why {
+    /// In Japanese, for the message.
+    reason: String,
+    /// A stable code for the params (`month_out_of_range`, `not_a_choice`, …).
+    code: &'static str,
+}
+
+/// Convert a JSON value to the field's declared type; `Err(Some(why))` when it cannot be and
+/// more can be said than the type.
+fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Option<Why>> {
     use serde_json::Value as J;
     match (ty, v) {
         (FieldTy::Text, J::String(s)) => Ok(Value::text(s)),
         // A number where text is expected is refused, not turned into text: a code written
         // without quotes has lost its leading zeros (`0005` → `5`), and a YAML `0x1D2F5E7A9C`
         // would silently become a twelve-digit number.
-        (FieldTy::Text, J::Number(_)) => {
-            Err(Some(String::from("数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）")))
-        }
+        (FieldTy::Text, J::Number(_)) => Err(Some(Why {
+            reason: String::from("数値ではなく文字列として、引用符で囲んで書いてください（例: \"0005\"）"),
+            code: "number_for_text",
+        })),
         (FieldTy::Enum(variants), J::String(s)) => {
             if variants.iter().any(|x| x == s) {
                 Ok(Value::text(s))
             } else {
                 // The value itself is shown (masked as its field says) by the finding.
-                Err(Some(format!("選択肢は {} です", variants.join(", "))))
+                Err(Some(Why { reason: format!("選択肢は {} です", variants.join(", ")), code: "not_a_choice" }))
             }
         }
         (FieldTy::Int, J::Number(n)) => n.as_i64().map(Value::Int).ok_or(None),
@@ -1002,7 +1133,9 @@ fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Opti
             Ok(Value::Int(if negative { -n } else { n }))
         }
         (FieldTy::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
-        (FieldTy::Date, J::String(s)) => Date::parse(s).map(Value::Date).map_err(|e| Some(e.to_string())),
+        (FieldTy::Date, J::String(s)) => Date::parse(s)
+            .map(Value::Date)
+            .map_err(|e| Some(Why { reason: e.reason_ja().to_string(), code: e.kind().as_str() })),
         (FieldTy::List(inner), J::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -1020,12 +1153,14 @@ fn schema_finding(
     message: String,
     path: &str,
     evidence: Vec<(String, serde_json::Value)>,
+    params: Vec<(String, serde_json::Value)>,
 ) -> Finding {
     Finding {
         rule: rule.to_string(),
         severity,
         penalty: severity.default_penalty(),
         message,
+        params,
         fields: vec![path.to_string()],
         evidence,
         related: Vec::new(),
@@ -1038,32 +1173,68 @@ fn shown_as(privacy: Privacy, opts: &EvalOptions) -> Option<Privacy> {
     if opts.show_secrets { None } else { Some(privacy) }
 }
 
-fn type_finding(path: &str, ty: &FieldTy, v: &serde_json::Value, privacy: Option<Privacy>) -> Finding {
+/// A `schema.type` finding: `v` cannot be read as `field`'s type. The message shows the value
+/// (masked as `privacy` says), or the kind of value it is; params: `field`, `expected` (the
+/// type), `value` or `found` (the kind: `list`, `object`, …), and with `why` its `reason` and
+/// `reason_code`.
+fn type_finding(
+    field: &crate::compile::Field,
+    v: &serde_json::Value,
+    privacy: Option<Privacy>,
+    why: Option<Why>,
+) -> Finding {
+    let path = &*field.path;
     let text = match v {
-        serde_json::Value::String(s) => crate::display::shorten(s, crate::display::QUOTED_CHARS).into_owned(),
-        serde_json::Value::Number(n) => n.to_string(),
-        other => return type_finding_of_kind(path, ty, json_kind(other)),
+        serde_json::Value::String(s) => Some(crate::display::shorten(s, crate::display::QUOTED_CHARS).into_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     };
-    // A value that does not fit its field's type is not explained by it: a number field or a
-    // choice given text shows it as any text field would.
-    let privacy = match privacy {
-        None => Privacy::Plain,
-        Some(Privacy::Plain) => Privacy::DigitRuns(Privacy::DEFAULT_DIGITS),
-        Some(p) => p,
+    let mut params = vec![
+        (String::from("field"), serde_json::Value::String(path.to_string())),
+        (String::from("expected"), serde_json::Value::String(ty_code(&field.ty).to_string())),
+    ];
+    let mut evidence = Vec::new();
+    let mut message = match text {
+        Some(text) => {
+            // A value that does not fit its field's type is not explained by it: a number field
+            // or a choice given text shows it as any text field would.
+            let privacy = match privacy {
+                None => Privacy::Plain,
+                Some(Privacy::Plain) => Privacy::DigitRuns(Privacy::DEFAULT_DIGITS),
+                Some(p) => p,
+            };
+            let shown = privacy.apply(&text);
+            params.push((String::from("value"), serde_json::Value::String(shown.to_string())));
+            evidence.push((path.to_string(), serde_json::Value::String(shown.to_string())));
+            format!("`{path}` の値 `{shown}` を{}として読めません", ty_ja(&field.ty))
+        }
+        None => {
+            let (code, words) = json_kind_ja(v);
+            params.push((String::from("found"), serde_json::Value::String(code.to_string())));
+            evidence.push((path.to_string(), serde_json::Value::String(words.to_string())));
+            format!("`{path}` の値（{words}）を{}として読めません", ty_ja(&field.ty))
+        }
     };
-    type_finding_of_kind(path, ty, &privacy.apply(&text))
+    if let Some(why) = why {
+        message.push_str(": ");
+        message.push_str(&why.reason);
+        params.push((String::from("reason"), serde_json::Value::String(why.reason)));
+        params.push((String::from("reason_code"), serde_json::Value::String(why.code.to_string())));
+    }
+    schema_finding(SCHEMA_TYPE, Severity::Reject, message, path, evidence, params)
 }
 
-/// A `schema.type` finding showing `shown` (the value, masked, or what kind of value it is).
-fn type_finding_of_kind(path: &str, ty: &FieldTy, shown: &str) -> Finding {
-    let evidence = vec![(path.to_string(), serde_json::Value::String(shown.to_string()))];
-    schema_finding(
-        SCHEMA_TYPE,
-        Severity::Reject,
-        format!("`{path}` の値 `{shown}` を{}として読めません", ty_ja(ty)),
-        path,
-        evidence,
-    )
+/// The type of a field as a code, for params (`date`, `choice`, …).
+fn ty_code(ty: &FieldTy) -> &'static str {
+    match ty {
+        FieldTy::Text => "text",
+        FieldTy::Int => "int",
+        FieldTy::Date => "date",
+        FieldTy::Bool => "bool",
+        FieldTy::Enum(_) => "choice",
+        FieldTy::List(_) => "list",
+        FieldTy::Group => "group",
+    }
 }
 
 fn ty_ja(ty: &FieldTy) -> &'static str {
@@ -1127,5 +1298,10 @@ fn too_long_finding(field: &crate::compile::Field, chars: usize) -> Finding {
         format!("`{}` が {chars} 文字あり、上限の {max} 文字を超えています。入力を確かめてください", field.path),
         &field.path,
         vec![(String::from("length"), serde_json::json!(chars)), (String::from("max"), serde_json::json!(max))],
+        vec![
+            (String::from("field"), serde_json::Value::String(field.path.to_string())),
+            (String::from("length"), serde_json::json!(chars)),
+            (String::from("max"), serde_json::json!(max)),
+        ],
     )
 }

@@ -1,12 +1,14 @@
 //! What evaluation returns: the boundary types that leave the library (and the `jsonl` contract).
 
-use serde::ser::{SerializeMap, SerializeStruct};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::syntax::ast::{Decision, Severity};
 
 /// The judgement on one record.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialized as `{"id", "decision", "score", "findings", "trace"?}` (the `jsonl` contract;
+/// `trace` only with `explain`), and read back from the same JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The record's `id` field, when it has one.
     pub id: Option<String>,
@@ -15,11 +17,15 @@ pub struct Verdict {
     pub score: u32,
     pub findings: Vec<Finding>,
     /// With `explain`: what every rule did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEntry>>,
 }
 
 /// One problem found in a record.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialized as `{"rule", "severity", "penalty", "message", "params", "fields", "evidence",
+/// "related"}`; `params` and `evidence` are JSON objects whose keys keep their order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule's id (`bank.holder_is_registrant`), or `schema.…` for problems found while reading.
     pub rule: String,
@@ -28,16 +34,23 @@ pub struct Finding {
     pub penalty: u32,
     /// The rule's message with its `{…}` filled in (My Numbers masked).
     pub message: String,
+    /// The values that filled the message's `{…}`, keyed by the placeholder's text as written
+    /// (`age(birth_date)`), masked exactly as the message masks them; for the engine's own
+    /// findings (`schema.*`, `registry.*`) their details (`field`, `max`, …). With them an
+    /// application can write its own text. Computed only when a rule fires.
+    #[serde(default, with = "ordered")]
+    pub params: Vec<(String, serde_json::Value)>,
     /// Dotted paths of the fields concerned, so a form can highlight them.
     pub fields: Vec<String>,
     /// The values compared, labelled with the expression as written in the rule.
+    #[serde(with = "ordered")]
     pub evidence: Vec<(String, serde_json::Value)>,
     /// Ids of related registry records.
     pub related: Vec<String>,
 }
 
 /// How a record compares with one registry record (the `match` block's verdict on the pair).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CandidateMatch {
     /// The registry record's `id`.
     pub id: String,
@@ -47,7 +60,7 @@ pub struct CandidateMatch {
 }
 
 /// One `compare` line applied to a pair.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub name: String,
     /// The level reached; `None` when a value is absent on either side (weight 0).
@@ -56,8 +69,10 @@ pub struct Comparison {
     pub weight: f64,
 }
 
-/// What one rule did with one record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What one rule did with one record (in JSON: `"passed"`, `"fired"`, `"skipped"`,
+/// `"not_applicable"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RuleOutcome {
     /// The requirement held.
     Passed,
@@ -81,7 +96,7 @@ impl RuleOutcome {
 }
 
 /// One line of an explanation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceEntry {
     pub rule: String,
     pub outcome: RuleOutcome,
@@ -92,8 +107,9 @@ pub struct TraceEntry {
 pub enum RecordError {
     #[error("a record must be a JSON object, but this is {found}")]
     NotAnObject { found: &'static str },
-    #[error("unknown field `{path}` (not in the schema; strict mode)")]
-    UnknownField { path: String },
+    /// A record field the schema does not know, with the schema field of the closest name.
+    #[error("unknown field `{path}` (not in the schema; strict mode){}", did_you_mean(suggestion.as_deref()))]
+    UnknownField { path: String, suggestion: Option<String> },
     #[error("{0}")]
     Malformed(String),
     #[error("{0}")]
@@ -103,53 +119,64 @@ pub enum RecordError {
     TimeLimit(String),
 }
 
-impl Serialize for Verdict {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let n = if self.trace.is_some() { 5 } else { 4 };
-        let mut st = s.serialize_struct("Verdict", n)?;
-        st.serialize_field("id", &self.id)?;
-        st.serialize_field("decision", self.decision.as_str())?;
-        st.serialize_field("score", &self.score)?;
-        st.serialize_field("findings", &self.findings)?;
-        if let Some(t) = &self.trace {
-            st.serialize_field("trace", t)?;
-        }
-        st.end()
-    }
+/// `; did you mean `x`?` after an unknown field, when a schema field has a close name.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
 }
 
-impl Serialize for Finding {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Finding", 7)?;
-        st.serialize_field("rule", &self.rule)?;
-        st.serialize_field("severity", self.severity.as_str())?;
-        st.serialize_field("penalty", &self.penalty)?;
-        st.serialize_field("message", &self.message)?;
-        st.serialize_field("fields", &self.fields)?;
-        st.serialize_field("evidence", &Ordered(&self.evidence))?;
-        st.serialize_field("related", &self.related)?;
-        st.end()
-    }
+/// The judgement on the fields a form has filled so far (`Engine::check_fields`): the verdict
+/// of the rules that could run, and the rules still waiting for fields.
+///
+/// Serialized as the verdict's JSON object with one more key, `"pending"`:
+/// `[{"rule": "…", "missing": ["field.path", …]}]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldCheck {
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub pending: Vec<PendingRule>,
 }
 
-impl Serialize for TraceEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("TraceEntry", 2)?;
-        st.serialize_field("rule", &self.rule)?;
-        st.serialize_field("outcome", self.outcome.as_str())?;
-        st.end()
-    }
+/// A rule not yet judged because the form has not filled fields it reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRule {
+    pub rule: String,
+    /// Dotted paths of the fields it reads that are not filled (a group missing as a whole is
+    /// named, not its fields). Empty for a rule that waits for the registry, which is consulted
+    /// only on a whole record.
+    pub missing: Vec<String>,
 }
 
-/// Evidence as a JSON object that keeps the rule's order.
-struct Ordered<'a>(&'a [(String, serde_json::Value)]);
+/// `Vec<(String, Value)>` as a JSON object that keeps its order, both ways.
+mod ordered {
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
 
-impl Serialize for Ordered<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
+    type Pairs = Vec<(String, serde_json::Value)>;
+
+    pub fn serialize<S: Serializer>(pairs: &Pairs, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(pairs.len()))?;
+        for (k, v) in pairs {
             m.serialize_entry(k, v)?;
         }
         m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push(entry);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(InOrder)
     }
 }

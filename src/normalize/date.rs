@@ -51,11 +51,28 @@ pub enum DateErrorKind {
 pub struct DateError {
     kind: DateErrorKind,
     reason: String,
+    /// The same reason in Japanese, for messages a clerk reads.
+    reason_ja: String,
+}
+
+impl DateErrorKind {
+    /// A stable code for the kind (`month_out_of_range`), e.g. for a finding's params.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateErrorKind::Empty => "empty",
+            DateErrorKind::UnknownFormat => "unknown_format",
+            DateErrorKind::YearOutOfRange => "year_out_of_range",
+            DateErrorKind::MonthOutOfRange => "month_out_of_range",
+            DateErrorKind::DayOutOfRange => "day_out_of_range",
+            DateErrorKind::BeforeEraStart => "before_era_start",
+            DateErrorKind::AfterEraEnd => "after_era_end",
+        }
+    }
 }
 
 impl DateError {
-    fn new(kind: DateErrorKind, reason: impl Into<String>) -> Self {
-        DateError { kind, reason: reason.into() }
+    fn new(kind: DateErrorKind, reason: impl Into<String>, reason_ja: impl Into<String>) -> Self {
+        DateError { kind, reason: reason.into(), reason_ja: reason_ja.into() }
     }
 
     /// The kind of problem.
@@ -66,6 +83,11 @@ impl DateError {
     /// The reason, e.g. `day 30 is out of range: February 1988 has 29 days`.
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The reason in Japanese, e.g. `1988年2月は29日までです（30日はありません）`.
+    pub fn reason_ja(&self) -> &str {
+        &self.reason_ja
     }
 }
 
@@ -110,10 +132,18 @@ impl Date {
     /// A checked date: year 1–9999, month 1–12, day within the month.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Result<Date, DateError> {
         if !(1..=9999).contains(&y) {
-            return Err(DateError::new(DateErrorKind::YearOutOfRange, format!("year {y} is out of range (1-9999)")));
+            return Err(DateError::new(
+                DateErrorKind::YearOutOfRange,
+                format!("year {y} is out of range (1-9999)"),
+                format!("{y}年は範囲（1〜9999年）の外です"),
+            ));
         }
         let (Ok(month), true) = (u8::try_from(m), (1..=12).contains(&m)) else {
-            return Err(DateError::new(DateErrorKind::MonthOutOfRange, format!("month {m} is out of range (1-12)")));
+            return Err(DateError::new(
+                DateErrorKind::MonthOutOfRange,
+                format!("month {m} is out of range (1-12)"),
+                format!("{m}月はありません（1〜12月）"),
+            ));
         };
         let len = days_in_month(y, m);
         let (Ok(day), true) = (u8::try_from(d), (1..=len).contains(&d)) else {
@@ -121,6 +151,7 @@ impl Date {
             return Err(DateError::new(
                 DateErrorKind::DayOutOfRange,
                 format!("day {d} is out of range: {name} {y} has {len} days"),
+                format!("{y}年{m}月は{len}日までです（{d}日はありません）"),
             ));
         };
         Ok(Date { year: y, month, day })
@@ -237,7 +268,7 @@ pub fn parse(s: &str) -> Result<Date, DateError> {
     let folded = fold_width(s);
     let text: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
     if text.is_empty() {
-        return Err(DateError::new(DateErrorKind::Empty, "empty date"));
+        return Err(DateError::new(DateErrorKind::Empty, "empty date", "日付が空です"));
     }
     let all = tokenize(&text).ok_or_else(unknown)?;
     // A final `日` is optional (`1980年4月1`).
@@ -281,6 +312,7 @@ fn unknown() -> DateError {
     DateError::new(
         DateErrorKind::UnknownFormat,
         "unrecognized date format (expected e.g. 1980-04-01, 1980年4月1日, 昭和55年4月1日 or S55.4.1)",
+        "日付の書き方が読み取れません（例: 1980-04-01、1980年4月1日、昭和55年4月1日、S55.4.1）",
     )
 }
 
@@ -312,18 +344,30 @@ impl Era {
 fn era_date(era: Era, y: u32, m: u32, d: u32) -> Result<Date, DateError> {
     let (name, first_year, start, end) = era.info();
     if y == 0 {
-        return Err(DateError::new(DateErrorKind::YearOutOfRange, format!("{name} 0 does not exist (元年 is year 1)")));
+        return Err(DateError::new(
+            DateErrorKind::YearOutOfRange,
+            format!("{name} 0 does not exist (元年 is year 1)"),
+            format!("{name}0年はありません（元年が1年です）"),
+        ));
     }
     let y = i32::try_from(y).map_err(|_| unknown())?;
     let date = Date::from_ymd(first_year + y - 1, m, d)?;
     let start = Date { year: start.0, month: start.1, day: start.2 };
     if date < start {
-        return Err(DateError::new(DateErrorKind::BeforeEraStart, format!("{name} began on {start}")));
+        return Err(DateError::new(
+            DateErrorKind::BeforeEraStart,
+            format!("{name} began on {start}"),
+            format!("{name}は{}年{}月{}日からです", start.year, start.month, start.day),
+        ));
     }
     if let Some((ey, em, ed)) = end {
         let end = Date { year: ey, month: em, day: ed };
         if date > end {
-            return Err(DateError::new(DateErrorKind::AfterEraEnd, format!("{name} ended on {end}")));
+            return Err(DateError::new(
+                DateErrorKind::AfterEraEnd,
+                format!("{name} ended on {end}"),
+                format!("{name}は{}年{}月{}日までです", end.year, end.month, end.day),
+            ));
         }
     }
     Ok(date)
