@@ -104,9 +104,9 @@ impl Server {
         let body = if content_type.starts_with("application/json") {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
         } else {
-            Value::String(text)
+            Value::String(text.clone())
         };
-        Answer { status, revision, body }
+        Answer { status, revision, body, text }
     }
 
     fn post(&self, path: &str, body: &str) -> Answer {
@@ -170,6 +170,8 @@ struct Answer {
     status: u16,
     revision: Option<String>,
     body: Value,
+    /// The body as sent (`body` does not keep the order of object members).
+    text: String,
 }
 
 impl Answer {
@@ -216,8 +218,11 @@ fn a_record_and_a_batch_are_judged_as_the_library_judges_them() {
         assert_eq!(a.revision.as_deref(), Some(revision.as_str()));
         assert_eq!(a.body["rules_revision"], json!(revision));
         assert!(a.body["decision_id"].as_str().is_some_and(|d| !d.is_empty()));
-        let expected = serde_json::to_value(engine.evaluate(record).unwrap()).unwrap();
-        assert_eq!(verdict_part(&a.body), expected);
+        let expected = engine.evaluate(record).unwrap();
+        assert_eq!(verdict_part(&a.body), serde_json::to_value(&expected).unwrap());
+        // A Rust caller reads the answer into the library's own type.
+        let read: kensa::Verdict = serde_json::from_str(&a.text).unwrap();
+        assert_eq!(read, expected);
     }
 
     // A batch: each record on its own, errors in their place, in order.
@@ -732,6 +737,10 @@ fn the_openapi_document_describes_the_answers_the_service_gives() {
     validate("EvaluateAnswer", &server.post("/v1/evaluate", &json!({"records": [all[0], 1]}).to_string()).body);
     validate("ErrorBody", &server.post("/v1/evaluate", "{").body);
     validate("RulesAnswer", &server.get("/v1/rules").body);
+    validate(
+        "FieldCheck",
+        &server.post("/v1/check-fields", &json!({"family_name": "山田", "sex": "x"}).to_string()).body,
+    );
     validate("Reloaded", &server.post("/v1/admin/reload", "").body);
     validate("Status", &server.get("/readyz").body);
     // The check can fail: an answer missing a required member is refused.
@@ -757,4 +766,32 @@ fn a_registry_file_of_records_is_consulted_and_read_only() {
     assert!(flagged > 0, "some records meet the registry");
     let a = server.post("/v1/enroll", &enrolled[0].to_string());
     assert_eq!((a.status, a.code()), (403, "read_only"), "{a:?}");
+}
+
+#[test]
+fn a_form_being_filled_in_gets_findings_only_for_what_it_has() {
+    let server = Server::start(&[]);
+    let engine = engine();
+    // The clerk has typed the family name, and kanji into the kana field.
+    let form = json!({"family_name": "山田", "family_name_kana": "山田"});
+    let a = server.post("/v1/check-fields", &form.to_string());
+    assert_eq!(a.status, 200, "{a:?}");
+    let expected = serde_json::to_value(engine.check_fields(&form).unwrap()).unwrap();
+    let mut body = a.body.clone();
+    assert_eq!(body.as_object_mut().unwrap().remove("rules_revision"), Some(json!(engine.revision())));
+    assert_eq!(body, expected);
+    let rules: Vec<&str> = a.body["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["kana.family_is_katakana"], "only the kana field's problem: {}", a.body);
+    assert_eq!(a.body["findings"][0]["fields"], json!(["family_name_kana"]));
+    let pending = a.body["pending"].as_array().unwrap();
+    assert!(
+        pending.iter().any(|p| p["rule"] == "name.given_present" && p["missing"] == json!(["given_name"])),
+        "{pending:?}"
+    );
+    // The empty form: nothing to report, every rule waits.
+    let a = server.post("/v1/check-fields", "{}");
+    assert_eq!(a.body["findings"], json!([]));
+    assert_eq!(a.body["pending"].as_array().unwrap().len(), engine.rule_ids().count());
+    let a = server.post("/v1/check-fields", "[]");
+    assert_eq!((a.status, a.code()), (422, "unjudgeable_record"));
 }

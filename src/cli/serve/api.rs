@@ -25,7 +25,9 @@ use super::Config;
 use super::auth::{Caller, Tokens};
 use super::decision_log::DecisionLog;
 use super::metrics::Metrics;
-use super::openapi::{Enrolled, ErrorBody, EvaluateAnswer, EvaluateBody, Record, Reloaded, RulesAnswer, Status};
+use super::openapi::{
+    Enrolled, ErrorBody, EvaluateAnswer, EvaluateBody, FieldCheck, Record, Reloaded, RulesAnswer, Status,
+};
 
 /// The stable error codes of the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,6 +430,7 @@ fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/enroll", post(enroll))
+        .route("/v1/check-fields", post(check_fields))
         .route("/v1/rules", get(rules))
         .route("/v1/admin/reload", post(reload))
         .route("/healthz", get(healthz))
@@ -874,6 +877,35 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// A form being filled in: judge the fields it has so far. Rules whose fields are all present
+/// run; a rule that needs a field not filled yet is listed under `pending`, not reported.
+/// Nothing is logged (the decision is the final `/v1/evaluate` or `/v1/enroll`).
+#[utoipa::path(
+    post,
+    path = "/v1/check-fields",
+    request_body(content = Object, content_type = "application/json", description = "The fields filled so far (any subset of a record)"),
+    responses(
+        (status = 200, description = "The findings on the fields filled, and the rules still waiting", body = FieldCheck),
+        (status = 400, description = "`unreadable_json`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 422, description = "`unjudgeable_record`", body = ErrorBody),
+        (status = 503, description = "`not_ready`, `overloaded`, `timeout`", body = ErrorBody),
+    )
+)]
+pub async fn check_fields(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
+    state.ready().map_err(|m| ApiError::new(Code::NotReady, m))?;
+    let record = read_json(&state, req).await?;
+    let engine = state.engine.load();
+    let checked = engine.check_fields(&record)?;
+    let mut text = serde_json::to_string(&checked).unwrap_or_else(|_| String::from("{}"));
+    if text.ends_with('}') {
+        text.pop();
+        text.push_str(&format!(",\"rules_revision\":{}}}", Value::from(engine.revision())));
+    }
+    Ok(json_response(StatusCode::OK, text))
+}
+
 /// The rules the service judges with: ids, titles, severities, the record schema as JSON
 /// Schema, and the revision.
 #[utoipa::path(
@@ -889,7 +921,8 @@ pub async fn rules(Shared(state): Shared<Arc<State>>) -> Response {
     let body = serde_json::json!({
         "rules_revision": engine.revision(),
         "key_fingerprint": engine.fingerprint(),
-        "rules": engine.rule_ids().collect::<Vec<_>>(),
+        "rules": engine.rules_info(),
+        "schema": engine.json_schema(),
     });
     json_response(StatusCode::OK, body.to_string())
 }
@@ -929,7 +962,14 @@ pub async fn reload(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = Status)))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses(
+        (status = 200, description = "Up", body = Status),
+        (status = 401, description = "`unauthorized` (with `--tokens`, unless `--open-health`)", body = ErrorBody),
+    )
+)]
 pub async fn healthz() -> Response {
     json_response(StatusCode::OK, String::from("{\"status\":\"ok\"}"))
 }
@@ -940,6 +980,7 @@ pub async fn healthz() -> Response {
     path = "/readyz",
     responses(
         (status = 200, description = "Ready", body = Status),
+        (status = 401, description = "`unauthorized` (with `--tokens`, unless `--open-health`)", body = ErrorBody),
         (status = 503, description = "`not_ready`, with the reason", body = ErrorBody),
     )
 )]
@@ -955,7 +996,10 @@ pub async fn readyz(Shared(state): Shared<Arc<State>>) -> Response {
 #[utoipa::path(
     get,
     path = "/metrics",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, description = "`unauthorized` (with `--tokens`, unless `--open-metrics`)", body = ErrorBody),
+    )
 )]
 pub async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
     let text = state.metrics.render(&state.engine.load().revision(), state.ready().is_ok());
@@ -965,8 +1009,7 @@ pub async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
 }
 
 async fn openapi(Shared(state): Shared<Arc<State>>) -> Response {
-    let open: Vec<&str> =
-        ["/healthz", "/readyz", "/metrics"].into_iter().filter(|r| open_route(&state, r)).collect();
+    let open: Vec<&str> = ["/healthz", "/readyz", "/metrics"].into_iter().filter(|r| open_route(&state, r)).collect();
     let doc = super::openapi::document(&state.engine.load(), state.tokens().is_some(), &open);
     json_response(StatusCode::OK, doc.to_string())
 }

@@ -160,6 +160,37 @@ pub struct Enrolled {
     rules_revision: String,
 }
 
+/// A rule that waits for fields a form has not filled yet.
+#[derive(Serialize, ToSchema)]
+pub struct PendingRule {
+    rule: String,
+    /// The fields it still needs (a group, when the whole group is absent); empty for the rules
+    /// about enrolled residents, which need the whole record and are judged by `/v1/evaluate`.
+    missing: Vec<String>,
+}
+
+/// A partly filled form, judged on the fields it has.
+#[derive(Serialize, ToSchema)]
+pub struct FieldCheck {
+    #[serde(flatten)]
+    verdict: Verdict,
+    /// The rules not yet applicable.
+    pending: Vec<PendingRule>,
+    rules_revision: String,
+}
+
+/// A rule of the rule set.
+#[derive(Serialize, ToSchema)]
+pub struct RuleInfo {
+    id: String,
+    /// The rule's title, when it has one.
+    title: Option<String>,
+    /// What the rule does to a record when it fires.
+    severity: Option<Severity>,
+    /// The fields it concerns.
+    fields: Vec<String>,
+}
+
 /// The rules the service judges with.
 #[derive(Serialize, ToSchema)]
 pub struct RulesAnswer {
@@ -167,9 +198,9 @@ pub struct RulesAnswer {
     rules_revision: String,
     /// Changes only when what the registry's keys depend on changes.
     key_fingerprint: String,
-    rules: Vec<Value>,
+    rules: Vec<RuleInfo>,
     /// The record schema as JSON Schema (draft 2020-12).
-    schema: Option<BTreeMap<String, Value>>,
+    schema: BTreeMap<String, Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -224,6 +255,7 @@ impl Modify for Security {
     paths(
         super::api::evaluate,
         super::api::enroll,
+        super::api::check_fields,
         super::api::rules,
         super::api::reload,
         super::api::healthz,
@@ -271,10 +303,12 @@ pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
 /// The rules' record schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12 without the
 /// document-level keywords).
 fn record_schema(engine: &kensa::Engine) -> Value {
-    let mut schema = serde_json::json!({"type": "object", "x-pending": engine.revision()}); // MERGE: engine.json_schema()
+    let mut schema = engine.json_schema();
     if let Some(m) = schema.as_object_mut() {
         m.remove("$schema");
         m.remove("$id");
+        // A record has no member `records`: that is a batch (`EvaluateBody` is one or the other).
+        m.insert(String::from("not"), serde_json::json!({"required": ["records"]}));
     }
     schema
 }
