@@ -731,6 +731,7 @@ fn the_openapi_document_describes_the_answers_the_service_gives() {
     let all = records("examples/enrollment-cases.jsonl");
     for r in all.iter().take(20) {
         validate("Record", r);
+        validate("ValidRecord", r);
         validate("EvaluateAnswer", &server.post("/v1/evaluate?explain=true", &r.to_string()).body);
         validate("Enrolled", &server.post("/v1/enroll", &r.to_string()).body);
     }
@@ -743,7 +744,10 @@ fn the_openapi_document_describes_the_answers_the_service_gives() {
     );
     validate("Reloaded", &server.post("/v1/admin/reload", "").body);
     validate("Status", &server.get("/readyz").body);
-    // The check can fail: an answer missing a required member is refused.
+    // The checks can fail: a record without its required fields is not a valid one (it is
+    // judged all the same), an answer missing a required member is refused.
+    let root = json!({"$ref": "#/components/schemas/ValidRecord", "components": doc["components"]});
+    assert!(!jsonschema::validator_for(&root).unwrap().is_valid(&json!({"family_name": "山田"})));
     let root = json!({"$ref": "#/components/schemas/Judged", "components": doc["components"]});
     assert!(!jsonschema::validator_for(&root).unwrap().is_valid(&json!({"decision": "accept"})));
 }

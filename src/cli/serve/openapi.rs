@@ -16,9 +16,8 @@ use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// A record in the standard shape: the schema of the rules the service judges with (see
-/// `GET /v1/rules`). Fields the schema does not know are allowed unless the service runs with
-/// `--strict`.
+/// A record to judge (completed at run time: any object, or preferably a `ValidRecord`, the
+/// schema of the rules the service judges with, as `GET /v1/rules` gives it).
 #[derive(Serialize, ToSchema)]
 pub struct Record(BTreeMap<String, Value>);
 
@@ -291,7 +290,19 @@ pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
     }
     let schemas = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut);
     if let Some(schemas) = schemas {
-        schemas.insert(String::from("Record"), record_schema(engine));
+        // Any object is judged (what the schema does not allow becomes findings such as
+        // `schema.required`, not an error answer); `ValidRecord` is the shape that passes.
+        schemas.insert(String::from("ValidRecord"), record_schema(engine));
+        schemas.insert(
+            String::from("Record"),
+            serde_json::json!({
+                "description": "A record to judge: any JSON object (a batch is `{\"records\": [...]}`, so a record has no member `records`). A record in the shape of `ValidRecord`, the rules' schema, meets no `schema.*` finding; anything else is judged too, and what does not fit becomes findings (`schema.required`, `schema.type`, …).",
+                "anyOf": [
+                    {"$ref": "#/components/schemas/ValidRecord"},
+                    {"type": "object", "not": {"required": ["records"]}}
+                ]
+            }),
+        );
         let code = schemas.get_mut("ErrorBody").and_then(|e| e.pointer_mut("/properties/code"));
         if let Some(code) = code.and_then(Value::as_object_mut) {
             code.insert(String::from("enum"), super::api::Code::ALL.iter().map(|c| Value::from(c.as_str())).collect());
