@@ -105,6 +105,8 @@ impl Report {
 pub struct Engine {
     program: Arc<Program>,
     report: Arc<Report>,
+    /// [`Engine::revision`], computed once.
+    revision: Arc<str>,
     today: Option<Date>,
     strict: bool,
     show_pii: bool,
@@ -734,6 +736,7 @@ impl Engine {
         match program {
             Some(program) => Ok(Engine {
                 program: Arc::new(program),
+                revision: Arc::from(service::revision_of(&report.sources)),
                 report: Arc::new(report),
                 today: None,
                 strict: false,

@@ -215,7 +215,7 @@ fn a_record_and_a_batch_are_judged_as_the_library_judges_them() {
     for record in all.iter().take(40) {
         let a = server.post("/v1/evaluate", &record.to_string());
         assert_eq!(a.status, 200, "{a:?}");
-        assert_eq!(a.revision.as_deref(), Some(revision.as_str()));
+        assert_eq!(a.revision.as_deref(), Some(revision));
         assert_eq!(a.body["rules_revision"], json!(revision));
         assert!(a.body["decision_id"].as_str().is_some_and(|d| !d.is_empty()));
         let expected = engine.evaluate(record).unwrap();

@@ -3,6 +3,16 @@
 
 use super::Engine;
 use crate::compile::{Field, Privacy};
+use crate::source::SourceMap;
+
+/// The hash behind [`Engine::revision`].
+pub(super) fn revision_of(sources: &SourceMap) -> String {
+    let mut h = crate::registry::Fnv1a::new();
+    for (_, file) in sources.files() {
+        h = h.write(file.name.as_bytes()).write(&[0]).write(file.text.as_bytes()).write(&[0]);
+    }
+    format!("{:016x}", h.finish())
+}
 
 impl Engine {
     /// The revision of this rule set: a hash of every rule file and table it was compiled from
@@ -10,12 +20,13 @@ impl Engine {
     /// comment, a severity — gives a new revision, unlike [`Engine::fingerprint`], which covers
     /// only what the registry keys depend on. A service reports it with every verdict so that a
     /// decision can be traced to the rules that made it.
-    pub fn revision(&self) -> String {
-        let mut h = crate::registry::Fnv1a::new();
-        for (_, file) in self.report.sources.files() {
-            h = h.write(file.name.as_bytes()).write(&[0]).write(file.text.as_bytes()).write(&[0]);
-        }
-        format!("{:016x}", h.finish())
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// The schema field that holds a record's id (`id` in the standard rules), if any.
+    pub fn id_field(&self) -> Option<&str> {
+        self.program.id_key.as_deref()
     }
 
     /// Load the embedded tables the normalizers read on first use (variant kanji, municipalities,

@@ -26,7 +26,7 @@ use super::auth::{Caller, Tokens};
 use super::decision_log::DecisionLog;
 use super::metrics::Metrics;
 use super::openapi::{
-    Enrolled, ErrorBody, EvaluateAnswer, EvaluateBody, FieldCheck, Record, Reloaded, RulesAnswer, Status,
+    EnrollRecord, Enrolled, ErrorBody, EvaluateAnswer, EvaluateBody, FieldCheck, Reloaded, RulesAnswer, Status,
 };
 
 /// The stable error codes of the API.
@@ -283,13 +283,13 @@ impl State {
             Some(path) => Some(Tokens::read(path).map_err(|m| ApiError::new(Code::RulesDoNotCompile, m))?),
             None => None,
         };
-        let previous = current.revision();
+        let previous = current.revision().to_string();
         // The settings (strict, limits, today) come from the configuration, not the old engine.
         self.engine.store(fresh);
         if let (Some(t), Ok(mut slot)) = (tokens, self.tokens.write()) {
             *slot = Some(Arc::new(t));
         }
-        Ok((previous, self.engine.load().revision()))
+        Ok((previous, self.engine.load().revision().to_string()))
     }
 }
 
@@ -680,7 +680,7 @@ async fn judge_all(
     let work = {
         let state = state.clone();
         move || {
-            let revision = engine.revision();
+            let revision = engine.revision().to_string();
             let registry = state.registry.get().map(Reg::lookup);
             let mut out = Vec::with_capacity(records.len());
             for record in records {
@@ -794,7 +794,7 @@ pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result
 #[utoipa::path(
     post,
     path = "/v1/enroll",
-    request_body(content = Record, content_type = "application/json"),
+    request_body(content = EnrollRecord, content_type = "application/json"),
     responses(
         (status = 200, description = "The verdict and whether the record was stored", body = Enrolled),
         (status = 400, description = "`unreadable_json`, `bad_request`", body = ErrorBody),
@@ -822,8 +822,11 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
         ));
     }
     let record = read_json(&state, req).await?;
-    if record.get("records").is_some_and(Value::is_array) {
-        return Err(ApiError::new(Code::BadRequest, "`/v1/enroll` takes one record at a time (one transaction each)"));
+    if record.get("records").is_some() {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            "`/v1/enroll` takes one record at a time (one transaction each), and a record has no member `records`",
+        ));
     }
     let engine = state.engine.load();
     let st = state.clone();
@@ -832,7 +835,7 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
             return Err(ApiError::new(Code::NotReady, "the registry is not open"));
         };
         let started = Instant::now();
-        let revision = engine.revision();
+        let revision = engine.revision().to_string();
         let id = st.decision_id();
         let outcome = engine.enroll(record.clone(), store.as_ref()).map_err(ApiError::from);
         log_decision(

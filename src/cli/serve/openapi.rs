@@ -23,10 +23,18 @@ pub struct Record(BTreeMap<String, Value>);
 
 /// Several records judged in one request, each on its own.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Batch {
-    /// At most `--max-records` (1000 by default).
-    records: Vec<Record>,
+    /// The records (`Record`), at most `--max-records` (1000 by default). Each item is judged on
+    /// its own: an item that is not a JSON object gets an error object in its place in
+    /// `results`, and the others are judged all the same.
+    records: Vec<Value>,
 }
+
+/// A record to enroll (completed at run time: a `Record` whose id, if it has one, can be
+/// stored: not blank, without spaces around it or control characters in it).
+#[derive(Serialize, ToSchema)]
+pub struct EnrollRecord(BTreeMap<String, Value>);
 
 /// One record, or a batch `{"records": [...]}`.
 #[derive(Serialize, ToSchema)]
@@ -261,7 +269,7 @@ impl Modify for Security {
         super::api::readyz,
         super::api::metrics,
     ),
-    components(schemas(Record, ErrorBody)),
+    components(schemas(Record, EnrollRecord, ErrorBody)),
     modifiers(&Security),
     security(("bearer" = []))
 )]
@@ -293,6 +301,7 @@ pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
         // Any object is judged (what the schema does not allow becomes findings such as
         // `schema.required`, not an error answer); `ValidRecord` is the shape that passes.
         schemas.insert(String::from("ValidRecord"), record_schema(engine));
+        schemas.insert(String::from("EnrollRecord"), enroll_schema(engine));
         schemas.insert(
             String::from("Record"),
             serde_json::json!({
@@ -322,4 +331,31 @@ fn record_schema(engine: &kensa::Engine) -> Value {
         m.insert(String::from("not"), serde_json::json!({"required": ["records"]}));
     }
     schema
+}
+
+/// What `/v1/enroll` takes: a `Record` whose id can be stored (`kensa::registry::record_uid`):
+/// text that is not blank, has no spaces around it and no control character in it (or a whole
+/// number, when the schema's id field is `int`), or no id at all (stored under a hash).
+fn enroll_schema(engine: &kensa::Engine) -> Value {
+    let record = serde_json::json!({"$ref": "#/components/schemas/Record"});
+    let Some(id) = engine.id_field() else {
+        return serde_json::json!({"allOf": [record]});
+    };
+    let declared =
+        engine.json_schema().pointer(&format!("/properties/{}", id.replace('~', "~0").replace('/', "~1"))).cloned();
+    let text = declared.as_ref().and_then(|d| d.get("type")).and_then(Value::as_str) == Some("string");
+    let storable = if text {
+        // Not the field's `maxLength`: a longer id is judged (`schema.too_long`), not refused.
+        let s = serde_json::json!({
+            "type": "string",
+            "pattern": "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+        });
+        serde_json::json!({"anyOf": [s, {"type": "null"}]})
+    } else {
+        declared.unwrap_or(Value::Bool(true))
+    };
+    serde_json::json!({
+        "description": "A record to judge and, when it is accepted, store: a `Record` whose id can be stored.",
+        "allOf": [record, {"properties": {id: storable}}]
+    })
 }
