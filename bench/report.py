@@ -88,7 +88,8 @@ def main():
         "absolute times; a workload run on its own (`bench/run w5`) says when it ran and how loaded",
         "the machine was (other work inflates times and tails).",
         "",
-        f"- measured: {m['date']}, kensa {m['kensa']}, scale `{m['scale']}`"
+        f"- report written: {m['date']}, kensa {m['kensa']}, scale `{m['scale']}` (a section with a `Run:` line says when "
+        f"it ran; the others come from the last full run)"
         + (" (small sizes: shows that everything runs; the targets need `bench/run`)" if m["scale"] == "quick" else ""),
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}",
         f"- toolchains: {m['rustc']}; Python {m['python']}",

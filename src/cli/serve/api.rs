@@ -45,6 +45,7 @@ pub enum Code {
     TooManyRecords,
     UnjudgeableRecord,
     RulesDoNotCompile,
+    TokensUnreadable,
     Internal,
     NotReady,
     Overloaded,
@@ -53,7 +54,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::UnreadableJson,
         Code::BadRequest,
         Code::Unauthorized,
@@ -67,6 +68,7 @@ impl Code {
         Code::TooManyRecords,
         Code::UnjudgeableRecord,
         Code::RulesDoNotCompile,
+        Code::TokensUnreadable,
         Code::Internal,
         Code::NotReady,
         Code::Overloaded,
@@ -89,6 +91,7 @@ impl Code {
             Code::TooManyRecords => "too_many_records",
             Code::UnjudgeableRecord => "unjudgeable_record",
             Code::RulesDoNotCompile => "rules_do_not_compile",
+            Code::TokensUnreadable => "tokens_unreadable",
             Code::Internal => "internal",
             Code::NotReady => "not_ready",
             Code::Overloaded => "overloaded",
@@ -106,7 +109,9 @@ impl Code {
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::NoRegistry | Code::KeysChanged => StatusCode::CONFLICT,
             Code::BodyTooLarge | Code::TooManyRecords => StatusCode::PAYLOAD_TOO_LARGE,
-            Code::UnjudgeableRecord | Code::RulesDoNotCompile => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::UnjudgeableRecord | Code::RulesDoNotCompile | Code::TokensUnreadable => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Code::NotReady | Code::Overloaded | Code::Timeout | Code::RegistryUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -280,7 +285,12 @@ impl State {
             ));
         }
         let tokens = match &self.config.tokens {
-            Some(path) => Some(Tokens::read(path).map_err(|m| ApiError::new(Code::RulesDoNotCompile, m))?),
+            Some(path) => Some(Tokens::read(path).map_err(|m| {
+                ApiError::new(
+                    Code::TokensUnreadable,
+                    format!("{m}; the service keeps its rules (revision {}) and tokens", current.revision()),
+                )
+            })?),
             None => None,
         };
         let previous = current.revision().to_string();
@@ -501,7 +511,7 @@ async fn guard(Shared(state): Shared<Arc<State>>, mut req: Request, next: Next) 
             }
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&state.engine.load().revision()) {
+    if let Ok(v) = HeaderValue::from_str(state.engine.load().revision()) {
         response.headers_mut().insert("kensa-rules-revision", v);
     }
     if let Some(code) = response.extensions().get::<Code>() {
@@ -940,7 +950,7 @@ pub async fn rules(Shared(state): Shared<Arc<State>>) -> Response {
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: the token has no `admin` permission", body = ErrorBody),
         (status = 409, description = "`keys_changed`: the registry would need rebuilding", body = ErrorBody),
-        (status = 422, description = "`rules_do_not_compile`: the previous rules stay", body = ErrorBody),
+        (status = 422, description = "`rules_do_not_compile`, `tokens_unreadable`: the previous rules and tokens stay", body = ErrorBody),
     )
 )]
 pub async fn reload(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
@@ -1005,7 +1015,7 @@ pub async fn readyz(Shared(state): Shared<Arc<State>>) -> Response {
     )
 )]
 pub async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
-    let text = state.metrics.render(&state.engine.load().revision(), state.ready().is_ok());
+    let text = state.metrics.render(state.engine.load().revision(), state.ready().is_ok());
     let mut r = Response::new(Body::from(text));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     r

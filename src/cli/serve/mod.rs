@@ -81,9 +81,11 @@ pub struct Args {
     /// The most records one `/v1/evaluate` request may carry; more is 413 `too_many_records`.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = count_in(1..=1_000_000))]
     max_records: usize,
-    /// Requests judged at the same time; the others wait for a turn (up to `--queue-wait`).
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = count_in(1..=100_000))]
-    concurrency: usize,
+    /// Requests judged at the same time (default: 4 per core); the others wait for a turn (up
+    /// to `--queue-wait`). More does not judge faster: with a registry, every request judged at
+    /// once holds a database connection and its cache (measured in docs/PERFORMANCE.md, W7).
+    #[arg(long, value_name = "N", value_parser = count_in(1..=100_000))]
+    concurrency: Option<usize>,
     /// How long a request waits for a turn when `--concurrency` requests are being judged; then
     /// it gets 503 `overloaded` (at most `--timeout`).
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "1s")]
@@ -148,7 +150,9 @@ pub fn run(args: Args) -> u8 {
         open_metrics: args.open_metrics,
         max_body: args.max_body,
         max_records: args.max_records,
-        concurrency: args.concurrency,
+        concurrency: args
+            .concurrency
+            .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)),
         queue_wait: args.queue_wait.min(args.timeout),
         timeout: args.timeout,
         today: args.today,

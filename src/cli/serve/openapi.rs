@@ -279,10 +279,8 @@ struct ApiDoc;
 /// without a token; with `tokens` false (a loopback service without `--tokens`) none needs one.
 pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
-    if let Some(root) = doc.as_object_mut() {
-        if !tokens {
-            root.remove("security");
-        }
+    if let Some(root) = doc.as_object_mut().filter(|_| !tokens) {
+        root.remove("security");
     }
     if tokens {
         for route in open {
