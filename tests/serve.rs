@@ -291,18 +291,13 @@ fn every_error_is_json_with_a_stable_code_and_no_internals() {
     assert!(text.contains("kensa_http_requests_total{route=\"/v1/evaluate\",status=\"413\"} 3"), "{text}");
 }
 
-#[test]
-fn two_windows_enrolling_the_same_people_store_each_person_once() {
-    let dir = workdir("serve-enroll");
-    let db = dir.join("registry.db");
-    let server = Server::start(&["--registry", db.to_str().unwrap()]);
-    wait_ready(&server);
-    let (files, distinct) = people::inputs(7);
-    let reported: Vec<String> = std::thread::scope(|s| {
+/// Each file's records enrolled through `/v1/enroll` by a thread of its own (one window each);
+/// the ids reported enrolled.
+fn enroll_from_windows(server: &Server, files: Vec<Vec<Value>>) -> Vec<String> {
+    std::thread::scope(|s| {
         let handles: Vec<_> = files
             .into_iter()
             .map(|records| {
-                let server = &server;
                 s.spawn(move || {
                     let mut enrolled = Vec::new();
                     for r in records {
@@ -317,18 +312,69 @@ fn two_windows_enrolling_the_same_people_store_each_person_once() {
             })
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
-    let (code, _) = server.stop();
-    assert_eq!(code, Some(0));
-    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    })
+}
+
+/// The stored records' people (normalized My Number → how many records) and uids.
+fn stored(rows: impl IntoIterator<Item = (String, String)>) -> (BTreeMap<String, usize>, BTreeSet<String>) {
     let mut people: BTreeMap<String, usize> = BTreeMap::new();
     let mut uids = BTreeSet::new();
-    let mut st = conn.prepare("SELECT uid, json FROM records").unwrap();
-    for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap() {
-        let (uid, text) = row.unwrap();
+    for (uid, text) in rows {
         *people.entry(people::my_number_key(&serde_json::from_str(&text).unwrap())).or_default() += 1;
         uids.insert(uid);
     }
+    (people, uids)
+}
+
+#[test]
+fn two_windows_enrolling_the_same_people_store_each_person_once() {
+    let dir = workdir("serve-enroll");
+    let db = dir.join("registry.db");
+    let server = Server::start(&["--registry", db.to_str().unwrap()]);
+    wait_ready(&server);
+    let (files, distinct) = people::inputs(7);
+    let reported = enroll_from_windows(&server, files);
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+    let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut st = conn.prepare("SELECT uid, json FROM records").unwrap();
+    let rows: Vec<(String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let (people, uids) = stored(rows);
+    people::assert_one_per_person(&people, &uids, distinct, &reported);
+}
+
+#[test]
+fn on_postgresql_too_windows_enrolling_the_same_people_store_each_person_once() {
+    let base = match std::env::var("KENSA_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var_os("KENSA_REQUIRE_POSTGRES").is_some() => {
+            panic!("no PostgreSQL server: set KENSA_TEST_POSTGRES")
+        }
+        _ => {
+            eprintln!("SKIPPED: no PostgreSQL server (run `eval \"$(scripts/pg-server start)\"` first)");
+            return;
+        }
+    };
+    let schema = format!("kensa_serve_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let server = Server::start(&["--registry", &url]);
+    wait_ready(&server);
+    let (files, distinct) = people::inputs(11);
+    let reported = enroll_from_windows(&server, files);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows: Vec<(String, String)> = admin
+        .query(&format!("SELECT uid, json FROM {schema}.kensa_records"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+    let (people, uids) = stored(rows);
     people::assert_one_per_person(&people, &uids, distinct, &reported);
 }
 
