@@ -184,7 +184,7 @@ fn eval_csv_with_dotted_headers() {
         "id,my_number,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,postal_code,address,bank.bank_code,bank.branch_code,bank.account_type,bank.account_number,bank.holder_kana\n\
          C1,2673 6102 4520,山田,花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,東京都千代田区永田町1-7-1,0001,001,ordinary,1234567,ﾔﾏﾀﾞ ﾀﾛｳ\n\
          C2,,鈴木,一郎,スズキ,イチロウ,H2.5.10,male,1000014,\"東京都千代田区永田町1丁目7番1号\",,,,,\n\
-         C3,123456789018,佐藤,\n",
+         C3,528731694022,佐藤,\n",
     );
     let r = run_in(&dir, &["eval", "--today", "2026-11-27", "records.csv"], None);
     golden("eval_csv", &r);
@@ -200,7 +200,7 @@ fn eval_yaml_input() {
         &dir,
         "records.yaml",
         "# 申請書から転記\n\
-         - id: Y1\n  my_number: \"1234 5678 9018\"\n  family_name: 山田\n  given_name: 花子\n  family_name_kana: やまだ\n  given_name_kana: ﾊﾅｺ\n  birth_date: 昭和55年4月1日\n  sex: female\n  postal_code: \"1000014\"\n  address: 東京都千代田区永田町１－７－１\n\
+         - id: Y1\n  my_number: \"5287 3169 4022\"\n  family_name: 山田\n  given_name: 花子\n  family_name_kana: やまだ\n  given_name_kana: ﾊﾅｺ\n  birth_date: 昭和55年4月1日\n  sex: female\n  postal_code: \"1000014\"\n  address: 東京都千代田区永田町１－７－１\n\
          - id: Y2\n  family_name: 鈴木\n  given_name: 一郎\n  family_name_kana: スズキ\n  given_name_kana: イチロウ\n  birth_date: 2030-01-01\n  sex: male\n  postal_code: 100-0014\n  address: 東京都千代田区永田町1-7-1\n  bank:\n    bank_code: \"0001\"\n    branch_code: \"001\"\n    account_type: ordinary\n    account_number: \"1234567\"\n    holder_kana: ｽｽﾞｷ ｲﾁﾛｳ\n",
     );
     let r = run_in(&dir, &["eval", "--today", "2026-11-27", "records.yaml"], None);

@@ -59,7 +59,7 @@ fn outcomes(rules: &str, record: Value) -> Vec<(String, RuleOutcome)> {
 fn hanako() -> Value {
     json!({
         "id": "E1",
-        "my_number": "123456789018",
+        "my_number": "528731694022",
         "family_name": "山田",
         "given_name": "花子",
         "family_name_kana": "ヤマダ",

@@ -18,8 +18,8 @@ use kensa::{Date, Engine, Limits};
 use serde_json::json;
 
 /// Two good records in the standard shape (one review, one accept).
-const GOOD1: &str = r#"{"id": "G1", "my_number": "123456789018", "family_name": "山田", "given_name": "花子", "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ", "birth_date": "1980-04-01", "sex": "female", "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
-const GOOD2: &str = r#"{"id": "G2", "my_number": "123456789018", "family_name": "田中", "given_name": "一郎", "family_name_kana": "タナカ", "given_name_kana": "イチロウ", "birth_date": "昭和50年1月2日", "sex": "male", "postal_code": "1000014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
+const GOOD1: &str = r#"{"id": "G1", "my_number": "528731694022", "family_name": "山田", "given_name": "花子", "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ", "birth_date": "1980-04-01", "sex": "female", "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
+const GOOD2: &str = r#"{"id": "G2", "my_number": "528731694022", "family_name": "田中", "given_name": "一郎", "family_name_kana": "タナカ", "given_name_kana": "イチロウ", "birth_date": "昭和50年1月2日", "sex": "male", "postal_code": "1000014", "address": "東京都千代田区永田町1丁目7番1号"}"#;
 
 fn eval(dir: &Path, file: &str, extra: &[&str]) -> Run {
     let mut args = vec!["eval", "--today", "2026-11-27", "-j", "2"];
@@ -106,7 +106,7 @@ fn jsonl_broken_lines_among_good_ones() {
 #[test]
 fn numbers_where_text_belongs_and_the_reverse_are_findings_naming_the_field() {
     let dir = workdir("hostile-types");
-    let odd = r#"{"id": 7, "my_number": 123456789018, "family_name": 5, "given_name": ["x"], "family_name_kana": {"a": 1}, "given_name_kana": "ハナコ", "birth_date": 19800401, "sex": true, "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号", "bank": "none"}"#;
+    let odd = r#"{"id": 7, "my_number": 528731694022, "family_name": 5, "given_name": ["x"], "family_name_kana": {"a": 1}, "given_name_kana": "ハナコ", "birth_date": 19800401, "sex": true, "postal_code": "100-0014", "address": "東京都千代田区永田町1丁目7番1号", "bank": "none"}"#;
     write(&dir, "in.jsonl", &format!("{GOOD1}\n{odd}\n{GOOD2}\n"));
     let r = eval(&dir, "in.jsonl", &[]);
     judged(&r, 0, &["G1", "7", "G2"]);
@@ -126,7 +126,7 @@ fn numbers_where_text_belongs_and_the_reverse_are_findings_naming_the_field() {
     );
     assert_eq!(v["decision"], "reject");
     let text = v.to_string();
-    assert!(text.contains("********9018") && !text.contains("123456789018"), "{text}");
+    assert!(text.contains("********4022") && !text.contains("528731694022"), "{text}");
 }
 
 #[test]
@@ -220,9 +220,9 @@ fn csv_missing_column_duplicate_header_and_bad_bytes() {
     let dir = workdir("hostile-csv");
     let header =
         "id,my_number,family_name,given_name,family_name_kana,given_name_kana,birth_date,sex,postal_code,address";
-    let row1 = "G1,123456789018,山田,花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,東京都千代田区永田町1丁目7番1号";
-    let row2 = "G2,123456789018,田中,一郎,タナカ,イチロウ,1975-01-02,male,1000014,東京都千代田区永田町1丁目7番1号";
-    let mut bytes = format!("\u{feff}{header}\r\n{row1}\r\nM1,123456789018,山田\r\n").into_bytes();
+    let row1 = "G1,528731694022,山田,花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,東京都千代田区永田町1丁目7番1号";
+    let row2 = "G2,528731694022,田中,一郎,タナカ,イチロウ,1975-01-02,male,1000014,東京都千代田区永田町1丁目7番1号";
+    let mut bytes = format!("\u{feff}{header}\r\n{row1}\r\nM1,528731694022,山田\r\n").into_bytes();
     bytes.extend_from_slice(b"B1,1,\xff,a,a,a,1980-04-01,male,1000014,x\r\n");
     bytes.extend_from_slice(format!("{row2}\r\n").as_bytes());
     std::fs::write(dir.join("in.csv"), bytes).unwrap();
@@ -236,7 +236,7 @@ const CSV_HEADER: &str =
 
 /// A CSV row in the standard shape with this id, family name and address.
 fn csv_row(id: &str, family: &str, address: &str) -> String {
-    format!("{id},123456789018,{family},花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,{address}")
+    format!("{id},528731694022,{family},花子,ヤマダ,ハナコ,1980-04-01,female,100-0014,{address}")
 }
 
 /// The counts of a `registry import` summary: (records, imported, errors).
@@ -269,7 +269,7 @@ fn an_unclosed_csv_quote_costs_one_row_and_names_the_line_where_it_opened() {
     // break (spreadsheets write them so).
     let closed_late = [
         CSV_HEADER.to_string(),
-        "X1,123456789018,\"山田".to_string(),
+        "X1,528731694022,\"山田".to_string(),
         csv_row("G2", "佐藤", &format!("\"{addr}\"")),
         csv_row("M1", "鈴木", "\"東京都千代田区"),
         "永田町1丁目7番1号\"".to_string(),
@@ -468,7 +468,7 @@ fn count_before(line: &str, word: &str) -> usize {
 fn every_batch_command_reconciles_its_counts_in_a_summary_line() {
     let dir = workdir("hostile-summaries");
     let good3 = GOOD2.replace("\"G2\"", "\"G3\"").replace("田中", "佐藤").replace("タナカ", "サトウ");
-    let good4 = GOOD1.replace("\"G1\"", "\"G4\"").replace("123456789018", "");
+    let good4 = GOOD1.replace("\"G1\"", "\"G4\"").replace("528731694022", "");
     let text = format!("{GOOD1}\n{{\"broken\n{GOOD2}\n[1, 2]\n{good3}\n{good4}\n");
     write(&dir, "in.jsonl", &text);
     write(&dir, "registry.jsonl", &format!("{GOOD1}\n"));

@@ -38,7 +38,7 @@ const BAD_JSONL: &str = concat!(
 const BAD_JSON: &str = r#"[{"id": "J1", "my_number": "200000000050", "bank": {"account_number": "1357913"}}, {"id": "J2", "my_number": "000000000060" ]"#;
 const BAD_YAML: &str = "- id: Y1\n  my_number: \"621498320258\"\n  bank: {account_number: \"2468024\"\n- id: Y2\n";
 const BAD_CSV: &str =
-    "id,my_number,family_name,bank.account_number\nC1,123456789018,山田,1122334\nC2,987654321018,佐藤,5566778,extra\n";
+    "id,my_number,family_name,bank.account_number\nC1,528731694022,山田,1122334\nC2,987654321018,佐藤,5566778,extra\n";
 /// Every number in the broken inputs above.
 const BAD_SECRETS: &[&str] = &[
     "463760444596",
@@ -54,7 +54,7 @@ const BAD_SECRETS: &[&str] = &[
     "000000000060",
     "621498320258",
     "2468024",
-    "123456789018",
+    "528731694022",
     "1122334",
     "5566778",
 ];

@@ -71,8 +71,8 @@ const SPECIAL: &[&str] = &[
     "0000-00-00",
     "9999-12-31",
     "99999999999999999999",
-    "1234 5678 9018",
-    "１２３４５６７８９０１８",
+    "5287 3169 4022",
+    "５２８７３１６９４０２２",
     "male",
     "female",
     "ordinary",
@@ -158,7 +158,7 @@ fn record() -> impl Strategy<Value = Value> {
 /// Changes to a record that are close to valid: the first thing a fuzzer should try.
 fn near_valid() -> impl Strategy<Value = Value> {
     let base: Value = serde_json::json!({
-        "id": "E1", "my_number": "123456789018",
+        "id": "E1", "my_number": "528731694022",
         "family_name": "山田", "given_name": "花子",
         "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ",
         "birth_date": "昭和55年4月1日", "sex": "female",

@@ -14,7 +14,7 @@ pub fn engine() -> Engine {
 /// A clean record of the standard shape: accepted with full score.
 pub fn hanako() -> Value {
     json!({
-        "id": "E1", "my_number": "123456789018",
+        "id": "E1", "my_number": "528731694022",
         "family_name": "山田", "given_name": "花子",
         "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ",
         "birth_date": "1980-04-01", "sex": "female",
