@@ -786,3 +786,207 @@ static FOREIGN: &[&str] = &[
     "ペレイラ",
     "ティエン",
 ];
+
+/// What a record of a labelled identity stream ([`identity_stream`]) is, against the registry
+/// it comes with: the same person as an enrolled resident (a duplicate the rules must flag),
+/// or a person of their own whom the rules must not take for an enrolled one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Identity {
+    /// Enrolled again under a new valid My Number, written differently (variant kanji, address
+    /// notation, a kana typo or day and month swapped).
+    NewNumber,
+    /// Enrolled again without a My Number, written differently.
+    NoNumber,
+    /// Moved: a new address and a new My Number.
+    Moved,
+    /// A new family name (kanji and kana, as after marriage), no My Number, the rest the same.
+    NameChange,
+    /// A foreign resident with family and given name swapped (readings too), a new My Number.
+    SwappedNames,
+    /// Not a duplicate: a twin or sibling (same family name, birth date, sex and address,
+    /// another given name, another My Number).
+    Twin,
+    /// Not a duplicate: the same name, another birth date and address, another My Number.
+    Namesake,
+    /// Not a duplicate: a new person.
+    NewPerson,
+}
+
+impl Identity {
+    pub const ALL: [Identity; 8] = [
+        Identity::NewNumber,
+        Identity::NoNumber,
+        Identity::Moved,
+        Identity::NameChange,
+        Identity::SwappedNames,
+        Identity::Twin,
+        Identity::Namesake,
+        Identity::NewPerson,
+    ];
+
+    /// The same person as an enrolled resident.
+    pub fn is_duplicate(self) -> bool {
+        !matches!(self, Identity::Twin | Identity::Namesake | Identity::NewPerson)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Identity::NewNumber => "same person, new My Number",
+            Identity::NoNumber => "same person, no My Number",
+            Identity::Moved => "same person, moved, new My Number",
+            Identity::NameChange => "same person, new family name",
+            Identity::SwappedNames => "same person, names swapped",
+            Identity::Twin => "twin or sibling",
+            Identity::Namesake => "namesake",
+            Identity::NewPerson => "new person",
+        }
+    }
+}
+
+/// Latin names for foreign residents (family, reading; given, reading).
+static LATIN: &[(&str, &str)] = &[
+    ("SMITH", "スミス"),
+    ("JOHNSON", "ジョンソン"),
+    ("NGUYEN", "グエン"),
+    ("SILVA", "シルヴァ"),
+    ("PEREIRA", "ペレイラ"),
+    ("GARCIA", "ガルシア"),
+    ("KIM", "キム"),
+    ("TRAN", "チャン"),
+    ("SANTOS", "サントス"),
+    ("BROWN", "ブラウン"),
+    ("JOHN", "ジョン"),
+    ("MARIA", "マリア"),
+    ("ANNA", "アンナ"),
+    ("DAVID", "デイヴィッド"),
+    ("LUCAS", "ルーカス"),
+    ("MINH", "ミン"),
+];
+
+/// A registry of `registry` generated residents (each with a valid My Number; about one in
+/// twenty a foreign resident with a Latin name) and a stream of `stream` records labelled with
+/// what each is against it, in equal shares of the [`Identity`] kinds. Deterministic in `seed`.
+pub fn identity_stream(
+    seed: u64,
+    registry: usize,
+    stream: usize,
+) -> (Vec<serde_json::Value>, Vec<(serde_json::Value, Identity)>) {
+    let config = Config { defect_rate: 0.0, bank_rate: 0.0, duplicate_rate: 0.0 };
+    let mut g = Generator::new(seed, config);
+    let mut people: Vec<Record> = Vec::with_capacity(registry);
+    while people.len() < registry {
+        let mut r = g.record();
+        r.my_number = Some(valid_number(&mut g.rng));
+        if people.len() % 20 == 19 {
+            let (f, fk) = LATIN[g.rng.below(10)];
+            let (n, nk) = LATIN[10 + g.rng.below(LATIN.len() - 10)];
+            r.family_name = f.to_string();
+            r.family_name_kana = fk.to_string();
+            r.given_name = n.to_string();
+            r.given_name_kana = nk.to_string();
+        }
+        people.push(r);
+    }
+    let foreign: Vec<usize> = (0..people.len()).filter(|i| i % 20 == 19).collect();
+    let mut out = Vec::with_capacity(stream);
+    for n in 0..stream {
+        let kind = Identity::ALL[n % Identity::ALL.len()];
+        let rng = &mut g.rng;
+        let base = if kind == Identity::SwappedNames && !foreign.is_empty() {
+            people[foreign[rng.below(foreign.len())]].clone()
+        } else {
+            people[rng.below(people.len())].clone()
+        };
+        let mut r = base.clone();
+        r.id = format!("S{n:06}");
+        match kind {
+            Identity::NewNumber | Identity::NoNumber => {
+                r.my_number = if kind == Identity::NewNumber { Some(valid_number(rng)) } else { None };
+                match rng.below(4) {
+                    0 => {
+                        let varied: String = r.family_name.chars().map(variant_of).collect();
+                        r.family_name = if varied == r.family_name { r.family_name.clone() } else { varied };
+                        r.address = other_notation(&r.address);
+                    }
+                    1 => r.address = other_notation(&r.address),
+                    2 => r.given_name_kana = typo(rng, &r.given_name_kana),
+                    _ => {
+                        let swapped = Date::parse(&r.birth_date)
+                            .ok()
+                            .filter(|d| d.day() <= 12 && d.day() != d.month())
+                            .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.day(), d.month()));
+                        if let Some(s) = swapped {
+                            r.birth_date = s;
+                        } else {
+                            r.address = other_notation(&r.address);
+                        }
+                    }
+                }
+            }
+            Identity::Moved => {
+                let elsewhere = &people[rng.below(people.len())];
+                r.address = elsewhere.address.clone();
+                r.postal_code = elsewhere.postal_code.clone();
+                r.my_number = Some(valid_number(rng));
+            }
+            Identity::NameChange => {
+                let other = loop {
+                    let o = &people[rng.below(people.len())];
+                    if o.family_name != r.family_name && o.family_name_kana != r.family_name_kana {
+                        break o;
+                    }
+                };
+                r.family_name = other.family_name.clone();
+                r.family_name_kana = other.family_name_kana.clone();
+                r.my_number = None;
+            }
+            Identity::SwappedNames => {
+                std::mem::swap(&mut r.family_name, &mut r.given_name);
+                std::mem::swap(&mut r.family_name_kana, &mut r.given_name_kana);
+                r.my_number = Some(valid_number(rng));
+            }
+            Identity::Twin => {
+                let other = loop {
+                    let o = &people[rng.below(people.len())];
+                    if o.given_name != r.given_name
+                        && kana::kana_key(&o.given_name_kana) != kana::kana_key(&r.given_name_kana)
+                    {
+                        break o;
+                    }
+                };
+                r.given_name = other.given_name.clone();
+                r.given_name_kana = other.given_name_kana.clone();
+                r.sex = other.sex;
+                r.my_number = Some(valid_number(rng));
+            }
+            Identity::Namesake => {
+                let elsewhere = &people[rng.below(people.len())];
+                r.address = elsewhere.address.clone();
+                r.postal_code = elsewhere.postal_code.clone();
+                let d = Date::parse(&r.birth_date).unwrap_or(Date::from_days(0));
+                let shift = 400 + i32::try_from(rng.below(9000)).unwrap_or(0);
+                let later = d.add_days(shift);
+                let latest = Date::from_ymd(2025, 12, 31).map(Date::to_days).unwrap_or(0);
+                r.birth_date =
+                    if rng.chance(0.5) && later.to_days() <= latest { later } else { d.add_days(-shift) }.to_string();
+                r.my_number = Some(valid_number(rng));
+            }
+            Identity::NewPerson => {
+                r = g.record();
+                r.id = format!("S{n:06}");
+                r.my_number = Some(valid_number(&mut g.rng));
+            }
+        }
+        out.push((serde_json::to_value(&r).unwrap_or_default(), kind));
+    }
+    let registry = people.iter().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+    (registry, out)
+}
+
+/// A valid My Number (check digit right), as digits.
+fn valid_number(rng: &mut Rng) -> String {
+    let mut n: String = (0..11).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+    let check = digits::my_number_check_digit(&n).unwrap_or(0);
+    n.push(char::from(b'0' + check));
+    n
+}
