@@ -829,6 +829,20 @@ impl Identity {
         !matches!(self, Identity::Twin | Identity::Namesake | Identity::NewPerson)
     }
 
+    /// A short label for files: `new_number`, `twin`, …
+    pub fn label(self) -> &'static str {
+        match self {
+            Identity::NewNumber => "new_number",
+            Identity::NoNumber => "no_number",
+            Identity::Moved => "moved",
+            Identity::NameChange => "name_change",
+            Identity::SwappedNames => "swapped_names",
+            Identity::Twin => "twin",
+            Identity::Namesake => "namesake",
+            Identity::NewPerson => "new_person",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Identity::NewNumber => "same person, new My Number",
