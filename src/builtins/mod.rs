@@ -283,6 +283,14 @@ static BUILTINS: &[Builtin] = &[
         |_, v| pred(&v, digits::is_valid_my_number)
     ),
     b1!(
+        "my_number.is_placeholder",
+        [("number", T)],
+        PTy::Bool,
+        "True when the text is 12 ASCII digits whose first 11 are one digit repeated or a run counting up or down (0 follows 9, 9 follows 0): a placeholder typed to get past a required field, whatever its check digit. Apply `digits` first to accept card spacing.",
+        r#"my_number.is_placeholder("111111111118") and my_number.is_placeholder("123456789018") and not my_number.is_placeholder("463760444596")"#,
+        |_, v| pred(&v, digits::is_placeholder_my_number)
+    ),
+    b1!(
         "check_digit.corporate_number",
         [("number", T)],
         PTy::Bool,

@@ -60,6 +60,17 @@ pub fn my_number_check_digit(base11: &str) -> Option<u8> {
     u8::try_from(check).ok()
 }
 
+/// True iff `s` is 12 ASCII digits whose first 11 are one digit repeated, or count up or down by
+/// one (mod 10: `…8901…`, `…1098…`): numbers typed to fill a required field, not issued ones.
+pub fn is_placeholder_my_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 12 || !is_ascii_digits(s) {
+        return false;
+    }
+    let Some(base) = b.get(..11) else { return false };
+    [0u8, 1, 9].iter().any(|&step| base.windows(2).all(|w| matches!(w, [x, y] if (x - b'0' + step) % 10 == y - b'0')))
+}
+
 /// True iff `s` is exactly 12 ASCII digits whose last digit is the My Number check digit.
 /// Does not clean the input (`1234 5678 9018` and full-width digits are invalid here).
 pub fn is_valid_my_number(s: &str) -> bool {
@@ -366,6 +377,18 @@ mod tests {
         assert!(is_ascii_digits("0123"));
         assert!(!is_ascii_digits(""));
         assert!(!is_ascii_digits("１"));
+    }
+
+    #[test]
+    fn placeholders_are_repeated_digits_or_runs() {
+        for p in ["000000000000", "111111111118", "123456789018", "987654321093", "890123456781", "210987654329"] {
+            assert!(is_placeholder_my_number(p), "{p}");
+        }
+        for n in
+            ["463760444596", "528731694022", "123456789118", "11111111111", "1111111111118", "１１１１１１１１１１１８"]
+        {
+            assert!(!is_placeholder_my_number(n), "{n}");
+        }
     }
 
     #[test]
