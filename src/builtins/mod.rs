@@ -398,6 +398,14 @@ static BUILTINS: &[Builtin] = &[
         |_, v| text_fn(v, name::key_nfkc)
     ),
     b1!(
+        "key.fold",
+        [("name", T)],
+        T,
+        "Name key for comparing names across notations, Latin ones included: `key.variant`, then upper case, without spaces, hyphens, apostrophes, dots or middle dots. Use it to compare a name with another field (family with given) or another person's.",
+        r#"key.fold("O'Brien-Smith") == key.fold("ｏ’ｂｒｉｅｎ ｓｍｉｔｈ") and key.fold("髙橋　一郎") == "高橋一郎""#,
+        |_, v| text_fn(v, name::key_fold)
+    ),
+    b1!(
         "key.nospace",
         [("name", T)],
         T,

@@ -61,11 +61,41 @@ pub fn key_variant(s: &str) -> Cow<'_, str> {
     then(key_nfkc(s), fold_variants)
 }
 
+/// The name key that folds what a Latin name is written with: K4 (width, variants), upper
+/// case, and no spaces, hyphens, apostrophes, dots or middle dots (`O'Brien-Smith` and
+/// `ｏｂｒｉｅｎ ｓｍｉｔｈ` are both `OBRIENSMITH`; `スミス・ジョン` is `スミスジョン`). Kanji and kana
+/// names only lose their spaces and middle dots.
+pub fn key_fold(s: &str) -> Cow<'_, str> {
+    let folded = key_variant(s);
+    let drop = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '-' | '\u{2010}' | '\u{2011}' | '\u{2212}' | '\'' | '\u{2019}' | '\u{2018}' | '.' | '・' | '･'
+            )
+    };
+    if folded.chars().any(|c| drop(c) || c.is_ascii_lowercase()) {
+        Cow::Owned(folded.chars().filter(|&c| !drop(c)).map(|c| c.to_ascii_uppercase()).collect())
+    } else {
+        folded
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests may panic")]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_fold_key_folds_latin_names_and_leaves_japanese_ones() {
+        assert_eq!(key_fold("O'Brien-Smith"), "OBRIENSMITH");
+        assert_eq!(key_fold("ｏ’ｂｒｉｅｎ ｓｍｉｔｈ"), "OBRIENSMITH");
+        assert_eq!(key_fold("Mary Ann"), "MARYANN");
+        assert_eq!(key_fold("スミス・ジョン"), "スミスジョン");
+        assert_eq!(key_fold("髙橋　一郎"), "高橋一郎");
+        assert!(matches!(key_fold("SMITH"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn keys() {
