@@ -519,7 +519,7 @@ static BUILTINS: &[Builtin] = &[
         "address.unconfirmed_town",
         [("address", T)],
         T,
-        "The town (町域・大字) of an address when Japan Post's town list for its municipality does not have it (`大字`/`字` are optional; for Kyoto the part after the street and 上る/下る/東入/西入 is compared). Absent when the town is listed, when the address has no town or no known municipality, for a designated city without ward (see `address.unconfirmed_ward`), and for a municipality Japan Post lists no towns for.",
+        "The town (町域・大字) of an address when Japan Post's town list for its municipality does not have it (`大字`/`字` are optional; in 京都市 the part after the street and 上る/下る/東入/西入 is compared). Absent when the town is listed, when the address has no town or no known municipality, for a designated city without ward (see `address.unconfirmed_ward`), and for a municipality Japan Post lists no towns for.",
         r#"address.unconfirmed_town("東京都千代田区永田天神町1-2") == "永田天神町" and absent(address.unconfirmed_town("東京都千代田区永田町1-7-1")) and absent(address.unconfirmed_town("京都府京都市中京区烏丸通三条上る場之町1"))"#,
         address::unconfirmed_town
     ),

@@ -130,7 +130,7 @@ pub fn unconfirmed_town(a: &Address) -> Option<&str> {
     if table.list.get(usize::from(id)).is_none_or(|m| m.designated) || !towns().listed.contains(&id) {
         return None;
     }
-    let town = after_kyoto_street(town);
+    let town = after_kyoto_street(a.municipality.unwrap_or(""), town);
     if town.is_empty() || match_town_oaza(town, id).is_some() {
         return None;
     }
@@ -138,19 +138,35 @@ pub fn unconfirmed_town(a: &Address) -> Option<&str> {
 }
 
 /// Kyoto addresses name the street and direction before the town (`烏丸通三条上る場之町`,
-/// `堀川通四条下ル`, `寺町通二条東入`): the town is what follows the last direction word.
-fn after_kyoto_street(town: &str) -> &str {
-    const DIRECTIONS: [&str; 10] =
-        ["上る", "下る", "上ル", "下ル", "東入る", "西入る", "東入ル", "西入ル", "東入", "西入"];
-    let Some(street) = town.find('通') else { return town };
-    let after = tail(town, street);
+/// `河原町三条下ル`, `寺町通二条東入`): the town is what follows the last direction word. Only
+/// in 京都市 (elsewhere `東入船` is a town), where no Japan Post town contains one.
+fn after_kyoto_street<'a>(muni: &str, town: &'a str) -> &'a str {
+    const DIRECTIONS: [&str; 14] = [
+        "上る",
+        "下る",
+        "上ル",
+        "下ル",
+        "上がる",
+        "下がる",
+        "上ガル",
+        "下ガル",
+        "東入る",
+        "西入る",
+        "東入ル",
+        "西入ル",
+        "東入",
+        "西入",
+    ];
+    if !muni.starts_with("京都市") {
+        return town;
+    }
     let mut end = None;
-    for (i, _) in after.char_indices() {
-        if let Some(d) = DIRECTIONS.iter().find(|d| tail(after, i).starts_with(**d)) {
+    for (i, _) in town.char_indices() {
+        if let Some(d) = DIRECTIONS.iter().find(|d| tail(town, i).starts_with(**d)) {
             end = Some(i + d.len());
         }
     }
-    end.map_or(town, |e| tail(after, e))
+    end.map_or(town, |e| tail(town, e))
 }
 
 /// A parsed address. Every part is optional: the parser takes what it can recognise and
@@ -1654,6 +1670,12 @@ mod tests {
             ("京都府京都市中京区烏丸通三条上る場之町1", "-|-"),
             ("京都府京都市中京区烏丸通三条上ル場之町1", "-|-"),
             ("京都府京都市中京区烏丸通三条上る鴨川町1", "-|鴨川町"),
+            ("京都府京都市中京区烏丸三条上がる場之町1", "-|-"),
+            ("京都府京都市中京区烏丸通三条上る", "-|-"),
+            // Elsewhere a direction word is part of the town.
+            ("愛知県新城市東入船1", "-|-"),
+            ("愛知県新城市東入船北1", "-|-"),
+            ("愛知県新城市北東入船1", "-|北東入船"),
             // No town or no municipality: nothing to confirm.
             ("東京都千代田区1-2", "-|-"),
             ("千葉県横浜市中区日本大通1番地", "-|-"),
