@@ -637,9 +637,10 @@ impl Engine {
         }
         used.sort();
         // The generation of the key code: raised when normalization changes what a key holds
-        // (2: invisible characters such as U+200B are removed from name keys), so that stored
+        // (2: invisible characters such as U+200B are removed from name keys; 3: a bare number
+        // that cannot be a 丁目 is a 番 in address keys, 巿/區/縣 are folded), so that stored
         // keys are rebuilt.
-        let mut all = String::from("kensa-keys-2\n");
+        let mut all = String::from("kensa-keys-3\n");
         for b in &blocks {
             all.push_str("block ");
             all.push_str(b);

@@ -118,3 +118,17 @@ pub fn postal_matches<'a>(_: &Ctx, code: Value<'a>, addr: Value<'a>) -> Value<'a
         Consistency::UnknownCode | Consistency::Unknown => Value::Null,
     }
 }
+
+pub fn unconfirmed_ward<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+    match v.as_text() {
+        Some(s) => address::unconfirmed_ward(&parsed(s)).map_or(Value::Null, Value::shared),
+        None => Value::Null,
+    }
+}
+
+pub fn unconfirmed_town<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+    match v.as_text() {
+        Some(s) => address::unconfirmed_town(&parsed(s)).map_or(Value::Null, Value::shared),
+        None => Value::Null,
+    }
+}

@@ -524,6 +524,22 @@ static BUILTINS: &[Builtin] = &[
         address::municipality
     ),
     b1!(
+        "address.unconfirmed_ward",
+        [("address", T)],
+        T,
+        "For an address in a designated city (政令指定都市) whose ward (区) is not one of the city's wards: the text written where the ward belongs (`東西区`; the town, such as `博多町`, when no ward is written; empty when nothing follows the city). Absent when the ward was found or completed from a town unique among the wards, and for any other municipality.",
+        r#"address.unconfirmed_ward("大阪府大阪市東西区本町1-2") == "東西区" and address.unconfirmed_ward("福岡県福岡市博多町1-2") == "博多町" and absent(address.unconfirmed_ward("大阪府大阪市北区中之島1-3-20"))"#,
+        address::unconfirmed_ward
+    ),
+    b1!(
+        "address.unconfirmed_town",
+        [("address", T)],
+        T,
+        "The town (町域・大字) of an address when Japan Post's town list for its municipality does not have it (`大字`/`字` are optional; in 京都市 the part after the street and 上る/下る/東入/西入 is compared). Absent when the town is listed, when the address has no town or no known municipality, for a designated city without ward (see `address.unconfirmed_ward`), and for a municipality Japan Post lists no towns for.",
+        r#"address.unconfirmed_town("東京都千代田区永田天神町1-2") == "永田天神町" and absent(address.unconfirmed_town("東京都千代田区永田町1-7-1")) and absent(address.unconfirmed_town("京都府京都市中京区烏丸通三条上る場之町1"))"#,
+        address::unconfirmed_town
+    ),
+    b1!(
         "address.key",
         [("address", T)],
         T,

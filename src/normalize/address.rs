@@ -95,6 +95,80 @@ pub fn municipality_exists(pref: &str, muni: &str) -> bool {
         && munis().list.iter().any(|m| m.pref == code && (m.name == muni || m.short == muni || m.alias == muni))
 }
 
+/// A designated city (政令指定都市) whose ward was not found: the text written where the ward
+/// belongs (`東西区` in `大阪市東西区…`, the town `博多町` in `福岡市博多町…`, `""` when nothing
+/// follows the city). `None` when the municipality is not a designated city without ward.
+/// Decided by `data/municipalities.tsv` (the wards are municipalities of their own).
+pub fn unconfirmed_ward(a: &Address) -> Option<&str> {
+    // A designated city has no towns of its own (they are its wards'): a town found means a ward.
+    if a.known_town.is_some() {
+        return None;
+    }
+    let table = munis();
+    let id = a.municipality.and_then(|m| table.by_name.get(m))?;
+    if !table.list.get(usize::from(*id)).is_some_and(|m| m.designated) {
+        return None;
+    }
+    let town = a.town.as_deref().unwrap_or("");
+    // `東西区東西町` → `東西区`: a ward name is short and ends in 区.
+    let ward = town.char_indices().take(6).find(|&(_, c)| c == '区').and_then(|(i, c)| town.get(..i + c.len_utf8()));
+    Some(ward.unwrap_or(town))
+}
+
+/// A town (町域/大字) that is not in Japan Post's list for the address's municipality: the town
+/// as written (for Kyoto, the part after the street: `場之町` in `烏丸通三条上る場之町`).
+/// `None` when the town was found (a leading 大字/字 is optional), when there is no town or no
+/// municipality, for a designated city without ward (see [`unconfirmed_ward`]), and when
+/// Japan Post lists no town for the municipality (nothing to confirm against).
+pub fn unconfirmed_town(a: &Address) -> Option<&str> {
+    if a.known_town.is_some() {
+        return None;
+    }
+    let town = a.town.as_deref().filter(|t| !t.is_empty())?;
+    let table = munis();
+    let &id = a.municipality.and_then(|m| table.by_name.get(m))?;
+    if table.list.get(usize::from(id)).is_none_or(|m| m.designated) || !towns().listed.contains(&id) {
+        return None;
+    }
+    let town = after_kyoto_street(a.municipality.unwrap_or(""), town);
+    if town.is_empty() || match_town_oaza(town, id).is_some() {
+        return None;
+    }
+    Some(town)
+}
+
+/// Kyoto addresses name the street and direction before the town (`烏丸通三条上る場之町`,
+/// `河原町三条下ル`, `寺町通二条東入`): the town is what follows the last direction word. Only
+/// in 京都市 (elsewhere `東入船` is a town), where no Japan Post town contains one.
+fn after_kyoto_street<'a>(muni: &str, town: &'a str) -> &'a str {
+    const DIRECTIONS: [&str; 14] = [
+        "上る",
+        "下る",
+        "上ル",
+        "下ル",
+        "上がる",
+        "下がる",
+        "上ガル",
+        "下ガル",
+        "東入る",
+        "西入る",
+        "東入ル",
+        "西入ル",
+        "東入",
+        "西入",
+    ];
+    if !muni.starts_with("京都市") {
+        return town;
+    }
+    let mut end = None;
+    for (i, _) in town.char_indices() {
+        if let Some(d) = DIRECTIONS.iter().find(|d| tail(town, i).starts_with(**d)) {
+            end = Some(i + d.len());
+        }
+    }
+    end.map_or(town, |e| tail(town, e))
+}
+
 /// A parsed address. Every part is optional: the parser takes what it can recognise and
 /// never fails.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -186,9 +260,25 @@ impl std::error::Error for KeyError {}
 /// An address as the parser reads it: invisible characters (a zero-width space pasted from a
 /// web form) removed, full-width digits and letters and half-width kana folded.
 fn fold(s: &str) -> std::borrow::Cow<'_, str> {
-    match width::strip_invisible(s) {
+    let folded = match width::strip_invisible(s) {
         std::borrow::Cow::Borrowed(b) => width::fold_width(b),
         std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(width::fold_width(&o).into_owned()),
+    };
+    // `str::contains(char)` searches for the last UTF-8 byte with memchr: cheaper than decoding.
+    if !(folded.contains('\u{5DFF}') || folded.contains('區') || folded.contains('縣')) {
+        return folded;
+    }
+    std::borrow::Cow::Owned(folded.chars().map(|c| lookalike(c).unwrap_or(c)).collect())
+}
+
+/// Characters that look like (or are old forms of) the suffixes of administrative names and
+/// appear in no Japan Post name: `巿` (U+5DFF, "futsu") for 市, `區` for 区, `縣` for 県.
+fn lookalike(c: char) -> Option<char> {
+    match c {
+        '\u{5DFF}' => Some('市'),
+        '區' => Some('区'),
+        '縣' => Some('県'),
+        _ => None,
     }
 }
 
@@ -322,6 +412,8 @@ pub(crate) struct MuniTable {
     /// The same for each prefecture: (prefecture, folded first character) → spellings.
     by_pref_first: FastMap<(u8, char), MuniBucket>,
     pub(crate) by_jis: HashMap<&'static str, u16>,
+    /// KEN_ALL name (`札幌市中央区`, `桑名郡木曽岬町`, `札幌市`) → municipality.
+    by_name: FastMap<&'static str, u16>,
     /// Designated city → its wards.
     wards: FastMap<u16, Vec<u16>>,
 }
@@ -386,6 +478,7 @@ fn load_munis() -> MuniTable {
     let mut by_first: FastMap<char, MuniBucket> = FastMap::default();
     let mut by_pref_first: FastMap<(u8, char), MuniBucket> = FastMap::default();
     let mut by_jis = HashMap::new();
+    let mut by_name: FastMap<&'static str, u16> = FastMap::default();
     for (i, m) in list.iter().enumerate() {
         let Ok(i) = u16::try_from(i) else { break };
         for spelling in [m.name, m.short, m.alias] {
@@ -403,6 +496,7 @@ fn load_munis() -> MuniTable {
         if !m.jis.is_empty() {
             by_jis.insert(m.jis, i);
         }
+        by_name.entry(m.name).or_insert(i);
     }
     for b in by_first.values_mut().chain(by_pref_first.values_mut()) {
         b.entries.sort_by_key(|&(i, s, _)| (std::cmp::Reverse(s.len()), i));
@@ -417,7 +511,7 @@ fn load_munis() -> MuniTable {
             }
         }
     }
-    MuniTable { list, by_first, by_pref_first, by_jis, wards }
+    MuniTable { list, by_first, by_pref_first, by_jis, by_name, wards }
 }
 
 /// A Japan Post town as matched: its spelling there and whether it has 丁目.
@@ -431,6 +525,8 @@ struct TownEntry {
 /// town's own, or for 条 towns the other numeral form (`北1条西` for `北一条西`).
 struct TownIndex {
     by_key: FastMap<(u16, char), TownBucket>,
+    /// Municipalities for which Japan Post lists at least one town.
+    listed: rustc_hash::FxHashSet<u16>,
 }
 
 /// (spelling to match, town).
@@ -458,6 +554,7 @@ fn towns() -> &'static TownIndex {
                 by_key.entry((muni, fold_char(c))).or_default().push((spelling, entry));
             }
         };
+        let listed = distinct.iter().map(|&(muni, _, _)| muni).collect();
         for (muni, name, chome) in distinct {
             let entry = TownEntry { name, chome };
             if let Some(alias) = jo_alias(name) {
@@ -465,7 +562,7 @@ fn towns() -> &'static TownIndex {
             }
             add(muni, Cow::Borrowed(name), entry);
         }
-        TownIndex { by_key }
+        TownIndex { by_key, listed }
     });
     &INDEX
 }
@@ -983,9 +1080,10 @@ fn is_numeral(c: char) -> bool {
 }
 
 /// Parse 丁目/番/号 at the start of `s`. `chome_town`: the town is known to have 丁目, so
-/// one or two bare numbers start at 丁目. Returns the numbers and the byte offset where the
+/// one or two bare numbers start at 丁目. A leading bare number above `max_chome` is never a
+/// 丁目 (it starts at 番). Returns the numbers and the byte offset where the
 /// remainder starts.
-fn parse_numbers(s: &str, chome_town: bool) -> (Numbers, usize) {
+fn parse_numbers(s: &str, chome_town: bool, max_chome: u32) -> (Numbers, usize) {
     // Up to 4 tokens: (value, unit, start, end-without-separator).
     let mut toks: [(u32, Unit, usize, usize); 4] = [(0, Unit::End, 0, 0); 4];
     let mut n = 0;
@@ -1032,6 +1130,10 @@ fn parse_numbers(s: &str, chome_town: bool) -> (Numbers, usize) {
         None if chome_town => 0,
         None => 1,
     };
+    // A bare number that cannot be a 丁目 (`学園東町616`, `柏1025-14`) is a 番/番地.
+    if next == 0 && toks.first().is_some_and(|t| slot_of(t.1).is_none() && t.0 > max_chome) {
+        next = 1;
+    }
     let mut nums = Numbers::default();
     let mut rest = 0;
     for &(v, unit, start, end) in toks {
@@ -1212,7 +1314,7 @@ fn parse_town<'a>(text: &'a str, raw: &mut Raw<'a>) {
             raw.town_extra = after.get(..i).unwrap_or("");
             let chome_town = chome_town && is_blank(raw.town_extra);
             let nums_text = tail(after, i);
-            let (nums, rest) = parse_numbers(nums_text, chome_town);
+            let (nums, rest) = parse_numbers(nums_text, chome_town, max_chome(raw.pref, known.map(|(t, _)| t.name)));
             raw.nums = nums;
             raw.rest = trim_rest(tail(nums_text, rest));
         }
@@ -1220,6 +1322,23 @@ fn parse_town<'a>(text: &'a str, raw: &mut Raw<'a>) {
         // Unknown town and no block number: there is no telling where a building starts,
         // so everything is town.
         None => raw.town_extra = after,
+    }
+}
+
+/// The highest number read as a 丁目 when it is written bare (`616`, `1025-14`): Japan Post's
+/// data says which towns have 丁目 but not how many (that range is in the Address Base
+/// Registry, see docs/ADDRESS.md). Outside Hokkaido 丁目 numbers stay far below 30; the grid
+/// towns of Hokkaido (`西19条南`, `北1条西`, `東4線`) count 丁目 along long streets.
+const MAX_CHOME: u32 = 30;
+/// The same for Hokkaido's 条/線 grid towns (帯広 has 南40丁目 and more).
+const MAX_CHOME_GRID: u32 = 99;
+
+/// [`MAX_CHOME`] or [`MAX_CHOME_GRID`] for a town of a prefecture.
+fn max_chome(pref: Option<u8>, town: Option<&str>) -> u32 {
+    if pref == Some(1) && town.is_some_and(|t| t.contains('条') || t.contains('線')) {
+        MAX_CHOME_GRID
+    } else {
+        MAX_CHOME
     }
 }
 
@@ -1480,6 +1599,90 @@ mod tests {
         assert_eq!(k("沖縄県那覇市泉崎1-16-16"), k("沖縄県那覇市泉崎1丁目16番16号"));
         // 45番地の1
         assert_eq!(check("神奈川県横浜市中区日本大通45番地の1").split('|').nth(6), Some("1"));
+    }
+
+    #[test]
+    fn bare_numbers_that_cannot_be_chome() {
+        // Towns with 丁目 in Japan Post's data, but a number no town has as many 丁目.
+        for (s, want) in [
+            ("東京都小平市学園東町６１６", "東京都小平市学園東町616番"),
+            ("東京都小平市学園東町616-3", "東京都小平市学園東町616番3号"),
+            ("千葉県柏市柏１０２５－１４", "千葉県柏市柏1025番14号"),
+            ("千葉県柏市柏1025番地14", "千葉県柏市柏1025番14号"),
+            ("千葉県柏市柏1025-14-3", "千葉県柏市柏1025番14号"),
+            // Plausible 丁目 numbers stay 丁目.
+            ("東京都小平市学園東町1-2", "東京都小平市学園東町一丁目2"),
+            ("沖縄県那覇市泉崎30-1", "沖縄県那覇市泉崎三十丁目1"),
+            ("沖縄県那覇市泉崎31-1", "沖縄県那覇市泉崎31番1号"),
+            // Written as 丁目, it is one (the rules do not judge ranges).
+            ("千葉県柏市柏1025丁目14", "千葉県柏市柏千二十五丁目14"),
+            // Hokkaido grid towns count 丁目 further.
+            ("北海道帯広市西十九条南41-5", "北海道帯広市西十九条南四十一丁目5"),
+        ] {
+            assert_eq!(k(s), want, "{s}");
+            assert_eq!(k(&k(s)), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn lookalike_suffixes_are_folded() {
+        for (s, want) in [
+            ("千葉県千葉巿中央区市場町22番8号", "千葉県千葉市中央区市場町22番8号"),
+            ("東京都千代田區永田町1-7-1", "東京都千代田区永田町一丁目7-1"),
+            ("千葉縣千葉市中央区市場町22番8号", "千葉県千葉市中央区市場町22番8号"),
+        ] {
+            assert_eq!(k(s), want, "{s}");
+        }
+        // No Japan Post name uses them, so folding never hides a real name.
+        let tables =
+            format!("{}{}", include_str!("../../data/municipalities.tsv"), include_str!("../../data/postal.tsv"));
+        assert!(!tables.chars().any(|c| lookalike(c).is_some()));
+    }
+
+    /// `ward|town`: what [`unconfirmed_ward`] and [`unconfirmed_town`] return (`-` = nothing).
+    fn unconfirmed(s: &str) -> String {
+        let a = parse(s);
+        format!("{}|{}", unconfirmed_ward(&a).unwrap_or("-"), unconfirmed_town(&a).unwrap_or("-"))
+    }
+
+    #[test]
+    fn wards_and_towns_that_cannot_be_confirmed() {
+        for (s, want) in [
+            // Designated cities: the ward must be one of the city's.
+            ("大阪府大阪市東西区本町1-2", "東西区|-"),
+            ("大阪府大阪市東西区", "東西区|-"),
+            ("福岡県福岡市博多町1-2", "博多町|-"),
+            ("福岡県福岡市1-2", "|-"),
+            ("大阪府大阪市北区中之島1-3-20", "-|-"),
+            ("福岡県福岡市博多区博多駅前2-1-1", "-|-"),
+            // Completed from a town unique among the wards.
+            ("北海道札幌市北一条西14-27-17", "-|-"),
+            // Towns.
+            ("東京都千代田区永田天神町1-2", "-|永田天神町"),
+            ("東京都千代田区大字永田天神町1-2", "-|永田天神町"),
+            ("東京都千代田区永田町1-7-1", "-|-"),
+            ("東京都千代田区大字永田町1-7-1", "-|-"),
+            ("東京都千代田区字永田町1-7-1", "-|-"),
+            ("千葉県千葉市中央区市場町22番8号", "-|-"),
+            ("東京都小平市学園東町６１６", "-|-"),
+            ("東京都千代田区永田町1-7-1 永田ビル", "-|-"),
+            // Kyoto: the street and its direction come before the town.
+            ("京都府京都市中京区烏丸通三条上る場之町1", "-|-"),
+            ("京都府京都市中京区烏丸通三条上ル場之町1", "-|-"),
+            ("京都府京都市中京区烏丸通三条上る鴨川町1", "-|鴨川町"),
+            ("京都府京都市中京区烏丸三条上がる場之町1", "-|-"),
+            ("京都府京都市中京区烏丸通三条上る", "-|-"),
+            // Elsewhere a direction word is part of the town.
+            ("愛知県新城市東入船1", "-|-"),
+            ("愛知県新城市東入船北1", "-|-"),
+            ("愛知県新城市北東入船1", "-|北東入船"),
+            // No town or no municipality: nothing to confirm.
+            ("東京都千代田区1-2", "-|-"),
+            ("千葉県横浜市中区日本大通1番地", "-|-"),
+            ("東京県千代田区永田町1", "-|-"),
+        ] {
+            assert_eq!(unconfirmed(s), want, "{s}");
+        }
     }
 
     #[test]
