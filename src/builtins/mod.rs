@@ -77,6 +77,9 @@ pub struct Builtin {
     /// The function sees absent arguments (otherwise an absent argument gives an absent result
     /// without calling it).
     pub sees_absent: bool,
+    /// A text-to-text function that, given a list of text, gives the list of its results
+    /// (`key.fold(former_names)`).
+    pub each: bool,
     /// What it does, in plain words.
     pub doc: &'static str,
     /// A condition that is true; the docs show it and a test evaluates it.
@@ -98,6 +101,14 @@ fn text_fn<'a>(v: Value<'a>, f: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Val
     v.map_text(f)
 }
 
+/// `f` on a text, or on every text of a list (items that are not text become absent).
+fn text_each<'a>(v: Value<'a>, f: for<'s> fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
+    match v {
+        Value::List(items) => Value::List(std::rc::Rc::new(items.iter().cloned().map(|x| x.map_text(f)).collect())),
+        other => other.map_text(f),
+    }
+}
+
 fn pred<'a>(v: &Value<'a>, f: impl Fn(&str) -> bool) -> Value<'a> {
     match v.as_text() {
         Some(s) => Value::Bool(f(s)),
@@ -111,12 +122,27 @@ fn int_of(n: usize) -> Value<'static> {
 
 macro_rules! b1 {
     ($name:expr, [$($p:expr),*], $ret:expr, $doc:expr, $ex:expr, $f:expr) => {
-        Builtin { name: $name, params: &[$($p),*], ret: $ret, sees_absent: false, doc: $doc, example: $ex, imp: Imp::F1($f) }
+        Builtin { name: $name, params: &[$($p),*], ret: $ret, sees_absent: false, each: false, doc: $doc, example: $ex, imp: Imp::F1($f) }
+    };
+}
+/// A text function that also maps a list of text, item by item (`each`).
+macro_rules! b1_each {
+    ($name:expr, $pname:expr, $doc:expr, $ex:expr, $f:expr) => {
+        Builtin {
+            name: $name,
+            params: &[($pname, T)],
+            ret: T,
+            sees_absent: false,
+            each: true,
+            doc: $doc,
+            example: $ex,
+            imp: Imp::F1(|_, v| text_each(v, $f)),
+        }
     };
 }
 macro_rules! b2 {
     ($name:expr, [$($p:expr),*], $ret:expr, $doc:expr, $ex:expr, $f:expr) => {
-        Builtin { name: $name, params: &[$($p),*], ret: $ret, sees_absent: false, doc: $doc, example: $ex, imp: Imp::F2($f) }
+        Builtin { name: $name, params: &[$($p),*], ret: $ret, sees_absent: false, each: false, doc: $doc, example: $ex, imp: Imp::F2($f) }
     };
 }
 
@@ -129,6 +155,7 @@ static BUILTINS: &[Builtin] = &[
         params: &[("value", PTy::Any)],
         ret: PTy::Bool,
         sees_absent: true,
+        each: false,
         doc: "True when the value is there: the field was given (not missing, not `null`), or the function before it had an answer. Empty text counts as present; use `blank` for that.",
         example: r#"present("山田") and not present(address.prefecture("県のない住所"))"#,
         imp: Imp::F1(|_, v| Value::Bool(!v.is_null())),
@@ -138,6 +165,7 @@ static BUILTINS: &[Builtin] = &[
         params: &[("value", PTy::Any)],
         ret: PTy::Bool,
         sees_absent: true,
+        each: false,
         doc: "True when the value is missing: the opposite of `present`.",
         example: r#"absent(address.prefecture("県のない住所"))"#,
         imp: Imp::F1(|_, v| Value::Bool(v.is_null())),
@@ -147,6 +175,7 @@ static BUILTINS: &[Builtin] = &[
         params: &[("value", PTy::Any)],
         ret: PTy::Bool,
         sees_absent: true,
+        each: false,
         doc: "True when the value is missing, or is text made only of spaces (including full-width spaces).",
         example: r#"blank("　 ") and not blank("山田")"#,
         imp: Imp::F1(|_, v| {
@@ -162,6 +191,7 @@ static BUILTINS: &[Builtin] = &[
         params: &[("value", PTy::Any), ("default", PTy::Any)],
         ret: PTy::Any,
         sees_absent: true,
+        each: false,
         doc: "The first value when it is present, otherwise the second.",
         example: r#"coalesce(address.prefecture("県のない住所"), "不明") == "不明""#,
         imp: Imp::F2(|_, a, b| if a.is_null() { b } else { a }),
@@ -389,53 +419,47 @@ static BUILTINS: &[Builtin] = &[
         |_, v| pred(&v, zengin::is_zengin)
     ),
     // ------------------------------------------------------------ name keys
-    b1!(
+    b1_each!(
         "key.nfkc",
-        [("name", T)],
-        T,
-        "Name key K1: width fold, variation selectors removed, spaces collapsed.",
+        "name",
+        "Name key K1: width fold, variation selectors removed, spaces collapsed. Given a list of names, gives the list of their keys.",
         r#"key.nfkc("山田　太郎") == "山田 太郎""#,
-        |_, v| text_fn(v, name::key_nfkc)
+        name::key_nfkc
     ),
-    b1!(
+    b1_each!(
         "key.fold",
-        [("name", T)],
-        T,
-        "Name key for comparing names across notations, Latin ones included: `key.variant`, then upper case, without spaces, hyphens, apostrophes, dots or middle dots. Use it to compare a name with another field (family with given) or another person's.",
+        "name",
+        "Name key for comparing names across notations, Latin ones included: `key.variant`, then upper case, without spaces, hyphens, apostrophes, dots or middle dots. Use it to compare a name with another field (family with given) or another person's. Given a list of names, gives the list of their keys.",
         r#"key.fold("O'Brien-Smith") == key.fold("ｏ’ｂｒｉｅｎ ｓｍｉｔｈ") and key.fold("髙橋　一郎") == "高橋一郎""#,
-        |_, v| text_fn(v, name::key_fold)
+        name::key_fold
     ),
-    b1!(
+    b1_each!(
         "key.nospace",
-        [("name", T)],
-        T,
-        "Name key K1 without any spaces.",
+        "name",
+        "Name key K1 without any spaces. Given a list of names, gives the list of their keys.",
         r#"key.nospace("山田　太郎") == "山田太郎""#,
-        |_, v| text_fn(v, name::key_nospace)
+        name::key_nospace
     ),
-    b1!(
+    b1_each!(
         "key.kana",
-        [("name", T)],
-        T,
-        "Name key K2: the kana key.",
+        "name",
+        "Name key K2: the kana key. Given a list of names, gives the list of their keys.",
         r#"key.kana("やまだ") == "ヤマダ""#,
-        |_, v| text_fn(v, name::key_kana)
+        name::key_kana
     ),
-    b1!(
+    b1_each!(
         "key.zengin",
-        [("name", T)],
-        T,
-        "Name key K3: the bank-kana key.",
+        "name",
+        "Name key K3: the bank-kana key. Given a list of names, gives the list of their keys.",
         r#"key.zengin("キョウコ") == key.zengin("ｷﾖｳｺ")"#,
-        |_, v| text_fn(v, name::key_zengin)
+        name::key_zengin
     ),
-    b1!(
+    b1_each!(
         "key.variant",
-        [("name", T)],
-        T,
-        "Name key K4: K1 with variant kanji folded by the versioned table (髙→高, 﨑→崎, 澤→沢, …). Use it to explain a mismatch, never to link automatically.",
+        "name",
+        "Name key K4: K1 with variant kanji folded by the versioned table (髙→高, 﨑→崎, 澤→沢, …). Use it to explain a mismatch, never to link automatically. Given a list of names, gives the list of their keys.",
         r#"key.variant("髙橋") == key.variant("高橋") and key.variant("廣瀬") == "広瀬""#,
-        |_, v| text_fn(v, name::key_variant)
+        name::key_variant
     ),
     b1!(
         "fold_variants",

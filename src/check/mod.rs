@@ -1450,6 +1450,13 @@ impl Checker<'_> {
             .help = Some(format!("write `{}({})`", b.name, sig.join(", ")));
             return ptype(b.ret, &arg_tys);
         }
+        // A text function marked `each` given a list of text maps the list.
+        if b.each
+            && let [Ty::List(inner)] = arg_tys.as_slice()
+            && inner.compatible(&Ty::Text)
+        {
+            return Ty::List(Box::new(Ty::Text));
+        }
         for ((pname, pty), (arg, aty)) in b.params.iter().zip(args.iter().zip(&arg_tys)) {
             let ok = match pty {
                 PTy::Any => true,

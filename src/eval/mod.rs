@@ -243,7 +243,10 @@ fn run(
         }
         frame.rule_cost = u64::from(rule.cost);
         frame.steps = frame.steps.saturating_add(frame.rule_cost);
-        let mut outcome = frame.run_rule(rule);
+        // Without a registry, a rule about candidates cannot be judged: it is not applicable
+        // whatever its `when` says, and is not evaluated at all.
+        let mut outcome =
+            if registry.is_none() && rule.reads_candidates { RuleOutcome::NotApplicable } else { frame.run_rule(rule) };
         if frame.steps > check_above {
             if frame.steps > opts.budget {
                 return Err(over_budget(rule, opts.budget));
