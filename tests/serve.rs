@@ -139,20 +139,9 @@ impl Server {
     }
 
     /// SIGTERM, then the exit code and everything the server wrote on stderr.
-    fn stop(mut self) -> (Option<i32>, String) {
+    fn stop(self) -> (Option<i32>, String) {
         self.signal("TERM");
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "the server did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        // Let the reader thread take the last lines.
-        std::thread::sleep(Duration::from_millis(100));
-        (status.code(), self.stderr.lock().unwrap().clone())
+        self.stop_after_signal()
     }
 }
 

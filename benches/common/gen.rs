@@ -396,14 +396,10 @@ fn half_width(s: &str) -> String {
 }
 
 fn my_number(rng: &mut Rng, wrong_check_digit: bool) -> Option<String> {
-    let mut n = String::with_capacity(12);
-    for _ in 0..11 {
-        n.push(char::from(b'0' + rng.below(10) as u8));
-    }
-    let check = digits::my_number_check_digit(&n).unwrap_or(0);
-    let check = if wrong_check_digit { (check + 1 + rng.below(9) as u8) % 10 } else { check };
-    n.push(char::from(b'0' + check));
+    let mut n = valid_number(rng);
     if wrong_check_digit {
+        let check = n.pop().map_or(0, |c| c as u8 - b'0');
+        n.push(char::from(b'0' + (check + 1 + rng.below(9) as u8) % 10));
         return Some(n);
     }
     Some(match rng.below(100) {
@@ -918,8 +914,7 @@ pub fn identity_stream(
                 r.my_number = if kind == Identity::NewNumber { Some(valid_number(rng)) } else { None };
                 match rng.below(4) {
                     0 => {
-                        let varied: String = r.family_name.chars().map(variant_of).collect();
-                        r.family_name = if varied == r.family_name { r.family_name.clone() } else { varied };
+                        r.family_name = r.family_name.chars().map(variant_of).collect();
                         r.address = other_notation(&r.address);
                     }
                     1 => r.address = other_notation(&r.address),

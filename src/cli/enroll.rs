@@ -169,15 +169,11 @@ fn one(
                 counts.id_taken += 1;
             }
             // The verdict as `kensa eval` writes it (same key order), then what was done with it.
-            let mut line = super::output::json(&e.verdict);
-            if line.ends_with('}') {
-                line.pop();
-                line.push_str(if e.enrolled { ",\"enrolled\":true" } else { ",\"enrolled\":false" });
-                if e.already_stored {
-                    line.push_str(",\"already_stored\":true");
-                }
-                line.push('}');
+            let mut done = vec![("enrolled", serde_json::Value::from(e.enrolled))];
+            if e.already_stored {
+                done.push(("already_stored", serde_json::Value::from(true)));
             }
+            let line = super::output::json_with(&e.verdict, &done);
             Ok(line)
         }
         Err(kensa::RecordError::Registry(msg)) => {

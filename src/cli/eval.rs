@@ -173,15 +173,25 @@ fn process(
         Ok(v) => v,
         Err(msg) => return Rendered::error(pos, msg, format),
     };
-    let verdict = match (registry, explain) {
-        (Some(r), true) => engine.explain_in(&value, r),
-        (Some(r), false) => engine.evaluate_in(&value, r),
-        (None, true) => engine.explain(&value),
-        (None, false) => engine.evaluate(&value),
-    };
-    match verdict {
+    match judge(engine, registry, &value, explain) {
         Ok(v) => Rendered::verdict(pos, &v, format),
         Err(e) => Rendered::error(pos, e.to_string(), format),
+    }
+}
+
+/// Judge one record, against `registry` when there is one, with what every rule did when
+/// `explain`: what `kensa eval` and `kensa serve` do with each record.
+pub fn judge(
+    engine: &kensa::Engine,
+    registry: Option<&dyn kensa::registry::Registry>,
+    record: &serde_json::Value,
+    explain: bool,
+) -> Result<kensa::Verdict, kensa::RecordError> {
+    match (registry, explain) {
+        (Some(r), true) => engine.explain_in(record, r),
+        (Some(r), false) => engine.evaluate_in(record, r),
+        (None, true) => engine.explain(record),
+        (None, false) => engine.evaluate(record),
     }
 }
 

@@ -61,6 +61,23 @@ pub fn json(v: &impl serde::Serialize) -> String {
     }
 }
 
+/// [`json`] of an object with `extra` members after its own: a verdict with what was done with
+/// it (`kensa enroll`'s `enrolled`, the service's `decision_id` and `rules_revision`).
+pub fn json_with(v: &impl serde::Serialize, extra: &[(&str, serde_json::Value)]) -> String {
+    let mut text = json(v);
+    if text.ends_with('}') && !extra.is_empty() {
+        text.pop();
+        for (k, val) in extra {
+            text.push(',');
+            text.push_str(&json(k));
+            text.push(':');
+            text.push_str(&json(val));
+        }
+        text.push('}');
+    }
+    text
+}
+
 /// A value as YAML; the YAML writer escapes control characters but leaves bidi overrides raw,
 /// so a value holding one is written as JSON instead (a flow mapping, which YAML reads too).
 pub fn yaml(v: &impl serde::Serialize) -> String {

@@ -47,53 +47,61 @@ impl Engine {
     /// records; the id field is kept as it is (it names the record everywhere).
     pub fn masked_record(&self, record: &serde_json::Value) -> serde_json::Value {
         let program = &self.program;
-        let serde_json::Value::Object(map) = record else {
-            return mask_value(record, Privacy::DigitRuns(Privacy::DEFAULT_DIGITS));
-        };
-        let mut out = serde_json::Map::with_capacity(map.len());
-        for (key, value) in map {
-            let field = program
-                .root_keys
-                .iter()
-                .position(|k| **k == **key)
-                .and_then(|i| program.roots.get(i))
-                .and_then(|&slot| program.fields.get(slot as usize));
-            let masked = match field {
-                Some(f) if program.id_key.as_deref() == Some(key.as_str()) && f.privacy != Privacy::Secret => {
-                    value.clone()
-                }
-                Some(f) => mask_field(program, f, value),
-                None => mask_value(value, Privacy::DigitRuns(Privacy::DEFAULT_DIGITS)),
-            };
-            out.insert(key.clone(), masked);
+        let text = Privacy::DigitRuns(Privacy::DEFAULT_DIGITS);
+        match record {
+            serde_json::Value::Object(map) => {
+                let members = Members { keys: &program.root_keys, slots: &program.roots, unknown: text };
+                mask_members(program, &members, map, program.id_key.as_deref())
+            }
+            other => mask_value(other, text),
         }
-        serde_json::Value::Object(out)
     }
 }
 
-/// A field's value masked by its privacy; a group's members each by their own.
-fn mask_field(program: &crate::compile::Program, field: &Field, value: &serde_json::Value) -> serde_json::Value {
-    let serde_json::Value::Object(map) = value else {
-        return mask_value(value, field.privacy);
-    };
-    if field.children.is_empty() {
-        return mask_value(value, field.privacy);
-    }
+/// The members of the record or of a group: their JSON keys, their field slots (in the same
+/// order), and how a member the schema does not know is shown.
+struct Members<'p> {
+    keys: &'p [Box<str>],
+    slots: &'p [u32],
+    unknown: Privacy,
+}
+
+/// Each member of `map` masked by its field's privacy (a group's by its members'); `keep` is
+/// the id field, shown as it is unless it is secret.
+fn mask_members(
+    program: &crate::compile::Program,
+    members: &Members<'_>,
+    map: &serde_json::Map<String, serde_json::Value>,
+    keep: Option<&str>,
+) -> serde_json::Value {
     let mut out = serde_json::Map::with_capacity(map.len());
-    for (key, v) in map {
-        let child = field
-            .child_keys
+    for (key, value) in map {
+        let field = members
+            .keys
             .iter()
             .position(|k| **k == **key)
-            .and_then(|i| field.children.get(i))
+            .and_then(|i| members.slots.get(i))
             .and_then(|&slot| program.fields.get(slot as usize));
-        let masked = match child {
-            Some(c) => mask_field(program, c, v),
-            None => mask_value(v, field.privacy.and(Privacy::DigitRuns(Privacy::DEFAULT_DIGITS))),
+        let masked = match field {
+            Some(f) if keep == Some(key.as_str()) && f.privacy != Privacy::Secret => value.clone(),
+            Some(f) => mask_field(program, f, value),
+            None => mask_value(value, members.unknown),
         };
         out.insert(key.clone(), masked);
     }
     serde_json::Value::Object(out)
+}
+
+/// A field's value masked by its privacy; a group's members each by their own.
+fn mask_field(program: &crate::compile::Program, field: &Field, value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) if !field.children.is_empty() => {
+            let unknown = field.privacy.and(Privacy::DigitRuns(Privacy::DEFAULT_DIGITS));
+            let members = Members { keys: &field.child_keys, slots: &field.children, unknown };
+            mask_members(program, &members, map, None)
+        }
+        _ => mask_value(value, field.privacy),
+    }
 }
 
 /// Every string and number in `value` shown with `privacy` (numbers masked become text).

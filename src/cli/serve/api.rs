@@ -21,6 +21,7 @@ use kensa::registry::{Registry, Store};
 use kensa::{Engine, RecordError, SharedEngine, Verdict};
 use serde_json::Value;
 
+use super::super::output::json_with;
 use super::Config;
 use super::auth::{Caller, Tokens};
 use super::decision_log::DecisionLog;
@@ -134,6 +135,12 @@ impl ApiError {
         ApiError { code, message: message.into(), diagnostics: None }
     }
 
+    /// A failure inside kensa: the caller learns no more than that (the panic hook has written
+    /// the masked report to the server's stderr).
+    pub fn internal() -> ApiError {
+        ApiError::new(Code::Internal, "kensa failed on this request; it has been reported in the server's log")
+    }
+
     fn body(&self) -> Value {
         let mut m = serde_json::Map::new();
         m.insert(String::from("code"), Value::from(self.code.as_str()));
@@ -244,6 +251,11 @@ impl State {
             });
         }
         Ok(())
+    }
+
+    /// [`State::ready`] as the error answer of a `/v1` route.
+    fn require_ready(&self) -> Result<(), ApiError> {
+        self.ready().map_err(|m| ApiError::new(Code::NotReady, m))
     }
 
     fn tokens(&self) -> Option<Arc<Tokens>> {
@@ -452,10 +464,7 @@ fn router(state: Arc<State>) -> Router {
             ApiError::new(Code::MethodNotAllowed, "this endpoint does not take this method; /openapi.json lists them")
         })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError::new(Code::Internal, "kensa failed on this request; it has been reported in the server's log")
-                .into_response()
-        }))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .with_state(state)
 }
 
@@ -472,14 +481,13 @@ fn open_route(state: &State, path: &str) -> bool {
 /// revision header, and the metrics.
 async fn guard(Shared(state): Shared<Arc<State>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req.uri().path().to_string();
-    let route = Metrics::route_index(&path);
+    let route = Metrics::route_index(req.uri().path());
+    let judged = req.uri().path().starts_with("/v1/");
     state.metrics.enter();
-    let mut response = match authenticate(&state, &req, &path) {
+    let mut response = match authenticate(&state, &req) {
         Err(e) => e.into_response(),
         Ok(caller) => {
             req.extensions_mut().insert(caller);
-            let judged = path.starts_with("/v1/");
             let deadline = tokio::time::Instant::from_std(started) + state.config.timeout;
             let permit = if judged {
                 match tokio::time::timeout(state.config.queue_wait, state.permits.acquire()).await {
@@ -522,7 +530,8 @@ async fn guard(Shared(state): Shared<Arc<State>>, mut req: Request, next: Next) 
     response
 }
 
-fn authenticate(state: &State, req: &Request, path: &str) -> Result<Caller, ApiError> {
+fn authenticate(state: &State, req: &Request) -> Result<Caller, ApiError> {
+    let path = req.uri().path();
     let Some(tokens) = state.tokens() else {
         // Loopback only (checked at start): whoever can connect is on this machine.
         return Ok(Caller { name: String::from("local"), admin: true });
@@ -597,19 +606,6 @@ fn caller_of(req: &Request) -> String {
     }
 }
 
-/// The verdict's JSON with `extra` members added after its own.
-fn verdict_json(v: &Verdict, extra: &[(&str, Value)]) -> String {
-    let mut text = serde_json::to_string(v).unwrap_or_else(|_| String::from("{}"));
-    if text.ends_with('}') {
-        text.pop();
-        for (k, val) in extra {
-            text.push_str(&format!(",{}:{}", Value::from(*k), val));
-        }
-        text.push('}');
-    }
-    text
-}
-
 /// One entry of the decision log.
 struct Logged<'a> {
     id: &'a str,
@@ -622,7 +618,15 @@ struct Logged<'a> {
     enrolled: Option<bool>,
 }
 
-fn log_decision(state: &State, engine: &Engine, e: Logged<'_>) {
+/// Count a decision (or a record that could not be judged) and append it to the decision log.
+fn record_decision(state: &State, engine: &Engine, e: Logged<'_>) {
+    match e.outcome {
+        Ok(v) => state.metrics.decision(v.decision),
+        Err(_) => state.metrics.record_error(),
+    }
+    if e.enrolled == Some(true) {
+        state.metrics.enrolled();
+    }
     let Some(log) = &state.log else { return };
     let mut m = serde_json::Map::new();
     m.insert(String::from("decision_id"), Value::from(e.id));
@@ -664,20 +668,6 @@ fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-fn judge(
-    engine: &Engine,
-    registry: Option<&dyn Registry>,
-    record: &Value,
-    explain: bool,
-) -> Result<Verdict, RecordError> {
-    match (registry, explain) {
-        (Some(r), true) => engine.explain_in(record, r),
-        (Some(r), false) => engine.evaluate_in(record, r),
-        (None, true) => engine.explain(record),
-        (None, false) => engine.evaluate(record),
-    }
-}
-
 /// Judge `records` (all of one request) and log each decision; with a registry, on the
 /// blocking pool.
 async fn judge_all(
@@ -695,9 +685,9 @@ async fn judge_all(
             let mut out = Vec::with_capacity(records.len());
             for record in records {
                 let started = Instant::now();
-                let outcome = judge(&engine, registry, &record, explain).map_err(ApiError::from);
+                let outcome = super::super::eval::judge(&engine, registry, &record, explain).map_err(ApiError::from);
                 let id = state.decision_id();
-                log_decision(
+                record_decision(
                     &state,
                     &engine,
                     Logged {
@@ -711,19 +701,13 @@ async fn judge_all(
                         enrolled: None,
                     },
                 );
-                match &outcome {
-                    Ok(v) => state.metrics.decision(v.decision),
-                    Err(_) => state.metrics.record_error(),
-                }
                 out.push((record, outcome.map(|v| (v, id))));
             }
             (out, revision)
         }
     };
     if state.registry.get().is_some() {
-        tokio::task::spawn_blocking(work).await.map_err(|_| {
-            ApiError::new(Code::Internal, "kensa failed on this request; it has been reported in the server's log")
-        })
+        tokio::task::spawn_blocking(work).await.map_err(|_| ApiError::internal())
     } else {
         Ok(work())
     }
@@ -747,7 +731,7 @@ async fn judge_all(
     )
 )]
 pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
-    state.ready().map_err(|m| ApiError::new(Code::NotReady, m))?;
+    state.require_ready()?;
     let explain = query_flag(&req, "explain")?;
     let caller = caller_of(&req);
     let body = read_json(&state, req).await?;
@@ -778,8 +762,7 @@ pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result
             return Err(ApiError::new(Code::Internal, "no record was judged"));
         };
         let (verdict, id) = outcome?;
-        let body =
-            verdict_json(&verdict, &[("decision_id", Value::from(id)), ("rules_revision", Value::from(revision))]);
+        let body = json_with(&verdict, &[("decision_id", Value::from(id)), ("rules_revision", Value::from(revision))]);
         return Ok(json_response(StatusCode::OK, body));
     }
     let mut body = String::with_capacity(256 * judged.len() + 64);
@@ -791,7 +774,7 @@ pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result
             body.push(',');
         }
         match outcome {
-            Ok((v, id)) => body.push_str(&verdict_json(v, &[("decision_id", Value::from(id.as_str()))])),
+            Ok((v, id)) => body.push_str(&json_with(v, &[("decision_id", Value::from(id.as_str()))])),
             Err(e) => body.push_str(&e.body().to_string()),
         }
     }
@@ -817,7 +800,7 @@ pub async fn evaluate(Shared(state): Shared<Arc<State>>, req: Request) -> Result
     )
 )]
 pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
-    state.ready().map_err(|m| ApiError::new(Code::NotReady, m))?;
+    state.require_ready()?;
     let caller = caller_of(&req);
     if state.config.registry.is_none() {
         return Err(ApiError::new(
@@ -848,7 +831,7 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
         let revision = engine.revision().to_string();
         let id = st.decision_id();
         let outcome = engine.enroll(record.clone(), store.as_ref()).map_err(ApiError::from);
-        log_decision(
+        record_decision(
             &st,
             &engine,
             Logged {
@@ -862,23 +845,12 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
                 enrolled: outcome.as_ref().ok().map(|e| e.enrolled),
             },
         );
-        match &outcome {
-            Ok(e) => {
-                st.metrics.decision(e.verdict.decision);
-                if e.enrolled {
-                    st.metrics.enrolled();
-                }
-            }
-            Err(_) => st.metrics.record_error(),
-        }
         outcome.map(|e| (e, id, revision))
     })
     .await
-    .map_err(|_| {
-        ApiError::new(Code::Internal, "kensa failed on this request; it has been reported in the server's log")
-    })?;
+    .map_err(|_| ApiError::internal())?;
     let (e, id, revision) = done?;
-    let body = verdict_json(
+    let body = json_with(
         &e.verdict,
         &[
             ("enrolled", Value::from(e.enrolled)),
@@ -907,16 +879,11 @@ pub async fn enroll(Shared(state): Shared<Arc<State>>, req: Request) -> Result<R
     )
 )]
 pub async fn check_fields(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
-    state.ready().map_err(|m| ApiError::new(Code::NotReady, m))?;
+    state.require_ready()?;
     let record = read_json(&state, req).await?;
     let engine = state.engine.load();
     let checked = engine.check_fields(&record)?;
-    let mut text = serde_json::to_string(&checked).unwrap_or_else(|_| String::from("{}"));
-    if text.ends_with('}') {
-        text.pop();
-        text.push_str(&format!(",\"rules_revision\":{}}}", Value::from(engine.revision())));
-    }
-    Ok(json_response(StatusCode::OK, text))
+    Ok(json_response(StatusCode::OK, json_with(&checked, &[("rules_revision", Value::from(engine.revision()))])))
 }
 
 /// The rules the service judges with: ids, titles, severities, the record schema as JSON

@@ -298,8 +298,9 @@ pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
     if let Some(schemas) = schemas {
         // Any object is judged (what the schema does not allow becomes findings such as
         // `schema.required`, not an error answer); `ValidRecord` is the shape that passes.
-        schemas.insert(String::from("ValidRecord"), record_schema(engine));
-        schemas.insert(String::from("EnrollRecord"), enroll_schema(engine));
+        let rules_schema = engine.json_schema();
+        schemas.insert(String::from("EnrollRecord"), enroll_schema(engine, &rules_schema));
+        schemas.insert(String::from("ValidRecord"), record_schema(rules_schema));
         schemas.insert(
             String::from("Record"),
             serde_json::json!({
@@ -320,8 +321,7 @@ pub fn document(engine: &kensa::Engine, tokens: bool, open: &[&str]) -> Value {
 
 /// The rules' record schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12 without the
 /// document-level keywords).
-fn record_schema(engine: &kensa::Engine) -> Value {
-    let mut schema = engine.json_schema();
+fn record_schema(mut schema: Value) -> Value {
     if let Some(m) = schema.as_object_mut() {
         m.remove("$schema");
         m.remove("$id");
@@ -334,13 +334,12 @@ fn record_schema(engine: &kensa::Engine) -> Value {
 /// What `/v1/enroll` takes: a `Record` whose id can be stored (`kensa::registry::record_uid`):
 /// text that is not blank, has no spaces around it and no control character in it (or a whole
 /// number, when the schema's id field is `int`), or no id at all (stored under a hash).
-fn enroll_schema(engine: &kensa::Engine) -> Value {
+fn enroll_schema(engine: &kensa::Engine, rules_schema: &Value) -> Value {
     let record = serde_json::json!({"$ref": "#/components/schemas/Record"});
     let Some(id) = engine.id_field() else {
         return serde_json::json!({"allOf": [record]});
     };
-    let declared =
-        engine.json_schema().pointer(&format!("/properties/{}", id.replace('~', "~0").replace('/', "~1"))).cloned();
+    let declared = rules_schema.pointer(&format!("/properties/{}", id.replace('~', "~0").replace('/', "~1"))).cloned();
     let text = declared.as_ref().and_then(|d| d.get("type")).and_then(Value::as_str) == Some("string");
     let storable = if text {
         // Not the field's `maxLength`: a longer id is judged (`schema.too_long`), not refused.
