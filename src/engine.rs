@@ -37,6 +37,8 @@ struct Chosen {
     records: Vec<Arc<serde_json::Value>>,
     /// The record's crowded keys, of which only the closest records were kept.
     crowded: Vec<eval::CrowdedKey>,
+    /// The counts of the record's term keys.
+    terms: Vec<crate::registry::TermStat>,
 }
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
@@ -44,6 +46,7 @@ pub static BUILTIN_RULES: &[(&str, &str)] = &[
     ("registry.kensa", include_str!("../rules/registry.kensa")),
     ("resident.kensa", include_str!("../rules/resident.kensa")),
     ("tables/prefectures.csv", include_str!("../rules/tables/prefectures.csv")),
+    ("tables/family-name-share.csv", include_str!("../rules/tables/family-name-share.csv")),
 ];
 
 /// A rule set that failed to compile, with every diagnostic found.
@@ -283,7 +286,7 @@ impl Engine {
         }
         let chosen = self.find_candidates(record, registry, opts.today, true)?;
         let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
-        eval::evaluate_with(&self.program, record, &opts, &candidates, &chosen.crowded)
+        eval::evaluate_with(&self.program, record, &opts, &candidates, &chosen.crowded, &chosen.terms)
     }
 
     /// How a record compares with every registry record that shares a blocking key with it
@@ -311,7 +314,7 @@ impl Engine {
         }
         let chosen = self.find_candidates(record, registry, today, skip_itself)?;
         let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
-        eval::compare_candidates(&self.program, record, today, &candidates)
+        eval::compare_candidates(&self.program, record, today, &candidates, &chosen.terms)
     }
 
     /// The registry records sharing a blocking key with `record`, of crowded keys the closest
@@ -346,8 +349,9 @@ impl Engine {
             // Equal content is equal id too; a record that only carries the id stays.
             lookup.records.retain(|f| *f.record != *record);
         }
+        let terms = std::mem::take(&mut lookup.terms);
         if lookup.crowded.is_empty() {
-            return Ok(Chosen { records: lookup.into_records(), crowded: Vec::new() });
+            return Ok(Chosen { records: lookup.into_records(), crowded: Vec::new(), terms });
         }
         let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(|f| Candidate { record: &f.record }).collect();
         let probability = eval::probabilities(&self.program, record, today, &candidates)?;
@@ -382,7 +386,7 @@ impl Engine {
             .filter(|(f, kept)| *kept || f.keys & !crowded_bits != 0)
             .map(|(f, _)| f.record)
             .collect();
-        Ok(Chosen { records, crowded: notes })
+        Ok(Chosen { records, crowded: notes, terms })
     }
 
     /// Like [`Engine::matches_in`], but a candidate with the record's own `id` is kept: for
@@ -407,7 +411,7 @@ impl Engine {
             return Ok(None);
         }
         let candidates = [Candidate { record: other }];
-        Ok(eval::compare_candidates(&self.program, record, today, &candidates)?.into_iter().next())
+        Ok(eval::compare_candidates(&self.program, record, today, &candidates, &[])?.into_iter().next())
     }
 
     /// What the `match` block needs of `record` (id, blocking keys, compared values), computed
@@ -421,6 +425,21 @@ impl Engine {
     /// `other`'s); `None` without a `match` block.
     pub fn compare_profiles(&self, profile: &MatchProfile, other: &MatchProfile) -> Option<CandidateMatch> {
         Some(eval::compare_profiles(self.program.matching.as_ref()?, profile, other))
+    }
+
+    /// How many of `population` have each value that the `frequency` comparisons count (the
+    /// records of the batch, for `kensa dedup`; of the registry file, for `kensa link`).
+    pub fn term_counts(&self, population: &[MatchProfile]) -> eval::TermCounts {
+        self.program.matching.as_ref().map(|m| eval::TermCounts::of(m, population)).unwrap_or_default()
+    }
+
+    /// Weigh the profiles' values by how common they are in `counts`: their comparisons then
+    /// carry the term-frequency adjustment, as against a registry that keeps the counts. A
+    /// population smaller than [`eval::MIN_COUNTED`] is weighed by the rules' fallback shares.
+    pub fn weigh_by_frequency(&self, profiles: &mut [MatchProfile], counts: &eval::TermCounts) {
+        if let Some(m) = &self.program.matching {
+            eval::weigh(m, profiles, counts);
+        }
     }
 
     /// Batch dedup: every pair of `profiles` that shares a blocking key is compared once (two
@@ -597,7 +616,18 @@ impl Engine {
             let (module, _) = syntax::parse_file(id, &file.text);
             for item in &module.items {
                 match item {
-                    Item::Match(m) => blocks.extend(m.blocks.iter().map(|b| squash(sources.slice(b.span)))),
+                    Item::Match(m) => {
+                        blocks.extend(m.blocks.iter().map(|b| squash(sources.slice(b.span))));
+                        // The values a `frequency` comparison counts are term keys, kept by the
+                        // store like blocking keys.
+                        blocks.extend(m.compares.iter().enumerate().filter(|(_, c)| c.frequency.is_some()).map(
+                            |(i, c)| {
+                                let part =
+                                    c.frequency.as_ref().and_then(|f| f.part.as_ref()).map_or("", |p| p.name.as_str());
+                                format!("term {i} of {part}: {}", squash(sources.slice(c.value.span)))
+                            },
+                        ));
+                    }
                     Item::Let(l) => {
                         lets.insert(l.name.name.clone(), squash(sources.slice(l.value.span)));
                     }
@@ -691,7 +721,14 @@ impl Engine {
                     }
                 };
                 let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
-                let verdict = eval::evaluate_with(&self.program, &entry.record, &opts, &candidates, &chosen.crowded);
+                let verdict = eval::evaluate_with(
+                    &self.program,
+                    &entry.record,
+                    &opts,
+                    &candidates,
+                    &chosen.crowded,
+                    &chosen.terms,
+                );
                 let accept = matches!(&verdict, Ok(v) if v.decision == crate::Decision::Accept);
                 outcome = Some(verdict);
                 accept && !uid_taken

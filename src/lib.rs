@@ -30,8 +30,8 @@ pub use describe::RuleInfo;
 pub use diagnostic::{Code, Diagnostic, Label, Level};
 pub use engine::{CompileError, Engine, PairScan, Report, check_builtin, check_path, today_in_japan};
 pub use eval::{
-    CandidateMatch, Comparison, FieldCheck, Finding, MatchProfile, PendingRule, RecordError, RuleOutcome, TraceEntry,
-    Verdict,
+    CandidateMatch, Comparison, FieldCheck, Finding, MIN_COUNTED, MatchProfile, PendingRule, RecordError, RuleOutcome,
+    TermCounts, TraceEntry, Verdict,
 };
 /// Fellegi-Sunter parameter estimation (`kensa train`) and match-block parameters.
 pub use limits::Limits;

@@ -471,3 +471,24 @@ fn normalize_keeps_windows_line_endings_out_of_the_output() {
     let r = normalize("digits", "12 34\r\n56-78\r\n");
     assert_eq!(r.stdout, "1234\n5678\n");
 }
+
+/// `kensa train` on the example registry with the standard rules re-estimates the comparisons
+/// but leaves `number` as written: its `same` level counts nothing by design (m = u), and
+/// training it would let a stolen My Number make a stranger look like its owner.
+#[test]
+fn train_leaves_a_comparison_held_as_written() {
+    let dir = workdir("train-held");
+    let out = dir.join("registry.kensa");
+    let r = run(&["train", "--random-pairs", "2000", "--out", out.to_str().unwrap(), "examples/registry.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // It reports the counts a registry of these records would weigh family names by.
+    assert!(r.stderr.contains("frequency of name: 2206 records, 104 values"), "{}", r.stderr);
+    let trained = std::fs::read_to_string(&out).unwrap();
+    let original = std::fs::read_to_string(format!("{ROOT}/rules/registry.kensa")).unwrap();
+    let block = |text: &str, start: &str| {
+        let at = text.find(start).unwrap();
+        text[at..at + text[at..].find('}').unwrap()].to_string()
+    };
+    assert_eq!(block(&trained, "compare number"), block(&original, "compare number"));
+    assert_ne!(block(&trained, "compare birth"), block(&original, "compare birth"), "the others are estimated");
+}

@@ -141,13 +141,43 @@ fn check_consistent(db: &Path, engine: &Engine, what: &str) -> Option<Contents> 
         let (block, key, rowid) = row.unwrap();
         keys.entry(by_rowid[&rowid].clone()).or_default().insert((block, key));
     }
-    // Every record has exactly the keys the rules compute for it.
+    // Every record has exactly the keys the rules compute for it, and the counts of the values
+    // that comparisons weigh by frequency (term keys) are the counts of the stored records.
+    let mut want_terms: BTreeMap<(u32, String), i64> = BTreeMap::new();
     for (uid, json) in &records {
         let value: serde_json::Value = serde_json::from_str(json).unwrap();
-        let want: BTreeSet<(u32, String)> = engine.blocking_keys(&value).into_iter().collect();
+        let (terms, blocks): (Vec<_>, Vec<_>) =
+            engine.blocking_keys(&value).into_iter().partition(|(b, _)| kensa::registry::is_term(*b));
+        let want: BTreeSet<(u32, String)> = blocks.into_iter().collect();
         let have = keys.get(uid).cloned().unwrap_or_default();
         assert_eq!(have, want, "{what}: the keys of `{uid}`");
+        for t in terms {
+            *want_terms.entry(t).or_default() += 1;
+        }
     }
+    let have_terms: BTreeMap<(u32, String), i64> = conn
+        .prepare("SELECT term, value, n FROM terms")
+        .unwrap()
+        .query_map([], |r| Ok(((r.get::<_, u32>(0)?, r.get::<_, String>(1)?), r.get::<_, i64>(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(have_terms, want_terms, "{what}: the term counts");
+    let totals: Vec<(u32, i64, i64)> = conn
+        .prepare("SELECT term, n, squares FROM term_totals ORDER BY term")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut want_totals: BTreeMap<u32, (i64, i64)> = BTreeMap::new();
+    for ((term, _), n) in &want_terms {
+        let t = want_totals.entry(*term).or_default();
+        t.0 += n;
+        t.1 += n * n;
+    }
+    let want_totals: Vec<(u32, i64, i64)> = want_totals.into_iter().map(|(t, (n, s))| (t, n, s)).collect();
+    assert_eq!(totals, want_totals, "{what}: the term totals");
     let meta: BTreeMap<String, String> = conn
         .prepare("SELECT name, value FROM meta")
         .unwrap()

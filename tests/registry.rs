@@ -366,3 +366,84 @@ fn keys_built_by_other_rules_are_detected_and_rebuilt() {
     assert!(key.ends_with('/'), "{key}");
     assert_consistent(&db);
 }
+
+/// The term-frequency adjustment of the `name` comparison of `record` (a copy of an enrolled
+/// resident under another id) against that resident.
+fn name_adjustment(engine: &Engine, registry: &dyn Registry, record: &serde_json::Value) -> f64 {
+    let mut copy = record.clone();
+    copy["id"] = serde_json::json!("COPY");
+    let matches = engine.matches_in(&copy, registry).unwrap();
+    let m = matches.iter().find(|m| m.id == record["id"].as_str().unwrap()).expect("the resident is a candidate");
+    let name = m.comparisons.iter().find(|c| c.name == "name").unwrap();
+    assert_eq!(name.level.as_deref(), Some("same"));
+    name.frequency_adjustment.expect("the family name agrees, so it is weighed")
+}
+
+#[test]
+fn family_names_are_weighed_by_how_common_they_are() {
+    let dir = workdir("frequency");
+    let db = dir.join("registry.db");
+    import(&db, &example("registry.jsonl"));
+    let engine = engine();
+    let keys = |v: &serde_json::Value| engine.blocking_keys(v);
+    let sqlite = SqliteRegistry::open_write(&db, &engine.key_version(), &keys).unwrap();
+    let text = std::fs::read_to_string(example("registry.jsonl")).unwrap();
+    let residents: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let memory = engine.memory_registry(residents.clone());
+
+    // The most common family name of the registry, and one that only one resident has.
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in &residents {
+        *counts.entry(r["family_name"].as_str().unwrap()).or_default() += 1;
+    }
+    let common = residents.iter().max_by_key(|r| counts[r["family_name"].as_str().unwrap()]).unwrap();
+    let rare = residents.iter().min_by_key(|r| counts[r["family_name"].as_str().unwrap()]).unwrap();
+    let rare_n = counts[rare["family_name"].as_str().unwrap()] as u64;
+    assert!(counts[common["family_name"].as_str().unwrap()] >= 20 && rare_n <= 5);
+
+    // The registry's own counts (2,206 residents, 104 family names): the common name weighs
+    // less than an average one, the rare name more; the embedded store and the memory registry
+    // count alike.
+    for registry in [&sqlite as &dyn Registry, &memory] {
+        let (c, r) = (name_adjustment(&engine, registry, common), name_adjustment(&engine, registry, rare));
+        assert!(c < -0.5 && r > 2.0, "common {c}, rare {r}");
+    }
+    let c = name_adjustment(&engine, &sqlite, common);
+    assert!((c - name_adjustment(&engine, &memory, common)).abs() < 1e-9);
+
+    // Enrolling counts: the rare name's count goes up by one.
+    let rare_keys = engine.blocking_keys(rare);
+    let count = |reg: &SqliteRegistry| {
+        let lookup = reg.candidates(&rare_keys).unwrap();
+        assert_eq!(lookup.terms.len(), 1, "one counted value: the family name");
+        (lookup.terms[0].count, lookup.terms[0].total)
+    };
+    assert_eq!(count(&sqlite), (rare_n, 2206));
+    let mut sibling = rare.clone();
+    for (field, value) in [("id", "NEW-1"), ("given_name", "新太"), ("given_name_kana", "アラタ"), ("my_number", "")]
+    {
+        sibling[field] = serde_json::json!(value);
+    }
+    sibling["birth_date"] = serde_json::json!("2001-01-01");
+    engine.enroll(sibling, &sqlite).unwrap();
+    assert_eq!(count(&sqlite), (rare_n + 1, 2207));
+    drop(sqlite);
+
+    // Rebuilding the keys counts the same.
+    ok(&kensa(&["registry", "rebuild", "--db", db.to_str().unwrap()]));
+    let reopened = SqliteRegistry::open_read(&db, &engine.key_version()).unwrap();
+    assert_eq!(count(&reopened), (rare_n + 1, 2207));
+
+    // A registry too small to count is weighed by the rules' table of common family names:
+    // 佐藤 weighs less, a name the table does not list more.
+    let mut sato = rare.clone();
+    sato["family_name"] = serde_json::json!("佐藤");
+    sato["id"] = serde_json::json!("SATO");
+    let mut teshigawara = rare.clone();
+    teshigawara["family_name"] = serde_json::json!("勅使河原");
+    teshigawara["id"] = serde_json::json!("TESHIGAWARA");
+    let small = engine.memory_registry(vec![sato.clone(), teshigawara.clone()]);
+    assert!(small.len() < kensa::MIN_COUNTED as usize);
+    let (s, t) = (name_adjustment(&engine, &small, &sato), name_adjustment(&engine, &small, &teshigawara));
+    assert!(s < -2.0 && t > 2.0, "佐藤 {s}, 勅使河原 {t}");
+}

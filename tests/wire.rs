@@ -64,13 +64,18 @@ fn the_small_types_round_trip_as_their_names() {
         id: "P1".into(),
         probability: 0.25,
         comparisons: vec![
-            Comparison { name: "name".into(), level: Some("exact".into()), weight: 3.5 },
-            Comparison { name: "dob".into(), level: None, weight: 0.0 },
+            Comparison {
+                name: "name".into(),
+                level: Some("exact".into()),
+                weight: 3.5,
+                frequency_adjustment: Some(-1.25),
+            },
+            Comparison { name: "dob".into(), level: None, weight: 0.0, frequency_adjustment: None },
         ],
     };
     assert_eq!(
         round_trip(&m),
-        r#"{"id":"P1","probability":0.25,"comparisons":[{"name":"name","level":"exact","weight":3.5},{"name":"dob","level":null,"weight":0.0}]}"#
+        r#"{"id":"P1","probability":0.25,"comparisons":[{"name":"name","level":"exact","weight":3.5,"frequency_adjustment":-1.25},{"name":"dob","level":null,"weight":0.0}]}"#
     );
     let c = FieldCheck {
         verdict: Verdict { id: None, decision: Decision::Accept, score: 100, findings: Vec::new(), trace: None },

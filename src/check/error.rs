@@ -35,6 +35,7 @@ pub enum CheckCode {
     BadComparator,
     BadLevel,
     BadProbability,
+    BadFrequency,
     NoMatchBlock,
     CandidateOutside,
     NestedQuantifier,
@@ -76,6 +77,7 @@ impl CheckCode {
         CheckCode::BadComparator,
         CheckCode::BadLevel,
         CheckCode::BadProbability,
+        CheckCode::BadFrequency,
         CheckCode::NoMatchBlock,
         CheckCode::CandidateOutside,
         CheckCode::NestedQuantifier,
@@ -117,6 +119,7 @@ impl CheckCode {
             CheckCode::BadComparator => "kensa::check::bad_comparator",
             CheckCode::BadLevel => "kensa::check::bad_level",
             CheckCode::BadProbability => "kensa::check::bad_probability",
+            CheckCode::BadFrequency => "kensa::check::bad_frequency",
             CheckCode::NoMatchBlock => "kensa::check::no_match_block",
             CheckCode::CandidateOutside => "kensa::check::candidate_outside",
             CheckCode::NestedQuantifier => "kensa::check::nested_quantifier",
@@ -204,6 +207,9 @@ impl CheckCode {
             }
             CheckCode::BadProbability => {
                 "`m`, `u` and `prior` are probabilities: greater than 0 and at most 1 (`prior` below 1)."
+            }
+            CheckCode::BadFrequency => {
+                "`frequency of PART fallback MAP` weighs agreement on a common value less and on a rare one more. On a comparison of parts it names one of the parts; on one value it names none. The fallback is a `map` from a value to its share of the population (a number between 0 and 1), used while the registry is too small to count."
             }
             CheckCode::NoMatchBlock => {
                 "`any candidate`, `no candidate` and `count candidates` look at registry records found by the `match` block, but the rule set has none. Add `match { block on …; compare … }`."

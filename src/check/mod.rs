@@ -139,6 +139,18 @@ pub struct CompareInfo {
     pub value: Expr,
     pub comparator: Comparator,
     pub levels: Vec<LevelInfo>,
+    /// The part names of a comparison of parts (empty for one value).
+    pub parts: Vec<String>,
+    pub frequency: Option<FrequencyInfo>,
+}
+
+/// A checked `frequency …` clause.
+#[derive(Clone, Debug)]
+pub struct FrequencyInfo {
+    /// The part whose value is counted (0 for a comparison of one value).
+    pub part: usize,
+    /// The fallback map: value → share of the population.
+    pub fallback: Vec<(String, f64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -341,11 +353,11 @@ impl Checker<'_> {
                         self.env.tables.push(TableInfo { name: t.name.name.clone(), data, span: t.span });
                     } else {
                         // Keep the name resolvable so that one bad file does not cascade.
-                        self.env.tables.push(TableInfo {
-                            name: t.name.name.clone(),
-                            data: TableData::TextSet(Vec::new()),
-                            span: t.span,
-                        });
+                        let data = match t.kind {
+                            TableKind::Map => TableData::Map(Vec::new()),
+                            TableKind::Set => TableData::TextSet(Vec::new()),
+                        };
+                        self.env.tables.push(TableInfo { name: t.name.name.clone(), data, span: t.span });
                     }
                 }
                 _ => {}
@@ -941,7 +953,26 @@ impl Checker<'_> {
                 );
             }
             let t = self.expr(&c.value);
+            let parts: Vec<String> = c.parts.iter().map(|p| p.name.clone()).collect();
+            for (i, p) in c.parts.iter().enumerate() {
+                if parts.get(..i).is_some_and(|before| before.contains(&p.name)) {
+                    self.err(CheckCode::DuplicateName, p.span, format!("part `{}` is named twice", p.name), "again");
+                }
+            }
             let comparator = match Comparator::from_name(&c.comparator.name) {
+                Some(Comparator::Exact) if !parts.is_empty() => Comparator::Parts,
+                Some(_) if !parts.is_empty() => {
+                    self.err(
+                        CheckCode::BadComparator,
+                        c.comparator.span,
+                        "a value of parts is compared part by part with `exact`",
+                        "use `exact`",
+                    )
+                    .help = Some(String::from(
+                        "compare the parts with `exact` (fold how they are written first, e.g. `key.fold(family_name)`), or compare one value with this comparator",
+                    ));
+                    Comparator::Parts
+                }
                 Some(k) => k,
                 None => {
                     let help = did_you_mean(&c.comparator.name, Comparator::NAMES.iter().copied())
@@ -960,7 +991,7 @@ impl Checker<'_> {
             let fits = match comparator {
                 Comparator::Date => matches!(t, Ty::Date | Ty::Any),
                 Comparator::Number => matches!(t, Ty::Int | Ty::Float | Ty::Any),
-                Comparator::Exact => true,
+                Comparator::Exact | Comparator::Parts => true,
                 _ => matches!(t, Ty::Text | Ty::Enum(_) | Ty::Any),
             };
             if !fits {
@@ -981,6 +1012,30 @@ impl Checker<'_> {
                     ast::LevelTest::Swapped => Test::Swapped,
                     ast::LevelTest::YearTypo => Test::YearTypo,
                     ast::LevelTest::WithinDays(n) => Test::WithinDays(n),
+                    ast::LevelTest::PartSame => {
+                        let part = l.part.as_ref();
+                        match part.and_then(|p| parts.iter().position(|x| *x == p.name)) {
+                            Some(i) => Test::PartSame(u8::try_from(i).unwrap_or(u8::MAX)),
+                            None => {
+                                let span = part.map_or(l.span, |p| p.span);
+                                let name = part.map_or("", |p| p.name.as_str());
+                                let d = self.err(
+                                    CheckCode::BadLevel,
+                                    span,
+                                    format!("`same {name}`: this comparison has no part `{name}`"),
+                                    "no such part",
+                                );
+                                d.help = Some(if parts.is_empty() {
+                                    String::from(
+                                        "`same PART` is for a value of parts: `compare name = (family: …, given: …) using exact`",
+                                    )
+                                } else {
+                                    format!("its parts: {}", parts.join(", "))
+                                });
+                                Test::Else
+                            }
+                        }
+                    }
                     ast::LevelTest::Else => Test::Else,
                 };
                 if !test.fits(comparator) {
@@ -991,7 +1046,7 @@ impl Checker<'_> {
                         "does not fit",
                     )
                     .help = Some(String::from(
-                        "`similarity >= …` is for jaro_winkler; `distance <= …` for levenshtein and damerau; `difference <= …` for number; `swapped`, `year_typo`, `within N days` for date",
+                        "`similarity >= …` is for jaro_winkler; `distance <= …` for levenshtein and damerau; `difference <= …` for number; `swapped`, `year_typo`, `within N days` for date; `same PART` and `swapped` for a value of parts",
                     ));
                 }
                 for (what, p) in [("m", l.m), ("u", l.u)] {
@@ -1015,9 +1070,83 @@ impl Checker<'_> {
                 )
                 .help = Some(String::from("add e.g. `other: else m 0.05 u 0.95` as the last level"));
             }
-            compares.push(CompareInfo { name: c.name.name.clone(), value: c.value.clone(), comparator, levels });
+            let frequency = c.frequency.as_ref().map(|f| self.frequency(f, &parts));
+            compares.push(CompareInfo {
+                name: c.name.name.clone(),
+                value: c.value.clone(),
+                comparator,
+                levels,
+                parts,
+                frequency,
+            });
         }
         MatchInfo { prior, blocks: m.blocks.clone(), compares }
+    }
+
+    /// A `frequency [of PART] [fallback MAP]` clause.
+    fn frequency(&mut self, f: &ast::Frequency, parts: &[String]) -> FrequencyInfo {
+        let part = match (&f.part, parts.is_empty()) {
+            (None, true) => 0,
+            (Some(p), false) => match parts.iter().position(|x| *x == p.name) {
+                Some(i) => i,
+                None => {
+                    self.err(
+                        CheckCode::BadFrequency,
+                        p.span,
+                        format!("this comparison has no part `{}`", p.name),
+                        "no such part",
+                    )
+                    .help = Some(format!("its parts: {}", parts.join(", ")));
+                    0
+                }
+            },
+            (None, false) => {
+                self.err(CheckCode::BadFrequency, f.span, "say which part is counted", "which part?").help =
+                    Some(format!("e.g. `frequency of {}`", parts.first().map_or("family", String::as_str)));
+                0
+            }
+            (Some(p), true) => {
+                self.err(CheckCode::BadFrequency, p.span, "this comparison has one value, not parts", "no parts")
+                    .help =
+                    Some(String::from("write `frequency` alone, or compare a value of parts: `(family: …, given: …)`"));
+                0
+            }
+        };
+        let mut fallback = Vec::new();
+        if let Some(name) = &f.fallback {
+            self.used.insert(name.name.clone());
+            let table = self.env.tables.iter().find(|t| t.name == name.name).map(|t| t.data.clone());
+            match table {
+                Some(TableData::Map(entries)) => {
+                    for (value, share) in entries {
+                        match share.trim().parse::<f64>() {
+                            Ok(x) if x > 0.0 && x <= 1.0 => fallback.push((value, x)),
+                            _ => {
+                                self.err(
+                                    CheckCode::BadFrequency,
+                                    name.span,
+                                    format!("in map `{}`, the share of `{value}` is `{share}`, not a number between 0 and 1", name.name),
+                                    "this map",
+                                );
+                                break;
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    self.err(
+                        CheckCode::BadFrequency,
+                        name.span,
+                        format!("`{}` is not a map", name.name),
+                        "not a map",
+                    )
+                    .help = Some(String::from(
+                        "declare the shares first: `map family_name_share = file(\"family-name-share.tsv\")` (value, tab, share)",
+                    ));
+                }
+            }
+        }
+        FrequencyInfo { part, fallback }
     }
 
     // ------------------------------------------------------------------ decide

@@ -2,7 +2,8 @@
 //!
 //! Every record is compared with the records of the same file that share a blocking key (on
 //! all cores). Each unordered pair is written once, `left` < `right` by id, sorted by
-//! (left, right): `{"left","right","probability","weights":{comparison:{"level","weight"}}}`.
+//! (left, right): `{"left","right","probability","weights":{comparison:{"level","weight"}}}` (and
+//! `"frequency_adjustment"`, the part of the weight a `frequency` comparison adds or takes).
 //! With `--clusters`, the connected components of those pairs follow in the same stream, one
 //! `{"cluster":[ids…]}` line each (ids sorted, clusters sorted by their first id). Records
 //! without an id, or that cannot be read, are reported on stderr and left out (exit code 1).
@@ -104,7 +105,11 @@ impl Pair {
                 out.push(',');
             }
             let level = c.level.as_deref().map_or_else(|| String::from("null"), q);
-            out.push_str(&format!("{}:{{\"level\":{level},\"weight\":{}}}", q(&c.name), number(round(c.weight, 3))));
+            out.push_str(&format!("{}:{{\"level\":{level},\"weight\":{}", q(&c.name), number(round(c.weight, 3))));
+            if let Some(a) = c.frequency_adjustment {
+                out.push_str(&format!(",\"frequency_adjustment\":{}", number(round(a, 3))));
+            }
+            out.push('}');
         }
         out.push_str("}}");
         out
@@ -314,10 +319,13 @@ pub fn run(args: Args) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let read = match args.common.read(&engine, &pool, &args.input, "") {
+    let mut read = match args.common.read(&engine, &pool, &args.input, "") {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Agreement on a common value weighs less: counted over the file itself.
+    let counts = engine.term_counts(&read.profiles);
+    engine.weigh_by_frequency(&mut read.profiles, &counts);
     let (pairs, comparisons) = pool.install(|| find_pairs(&engine, &read.profiles, args.threshold));
     let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
     let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
@@ -370,13 +378,18 @@ mod tests {
             right: "y".into(),
             probability: 0.123_456_78,
             comparisons: vec![
-                kensa::Comparison { name: "z".into(), level: Some("same".into()), weight: 1.23456 },
-                kensa::Comparison { name: "a".into(), level: None, weight: 0.0 },
+                kensa::Comparison {
+                    name: "z".into(),
+                    level: Some("same".into()),
+                    weight: 1.23456,
+                    frequency_adjustment: Some(-2.5),
+                },
+                kensa::Comparison { name: "a".into(), level: None, weight: 0.0, frequency_adjustment: None },
             ],
         };
         assert_eq!(
             p.to_json(),
-            r#"{"left":"x","right":"y","probability":0.123457,"weights":{"z":{"level":"same","weight":1.235},"a":{"level":null,"weight":0.0}}}"#
+            r#"{"left":"x","right":"y","probability":0.123457,"weights":{"z":{"level":"same","weight":1.235,"frequency_adjustment":-2.5},"a":{"level":null,"weight":0.0}}}"#
         );
     }
 }

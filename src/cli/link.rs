@@ -40,10 +40,13 @@ pub fn run(args: Args) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let read = match args.common.read(&engine, &pool, &args.input, "") {
+    let mut read = match args.common.read(&engine, &pool, &args.input, "") {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // Agreement on a common value weighs less: counted over the registry file.
+    let counts = engine.term_counts(&enrolled.profiles);
+    engine.weigh_by_frequency(&mut read.profiles, &counts);
     let (records, registry) = (&read.profiles, &enrolled.profiles);
     let scan = pool.install(|| engine.link_pairs(registry, records, args.threshold));
     super::dedup::crowded_note(scan.crowded_keys, "the first");

@@ -47,12 +47,24 @@ pub struct Args {
     common: MatchOptions,
 }
 
-/// The agreement pattern of a compared pair: one level index per comparison.
+/// Whether a comparison is held as written: one of its levels is written with m = u, so that it
+/// counts nothing there by design (the standard rules' `number`: agreement on a My Number is
+/// what the rules verify, not evidence that two records are one person). Estimating it would
+/// undo that, so `train` leaves its numbers alone and leaves it out of the patterns.
+pub fn held(c: &em::CompareParameters) -> bool {
+    c.levels.iter().any(|l| l.m == l.u)
+}
+
+/// The agreement pattern of a compared pair: one level index per comparison (`None` for a
+/// value absent on either side, and for a comparison [`held`] as written).
 pub fn pattern(params: &MatchParameters, m: &kensa::CandidateMatch) -> Vec<Option<u16>> {
     params
         .compares
         .iter()
         .map(|c| {
+            if held(c) {
+                return None;
+            }
             let cmp = m.comparisons.iter().find(|x| x.name == c.name)?;
             let level = cmp.level.as_deref()?;
             c.levels.iter().position(|l| l.name == level).and_then(|i| u16::try_from(i).ok())
@@ -135,7 +147,18 @@ pub fn train(
         init.u = em::u_from_pairs(&random, &sizes, opts.floor);
     }
     let patterns = blocked_patterns(engine, params, records);
-    (em::estimate(&patterns, &init, opts), patterns)
+    let mut result = em::estimate(&patterns, &init, opts);
+    let written = params.model();
+    for (k, c) in params.compares.iter().enumerate() {
+        if held(c) {
+            for (to, from) in [(&mut result.model.m, &written.m), (&mut result.model.u, &written.u)] {
+                if let (Some(t), Some(f)) = (to.get_mut(k), from.get(k)) {
+                    t.clone_from(f);
+                }
+            }
+        }
+    }
+    (result, patterns)
 }
 
 pub fn run(args: Args) -> u8 {
@@ -218,6 +241,30 @@ pub fn run(args: Args) -> u8 {
                 level.u
             );
         }
+    }
+    // The values the `frequency` comparisons count, as a registry of these records would.
+    let counts = engine.term_counts(&read.profiles);
+    for (i, total, distinct, agreement) in counts.summary() {
+        let name = params.compares.get(i).map_or("?", |c| c.name.as_str());
+        let top: Vec<String> = counts
+            .most_common(i, 5)
+            .iter()
+            // Only values many records share: an aggregate, never one person's name.
+            .filter(|(_, n)| *n >= 10)
+            .map(|(v, n)| {
+                format!("{} {:.2}%", kensa::internal::shorten(v, 20), 100.0 * *n as f64 / total.max(1) as f64)
+            })
+            .collect();
+        say!(
+            "  frequency of {name}: {total} records, {distinct} values, two agree by chance {}; most common: {}{}",
+            em::format_probability(agreement),
+            if top.is_empty() { String::from("none shared by 10 or more") } else { top.join(", ") },
+            if total < kensa::MIN_COUNTED {
+                " (fewer than 1,000: a registry this small is weighed by the fallback)"
+            } else {
+                ""
+            }
+        );
     }
     let left_out = read.left_out;
     if left_out > 0 { exit::SOME_FAILED } else { exit::OK }

@@ -103,6 +103,33 @@ pub struct CCompare {
     pub levels: Box<[Box<str>]>,
     /// log2(m/u) per level.
     pub weights: Box<[f64]>,
+    /// `frequency …`: agreement is weighed by how common the value is.
+    pub frequency: Option<CFrequency>,
+}
+
+/// A compiled `frequency [of PART] [fallback MAP]`.
+#[derive(Clone, Debug)]
+pub struct CFrequency {
+    /// The counted part (0 for a comparison of one value).
+    pub part: usize,
+    /// Per level: whether the level asserts that the counted value agrees (`same`, or
+    /// `same PART` of the counted part), so that its weight is adjusted.
+    pub adjusts: Box<[bool]>,
+    /// The fallback shares, value → share.
+    pub fallback: rustc_hash::FxHashMap<Box<str>, f64>,
+    /// Σ share² of the fallback: the chance that two people picked at random agree.
+    pub fallback_agreement: f64,
+    /// The share of a value the fallback does not list: its `*` row, else the smallest listed
+    /// share (a value left out of a list of the most common is at most that common).
+    pub fallback_floor: f64,
+}
+
+impl CFrequency {
+    /// The value counted, of a compared text (the part, for a comparison of parts).
+    pub fn counted<'t>(&self, parts: bool, text: &'t str) -> Option<&'t str> {
+        let v = if parts { text.split(linkage::PART_SEPARATOR).nth(self.part)? } else { text };
+        (!v.is_empty()).then_some(v)
+    }
 }
 
 /// The compiled `match` block.
@@ -422,6 +449,22 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
                 tests: c.levels.iter().map(|l| l.test).collect(),
                 levels: c.levels.iter().map(|l| l.name.as_str().into()).collect(),
                 weights: c.levels.iter().map(|l| linkage::weight(l.m, l.u)).collect(),
+                frequency: c.frequency.as_ref().map(|f| {
+                    let parts = c.parts.len().max(1);
+                    let bit = 1u64 << f.part.min(63);
+                    // `*`: the share of a value the map does not list.
+                    let other = f.fallback.iter().find(|(k, _)| k == "*").map(|(_, v)| *v);
+                    let fallback: rustc_hash::FxHashMap<Box<str>, f64> =
+                        f.fallback.iter().filter(|(k, _)| k != "*").map(|(k, v)| (k.as_str().into(), *v)).collect();
+                    CFrequency {
+                        part: f.part,
+                        adjusts: c.levels.iter().map(|l| linkage::agreeing_parts(l.test, parts) & bit != 0).collect(),
+                        fallback_agreement: fallback.values().map(|x| x * x).sum(),
+                        fallback_floor: other
+                            .unwrap_or_else(|| fallback.values().copied().fold(f64::INFINITY, f64::min)),
+                        fallback,
+                    }
+                }),
             })
             .collect(),
     });

@@ -20,7 +20,8 @@ use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
 pub use profile::MatchProfile;
-pub(crate) use profile::{compare as compare_profiles, probability as profile_probability, profile};
+pub use profile::{MIN_COUNTED, TermCounts};
+pub(crate) use profile::{compare as compare_profiles, probability as profile_probability, profile, weigh};
 pub use verdict::{
     CandidateMatch, Comparison, FieldCheck, Finding, PendingRule, RecordError, RuleOutcome, TraceEntry, Verdict,
 };
@@ -93,6 +94,8 @@ pub struct Candidate<'c> {
 
 /// The blocking keys of a record: (index of the `block on …` line, key text). Absent keys are
 /// left out. The registry stores the same keys for its records.
+/// With them, the term keys of the values its `frequency` comparisons count
+/// ([`crate::registry::TERM_BLOCK`]): a store counts those instead of indexing by them.
 pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date) -> Vec<(u32, String)> {
     let Some(m) = &program.matching else { return Vec::new() };
     let serde_json::Value::Object(obj) = record else { return Vec::new() };
@@ -101,7 +104,12 @@ pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date)
     if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
-    keys_of(&mut frame, m)
+    let mut keys = keys_of(&mut frame, m);
+    if m.compares.iter().any(|c| c.frequency.is_some()) {
+        let values: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
+        keys.extend(profile::term_keys(m, &values));
+    }
+    keys
 }
 
 /// The blocking keys of the record loaded into `frame`.
@@ -123,11 +131,13 @@ pub fn compare_candidates(
     record: &serde_json::Value,
     today: Date,
     candidates: &[Candidate<'_>],
+    terms: &[crate::registry::TermStat],
 ) -> Result<Vec<CandidateMatch>, RecordError> {
     let serde_json::Value::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today }, candidates);
+    frame.terms = terms.to_vec();
     let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
     frame.ensure_candidates();
@@ -138,7 +148,7 @@ pub fn compare_candidates(
         .map(|c| CandidateMatch {
             id: c.id,
             probability: c.probability,
-            comparisons: profile::comparisons(m, &c.levels, &c.weights),
+            comparisons: profile::comparisons(m, &c.levels, &c.weights, &c.adjusted),
         })
         .collect())
 }
@@ -158,7 +168,8 @@ pub fn probabilities(
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     frame.load_record(obj, &EvalOptions::reading(today), &mut Vec::new())?;
     let mine: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
-    Ok(candidates.iter().map(|c| frame.read_candidate(m, &mine, c).map_or(0.0, |f| f.probability)).collect())
+    let adjust = frame.adjustments(m, &mine);
+    Ok(candidates.iter().map(|c| frame.read_candidate(m, &mine, &adjust, c).map_or(0.0, |f| f.probability)).collect())
 }
 
 /// Evaluate one record without a registry: rules about candidates are not applicable.
@@ -188,8 +199,9 @@ pub fn evaluate_with(
     opts: &EvalOptions,
     candidates: &[Candidate<'_>],
     crowded: &[CrowdedKey],
+    terms: &[crate::registry::TermStat],
 ) -> Result<Verdict, RecordError> {
-    run(program, record, opts, Some((candidates, crowded)), None)
+    run(program, record, opts, Some((candidates, crowded, terms)), None)
 }
 
 /// Evaluate a record; with `pending` (checking a partly filled form, `opts.partial`), a rule
@@ -198,15 +210,16 @@ fn run(
     program: &Program,
     record: &serde_json::Value,
     opts: &EvalOptions,
-    registry: Option<(&[Candidate<'_>], &[CrowdedKey])>,
+    registry: Option<(&[Candidate<'_>], &[CrowdedKey], &[crate::registry::TermStat])>,
     mut pending: Option<&mut Vec<PendingRule>>,
 ) -> Result<Verdict, RecordError> {
-    let candidates = registry.map(|(c, _)| c);
+    let candidates = registry.map(|(c, _, _)| c);
     let serde_json::Value::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates.unwrap_or(&[]));
     frame.registry = candidates.is_some();
+    frame.terms = registry.map(|(_, _, t)| t.to_vec()).unwrap_or_default();
     frame.show_secrets = opts.show_secrets;
     frame.budget = opts.budget;
     frame.deadline = opts.deadline;
@@ -220,7 +233,7 @@ fn run(
     frame.load_record(obj, opts, &mut findings)?;
     // The findings about fields the record lacks or that cannot be read.
     let schema_findings = findings.len();
-    if let (Some((_, crowded)), Some(m)) = (registry, &program.matching) {
+    if let (Some((_, crowded, _)), Some(m)) = (registry, &program.matching) {
         findings.extend(crowded.iter().map(|c| crowded_finding(m, c)));
     }
     for f in &findings {
@@ -447,6 +460,8 @@ struct Frame<'p, 'r> {
     deadline: Option<std::time::Instant>,
     /// Checking a partly filled form: which field slots are filled (empty otherwise).
     filled: Vec<bool>,
+    /// The registry's counts of the record's term keys (`frequency` comparisons).
+    terms: Vec<crate::registry::TermStat>,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -455,6 +470,8 @@ struct CandFrame<'p, 'r> {
     frame: Frame<'p, 'r>,
     levels: Vec<Option<usize>>,
     weights: Vec<f64>,
+    /// The term-frequency adjustment included in each weight.
+    adjusted: Vec<Option<f64>>,
     probability: f64,
 }
 
@@ -477,7 +494,23 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             budget: u64::MAX,
             deadline: None,
             filled: Vec::new(),
+            terms: Vec::new(),
         }
+    }
+
+    /// The term-frequency adjustment of each compare line for the record's compared values.
+    fn adjustments(&self, m: &crate::compile::CMatch, mine: &[Value<'r>]) -> Vec<Option<f64>> {
+        m.compares
+            .iter()
+            .zip(mine)
+            .enumerate()
+            .map(|(i, (c, v))| {
+                c.frequency.as_ref()?;
+                let block = profile::term_block(i);
+                let stat = self.terms.iter().find(|t| t.term == block).copied();
+                profile::adjustment(c, comparable(v), stat)
+            })
+            .collect()
     }
 
     /// Whether the record's deadline has passed (never without one).
@@ -496,6 +529,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             return;
         };
         let mine: Vec<Value<'r>> = m.compares.iter().map(|c| self.eval(c.value)).collect();
+        let adjust = self.adjustments(m, &mine);
         let mut frames = Vec::with_capacity(self.candidates.len());
         for cand in self.candidates {
             // Each candidate costs its compared values and the comparators' work; when the
@@ -504,7 +538,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             if self.steps > self.budget || self.past_deadline() {
                 break;
             }
-            if let Some(c) = self.read_candidate(m, &mine, cand) {
+            if let Some(c) = self.read_candidate(m, &mine, &adjust, cand) {
                 frames.push(c);
             }
         }
@@ -518,6 +552,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         &mut self,
         m: &'p crate::compile::CMatch,
         mine: &[Value<'r>],
+        adjust: &[Option<f64>],
         cand: &'r Candidate<'r>,
     ) -> Option<CandFrame<'p, 'r>> {
         let program = self.program;
@@ -527,20 +562,22 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         let id = program.record_id(cand.record).unwrap_or_default();
         let mut levels = Vec::with_capacity(m.compares.len());
         let mut weights = Vec::with_capacity(m.compares.len());
+        let mut adjusted = Vec::with_capacity(m.compares.len());
         let mut total = 0.0;
-        for (c, a) in m.compares.iter().zip(mine) {
+        for (i, (c, a)) in m.compares.iter().zip(mine).enumerate() {
             let b = frame.eval(c.value);
             let (a, b) = (comparable(a), comparable(&b));
             if let (Some(x), Some(y)) = (a, b) {
                 self.steps = self.steps.saturating_add(linkage::work(c.comparator, x, y));
             }
-            let (level, w) = profile::score(c, a, b);
+            let (level, w, adj) = profile::score(c, a, b, adjust.get(i).copied().flatten());
             total += w;
             levels.push(level);
             weights.push(w);
+            adjusted.push(adj);
         }
         let probability = linkage::probability(m.prior, total);
-        Some(CandFrame { id, frame, levels, weights, probability })
+        Some(CandFrame { id, frame, levels, weights, adjusted, probability })
     }
 
     fn quantify(&mut self, quant: Quant, cond: Option<NodeId>) -> Value<'r> {
@@ -829,9 +866,13 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             let Some(c) = frames.get(i) else { continue };
             ids.push(c.id.clone());
             let mut weights = serde_json::Map::new();
-            for ((cmp, level), w) in m.compares.iter().zip(&c.levels).zip(&c.weights) {
+            for (((cmp, level), w), adj) in m.compares.iter().zip(&c.levels).zip(&c.weights).zip(&c.adjusted) {
                 let level = level.and_then(|l| cmp.levels.get(l)).map_or("absent", |n| &**n);
-                weights.insert(cmp.name.to_string(), serde_json::json!({"level": level, "weight": round3(*w)}));
+                let mut item = serde_json::json!({"level": level, "weight": round3(*w)});
+                if let (Some(a), Some(obj)) = (adj, item.as_object_mut()) {
+                    obj.insert(String::from("frequency_adjustment"), serde_json::json!(round3(*a)));
+                }
+                weights.insert(cmp.name.to_string(), item);
             }
             items.push(serde_json::json!({"id": c.id, "probability": round3(c.probability), "weights": weights}));
         }

@@ -7,8 +7,9 @@
 
 use crate::builtins::Ctx;
 use crate::compile::{CCompare, CMatch, Program};
-use crate::linkage::{self, Cmp};
+use crate::linkage::{self, Cmp, Comparator};
 use crate::normalize::date::Date;
+use crate::registry::{TERM_BLOCK, TermStat};
 use crate::value::Value;
 
 use super::{CandidateMatch, Comparison, EvalOptions, Frame, RecordError, comparable, json_kind};
@@ -50,6 +51,112 @@ pub struct MatchProfile {
     id: Option<String>,
     keys: Vec<(u32, String)>,
     values: Box<[Compared]>,
+    /// Per `compare` line, the term-frequency adjustment of this record's value
+    /// ([`crate::Engine::weigh_by_frequency`]); empty until weighed.
+    adjust: Box<[Option<f64>]>,
+}
+
+/// How many records of a population have each value that a `frequency` comparison counts:
+/// what a batch job weighs agreement by (a registry keeps the same counts, [`TermStat`]).
+#[derive(Clone, Debug, Default)]
+pub struct TermCounts {
+    counts: rustc_hash::FxHashMap<(usize, Box<str>), u64>,
+    /// Per compare line: (records counted, Σ count²).
+    totals: rustc_hash::FxHashMap<usize, (u64, u64)>,
+}
+
+impl TermCounts {
+    /// Count the values of `population`.
+    pub fn of(m: &CMatch, population: &[MatchProfile]) -> TermCounts {
+        let mut t = TermCounts::default();
+        for p in population {
+            for (i, value) in counted_values(m, &p.values) {
+                *t.counts.entry((i, value.into())).or_default() += 1;
+            }
+        }
+        for ((i, _), n) in &t.counts {
+            let total = t.totals.entry(*i).or_default();
+            total.0 += n;
+            total.1 += n * n;
+        }
+        t
+    }
+
+    /// The compare lines counted, in order: (index, records counted, distinct values, chance
+    /// that two records picked at random agree).
+    pub fn summary(&self) -> Vec<(usize, u64, usize, f64)> {
+        let mut out: Vec<(usize, u64, usize, f64)> = self
+            .totals
+            .iter()
+            .map(|(&i, &(total, squares))| {
+                let distinct = self.counts.keys().filter(|(c, _)| *c == i).count();
+                let t = total as f64;
+                (i, total, distinct, if total == 0 { 0.0 } else { squares as f64 / (t * t) })
+            })
+            .collect();
+        out.sort_by_key(|x| x.0);
+        out
+    }
+
+    /// The `n` most common values of compare line `compare`, with their counts (most common
+    /// first; ties by value).
+    pub fn most_common(&self, compare: usize, n: usize) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> =
+            self.counts.iter().filter(|((c, _), _)| *c == compare).map(|((_, k), n)| (&**k, *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.truncate(n);
+        v
+    }
+
+    fn stat(&self, compare: usize, value: &str) -> TermStat {
+        let (total, squares) = self.totals.get(&compare).copied().unwrap_or_default();
+        let count = self.counts.get(&(compare, Box::<str>::from(value))).copied().unwrap_or(0);
+        TermStat { term: term_block(compare), count, total, squares }
+    }
+}
+
+/// The term key's block index of compare line `i`.
+pub(super) fn term_block(i: usize) -> u32 {
+    TERM_BLOCK.saturating_add(u32::try_from(i).unwrap_or(u32::MAX - TERM_BLOCK))
+}
+
+/// The values counted by the `frequency` compare lines, of compared values `values`.
+fn counted_values<'v>(m: &CMatch, values: &'v [Compared]) -> impl Iterator<Item = (usize, &'v str)> {
+    m.compares.iter().zip(values).enumerate().filter_map(|(i, (c, v))| {
+        let f = c.frequency.as_ref()?;
+        let Compared::Text(t) = v else { return None };
+        Some((i, f.counted(c.comparator == Comparator::Parts, t)?))
+    })
+}
+
+/// A population must have at least this many records counted for its own counts to be used;
+/// a smaller one is weighed by the fallback shares (or not at all without them).
+pub const MIN_COUNTED: u64 = 1_000;
+
+/// The term-frequency adjustment, in bits, of compare line `c` for the record whose compared
+/// value is `mine`, from how common that value is (`stat`, from the registry or the batch) or
+/// from the fallback shares; `None` without a `frequency` clause or anything to weigh by.
+pub(super) fn adjustment(c: &CCompare, mine: Option<Cmp<'_>>, stat: Option<TermStat>) -> Option<f64> {
+    let f = c.frequency.as_ref()?;
+    let Some(Cmp::Text(t)) = mine else { return None };
+    let value = f.counted(c.comparator == Comparator::Parts, t)?;
+    let (share, agreement) = match stat {
+        Some(s) if s.total >= MIN_COUNTED => {
+            let total = s.total as f64;
+            (s.count.max(1) as f64 / total, s.squares as f64 / (total * total))
+        }
+        _ if !f.fallback.is_empty() => {
+            (f.fallback.get(value).copied().unwrap_or(f.fallback_floor), f.fallback_agreement)
+        }
+        _ => return None,
+    };
+    Some(linkage::frequency_adjustment(share, agreement))
+}
+
+/// The term keys of a record's compared values: `(TERM_BLOCK + i, value)`.
+pub(super) fn term_keys(m: &CMatch, values: &[crate::value::Value<'_>]) -> Vec<(u32, String)> {
+    let compared: Vec<Compared> = values.iter().map(Compared::of).collect();
+    counted_values(m, &compared).map(|(i, v)| (term_block(i), v.to_string())).collect()
 }
 
 impl MatchProfile {
@@ -72,23 +179,65 @@ pub fn profile(program: &Program, record: &serde_json::Value, today: Date) -> Re
     };
     let id = program.record_id(record);
     let Some(m) = &program.matching else {
-        return Ok(MatchProfile { id, keys: Vec::new(), values: Box::new([]) });
+        return Ok(MatchProfile { id, keys: Vec::new(), values: Box::new([]), adjust: Box::new([]) });
     };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
     let keys = super::keys_of(&mut frame, m);
     let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
-    Ok(MatchProfile { id, keys, values })
+    Ok(MatchProfile { id, keys, values, adjust: Box::new([]) })
 }
 
-/// The level one `compare` line gives a pair, and its weight (0 when a value is absent).
-pub(super) fn score(c: &CCompare, a: Option<Cmp<'_>>, b: Option<Cmp<'_>>) -> (Option<usize>, f64) {
+/// Weigh each profile's values by how common they are in `counts`.
+pub fn weigh(m: &CMatch, profiles: &mut [MatchProfile], counts: &TermCounts) {
+    if m.compares.iter().all(|c| c.frequency.is_none()) {
+        return;
+    }
+    for p in profiles {
+        p.adjust = m
+            .compares
+            .iter()
+            .zip(p.values.iter())
+            .enumerate()
+            .map(|(i, (c, v))| {
+                let stat = match v.as_cmp() {
+                    Some(Cmp::Text(t)) => c
+                        .frequency
+                        .as_ref()
+                        .and_then(|f| f.counted(c.comparator == Comparator::Parts, t))
+                        .map(|value| counts.stat(i, value)),
+                    _ => None,
+                };
+                adjustment(c, v.as_cmp(), stat)
+            })
+            .collect();
+    }
+}
+
+/// The level one `compare` line gives a pair, its weight (0 when a value is absent) and the
+/// term-frequency adjustment included in it: `adjust`, when the level asserts that the counted
+/// value agrees.
+pub(super) fn score(
+    c: &CCompare,
+    a: Option<Cmp<'_>>,
+    b: Option<Cmp<'_>>,
+    adjust: Option<f64>,
+) -> (Option<usize>, f64, Option<f64>) {
     let level = match (a, b) {
         (Some(x), Some(y)) => linkage::level(c.comparator, &c.tests, x, y),
         _ => None,
     };
-    (level, level.and_then(|l| c.weights.get(l).copied()).unwrap_or(0.0))
+    let applied = match (level, &c.frequency) {
+        (Some(l), Some(f)) if f.adjusts.get(l).copied().unwrap_or(false) => adjust,
+        _ => None,
+    };
+    (level, level.and_then(|l| c.weights.get(l).copied()).unwrap_or(0.0) + applied.unwrap_or(0.0), applied)
+}
+
+/// The adjustment of profile `a`'s compare line `i`.
+fn adjust_of(a: &MatchProfile, i: usize) -> Option<f64> {
+    a.adjust.get(i).copied().flatten()
 }
 
 /// The match probability of two profiles; allocates nothing.
@@ -97,7 +246,8 @@ pub fn probability(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> f64 {
         .compares
         .iter()
         .zip(a.values.iter().zip(b.values.iter()))
-        .map(|(c, (x, y))| score(c, x.as_cmp(), y.as_cmp()).1)
+        .enumerate()
+        .map(|(i, (c, (x, y)))| score(c, x.as_cmp(), y.as_cmp(), adjust_of(a, i)).1)
         .sum();
     linkage::probability(m.prior, total)
 }
@@ -107,28 +257,37 @@ pub fn probability(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> f64 {
 pub fn compare(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> CandidateMatch {
     let mut levels = Vec::with_capacity(m.compares.len());
     let mut weights = Vec::with_capacity(m.compares.len());
-    for (c, (x, y)) in m.compares.iter().zip(a.values.iter().zip(b.values.iter())) {
-        let (level, w) = score(c, x.as_cmp(), y.as_cmp());
+    let mut adjusted = Vec::with_capacity(m.compares.len());
+    for (i, (c, (x, y))) in m.compares.iter().zip(a.values.iter().zip(b.values.iter())).enumerate() {
+        let (level, w, adj) = score(c, x.as_cmp(), y.as_cmp(), adjust_of(a, i));
         levels.push(level);
         weights.push(w);
+        adjusted.push(adj);
     }
     let total = weights.iter().sum();
     CandidateMatch {
         id: b.id.clone().unwrap_or_default(),
         probability: linkage::probability(m.prior, total),
-        comparisons: comparisons(m, &levels, &weights),
+        comparisons: comparisons(m, &levels, &weights, &adjusted),
     }
 }
 
 /// The evidence of a pair: one [`Comparison`] per `compare` line.
-pub(super) fn comparisons(m: &CMatch, levels: &[Option<usize>], weights: &[f64]) -> Vec<Comparison> {
+pub(super) fn comparisons(
+    m: &CMatch,
+    levels: &[Option<usize>],
+    weights: &[f64],
+    adjusted: &[Option<f64>],
+) -> Vec<Comparison> {
     m.compares
         .iter()
         .zip(levels.iter().zip(weights))
-        .map(|(cmp, (level, w))| Comparison {
+        .enumerate()
+        .map(|(i, (cmp, (level, w)))| Comparison {
             name: cmp.name.to_string(),
             level: level.and_then(|l| cmp.levels.get(l)).map(|n| n.to_string()),
             weight: *w,
+            frequency_adjustment: adjusted.get(i).copied().flatten(),
         })
         .collect()
 }

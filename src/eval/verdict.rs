@@ -65,8 +65,12 @@ pub struct Comparison {
     pub name: String,
     /// The level reached; `None` when a value is absent on either side (weight 0).
     pub level: Option<String>,
-    /// log2(m/u) of that level.
+    /// log2(m/u) of that level, with the term-frequency adjustment.
     pub weight: f64,
+    /// The term-frequency adjustment included in `weight` (a `frequency` comparison whose
+    /// counted value agrees): negative for a common value, positive for a rare one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_adjustment: Option<f64>,
 }
 
 /// What one rule did with one record (in JSON: `"passed"`, `"fired"`, `"skipped"`,

@@ -198,8 +198,13 @@ impl<'a> Doc<'a> {
 
     /// `using exact {`: the `{` of a comparison's levels.
     fn after_using(&self, i: usize) -> bool {
-        let word = i.checked_sub(1).and_then(|p| self.tok(p)).is_some_and(|t| t.kind == Kind::Word);
-        word && i.checked_sub(2).and_then(|p| self.tok(p)).is_some_and(|t| t.is_word("using"))
+        // `using COMPARATOR {`, or `using COMPARATOR frequency [of PART] [fallback MAP] {`: words
+        // back to `using`.
+        (1..=7).any(|back| {
+            let words =
+                (1..back).all(|k| i.checked_sub(k).and_then(|p| self.tok(p)).is_some_and(|t| t.kind == Kind::Word));
+            words && back > 1 && i.checked_sub(back).and_then(|p| self.tok(p)).is_some_and(|t| t.is_word("using"))
+        })
     }
 
     /// A `{ … }` value: a map when a `:` stands directly inside it, a set otherwise.

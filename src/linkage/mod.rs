@@ -20,7 +20,14 @@ pub enum Comparator {
     Damerau,
     Date,
     Number,
+    /// `exact` on a comparison of parts (`compare name = (family: …, given: …) using exact`):
+    /// the parts are compared one by one. Not a name in the language; the checker chooses it.
+    Parts,
 }
+
+/// Joins the parts of a comparison of parts into one compared text (a character no name,
+/// date or key contains).
+pub const PART_SEPARATOR: char = '\u{1F}';
 
 impl Comparator {
     pub const NAMES: &'static [&'static str] = &["exact", "jaro_winkler", "levenshtein", "damerau", "date", "number"];
@@ -48,6 +55,8 @@ pub enum Test {
     Swapped,
     YearTypo,
     WithinDays(u32),
+    /// `same family`: that part (by position) agrees, whatever the others do.
+    PartSame(u8),
     Else,
 }
 
@@ -59,7 +68,9 @@ impl Test {
             Test::Similarity(_) => c == Comparator::JaroWinkler,
             Test::Distance(_) => matches!(c, Comparator::Levenshtein | Comparator::Damerau),
             Test::Difference(_) => c == Comparator::Number,
-            Test::Swapped | Test::YearTypo | Test::WithinDays(_) => c == Comparator::Date,
+            Test::Swapped => matches!(c, Comparator::Date | Comparator::Parts),
+            Test::YearTypo | Test::WithinDays(_) => c == Comparator::Date,
+            Test::PartSame(_) => c == Comparator::Parts,
         }
     }
 }
@@ -75,6 +86,12 @@ pub enum Cmp<'a> {
 /// The first level whose test the pair passes (levels are in declaration order; the last
 /// is `else`).
 pub fn level(comparator: Comparator, tests: &[Test], a: Cmp<'_>, b: Cmp<'_>) -> Option<usize> {
+    if comparator == Comparator::Parts {
+        return match (a, b) {
+            (Cmp::Text(x), Cmp::Text(y)) => parts_level(tests, x, y),
+            _ => None,
+        };
+    }
     let mut cache: Option<f64> = None;
     let mut dist: Option<usize> = None;
     for (i, t) in tests.iter().enumerate() {
@@ -105,6 +122,54 @@ pub fn level(comparator: Comparator, tests: &[Test], a: Cmp<'_>, b: Cmp<'_>) -> 
     }
     None
 }
+
+/// The level of a comparison of parts: texts joined by [`PART_SEPARATOR`]. A part agrees when
+/// it is the same non-empty text on both sides; a side whose parts are all empty is absent.
+fn parts_level(tests: &[Test], x: &str, y: &str) -> Option<usize> {
+    if x.chars().all(|c| c == PART_SEPARATOR) || y.chars().all(|c| c == PART_SEPARATOR) {
+        return None;
+    }
+    fn part(s: &str, i: usize) -> &str {
+        s.split(PART_SEPARATOR).nth(i).unwrap_or("")
+    }
+    let agrees = |i: usize, j: usize| {
+        let (p, q) = (part(x, i), part(y, j));
+        !p.is_empty() && p == q
+    };
+    let n = x.split(PART_SEPARATOR).count().max(y.split(PART_SEPARATOR).count());
+    tests.iter().position(|t| match *t {
+        Test::Same => (0..n).all(|i| agrees(i, i)),
+        Test::PartSame(i) => agrees(usize::from(i), usize::from(i)),
+        Test::Swapped => n == 2 && agrees(0, 1) && agrees(1, 0) && part(x, 0) != part(x, 1),
+        Test::Else => true,
+        _ => false,
+    })
+}
+
+/// Which parts of a comparison of parts agree at a level (bit `i` for part `i`), for the
+/// frequency adjustment: the agreement that a level asserts, not what happens to agree.
+pub fn agreeing_parts(test: Test, parts: usize) -> u64 {
+    match test {
+        Test::Same => (1u64 << parts.min(63)) - 1,
+        Test::PartSame(i) => 1u64 << u32::from(i).min(63),
+        _ => 0,
+    }
+}
+
+/// A term-frequency adjustment (as in Splink), in bits: how much rarer (positive) or commoner
+/// (negative) agreement on this value is than agreement on an average value. `share` is the
+/// value's share of the records (count / total); `agreement` is the chance that two records
+/// picked at random agree (Σ share² over all values). Bounded to ±[`MAX_ADJUSTMENT`] so that
+/// a value seen once in a small registry does not outweigh everything else.
+pub fn frequency_adjustment(share: f64, agreement: f64) -> f64 {
+    if !(share > 0.0 && agreement > 0.0) {
+        return 0.0;
+    }
+    (agreement / share).log2().clamp(-MAX_ADJUSTMENT, MAX_ADJUSTMENT)
+}
+
+/// The largest term-frequency adjustment, in bits (either way).
+pub const MAX_ADJUSTMENT: f64 = 6.0;
 
 /// The evaluation steps [`level`] costs for a pair: the comparator's work on two texts
 /// ([`comparators::work`]), 1 for anything else.
@@ -150,6 +215,41 @@ mod tests {
         assert_eq!(level(Comparator::Number, &tests, n(1980.0), n(1982.0)), Some(1));
         assert_eq!(level(Comparator::Number, &tests, n(1980.0), n(1990.0)), Some(2));
         assert!(Test::Difference(1.0).fits(Comparator::Number) && !Test::Difference(1.0).fits(Comparator::Date));
+    }
+
+    #[test]
+    fn parts_are_compared_one_by_one() {
+        let tests = [Test::Same, Test::Swapped, Test::PartSame(1), Test::PartSame(0), Test::Else];
+        let j = |a: &str, b: &str| format!("{a}{PART_SEPARATOR}{b}");
+        let lv = |a: &str, b: &str| level(Comparator::Parts, &tests, Cmp::Text(a), Cmp::Text(b));
+        assert_eq!(lv(&j("佐藤", "花子"), &j("佐藤", "花子")), Some(0));
+        assert_eq!(lv(&j("SMITH", "JOHN"), &j("JOHN", "SMITH")), Some(1));
+        // A name change keeps the given name; a sibling keeps the family name.
+        assert_eq!(lv(&j("田中", "花子"), &j("佐藤", "花子")), Some(2));
+        assert_eq!(lv(&j("佐藤", "太郎"), &j("佐藤", "次郎")), Some(3));
+        assert_eq!(lv(&j("佐藤", "太郎"), &j("鈴木", "次郎")), Some(4));
+        // Empty parts never agree; a side with no part at all is absent.
+        assert_eq!(lv(&j("", "花子"), &j("", "次郎")), Some(4));
+        assert_eq!(lv(&j("", ""), &j("", "")), None);
+        // The same text in both parts is not "swapped".
+        assert_eq!(lv(&j("AA", "BB"), &j("BB", "AA")), Some(1));
+        assert_eq!(
+            level(Comparator::Parts, &[Test::Swapped, Test::Else], Cmp::Text(&j("A", "A")), Cmp::Text(&j("A", "A"))),
+            Some(1)
+        );
+        assert_eq!(agreeing_parts(Test::Same, 2), 0b11);
+        assert_eq!(agreeing_parts(Test::PartSame(1), 2), 0b10);
+        assert_eq!(agreeing_parts(Test::Swapped, 2), 0);
+    }
+
+    #[test]
+    fn frequency_adjustments() {
+        // 佐藤 (1.5 % of people) when two random people share a family name 0.2 % of the time.
+        assert!(frequency_adjustment(0.015, 0.002) < -2.9);
+        assert!(frequency_adjustment(0.00001, 0.002) > 5.0);
+        assert_eq!(frequency_adjustment(1e-12, 0.002), MAX_ADJUSTMENT);
+        assert_eq!(frequency_adjustment(0.0, 0.002), 0.0);
+        assert_eq!(frequency_adjustment(0.002, 0.002), 0.0);
     }
 
     #[test]

@@ -34,6 +34,39 @@ pub trait Registry: Send + Sync {
     }
 }
 
+/// Keys from this block index on are *term keys*: `(TERM_BLOCK + i, value)` is the value that
+/// the `i`-th `compare` line weighs by its frequency. A store counts them (how many records
+/// have each value) instead of indexing records by them, and a lookup answers them with the
+/// counts ([`Lookup::terms`]).
+pub const TERM_BLOCK: u32 = 1 << 24;
+
+/// Whether a key's block index is that of a term key.
+pub fn is_term(block: u32) -> bool {
+    block >= TERM_BLOCK
+}
+
+/// `(block index, key)` pairs: the keys of a record or of a query.
+pub type Keys = Vec<(u32, String)>;
+
+/// The term keys and the blocking keys of a query, each in order.
+pub fn split_terms(keys: &[(u32, String)]) -> (Keys, Keys) {
+    keys.iter().cloned().partition(|(b, _)| is_term(*b))
+}
+
+/// How common a value is in a store: what a `frequency` comparison weighs agreement by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TermStat {
+    /// The term key's block index ([`TERM_BLOCK`] + the comparison's index).
+    pub term: u32,
+    /// Records with this value.
+    pub count: u64,
+    /// Records with any value for this comparison.
+    pub total: u64,
+    /// Σ count² over all values: `squares / total²` is the chance that two records picked at
+    /// random agree.
+    pub squares: u64,
+}
+
 /// A key shared by more records than this (a very common name, a large building, or someone
 /// enrolling hundreds of records at one address to hide one among them) is *crowded*: of its
 /// records the engine compares only the `MAX_PER_KEY` most similar to the record being judged,
@@ -53,6 +86,8 @@ pub struct Lookup {
     pub records: Vec<Found>,
     /// The keys shared by more than [`MAX_PER_KEY`] records, in the order of the query.
     pub crowded: Vec<Crowded>,
+    /// The counts of the query's term keys, in order.
+    pub terms: Vec<TermStat>,
 }
 
 impl Lookup {
@@ -92,7 +127,7 @@ impl Lookup {
             .filter(|(_, n)| **n > MAX_PER_KEY as u64)
             .map(|((block, _), n)| Crowded { block: *block, records: *n })
             .collect();
-        Lookup { records: found.into_iter().map(|(_, f)| f).collect(), crowded }
+        Lookup { records: found.into_iter().map(|(_, f)| f).collect(), crowded, terms: Vec::new() }
     }
 }
 
@@ -435,6 +470,9 @@ impl Fnv1a {
 pub struct MemoryRegistry {
     records: Vec<Arc<serde_json::Value>>,
     index: HashMap<(u32, String), Vec<u32>>,
+    /// Term keys: records per value, and per term (records, Σ count²).
+    terms: HashMap<(u32, String), u64>,
+    term_totals: HashMap<u32, (u64, u64)>,
 }
 
 impl MemoryRegistry {
@@ -447,13 +485,31 @@ impl MemoryRegistry {
         let Ok(n) = u32::try_from(self.records.len()) else { return };
         self.records.push(Arc::new(record));
         for k in keys {
-            self.index.entry(k).or_default().push(n);
+            if is_term(k.0) {
+                let term = k.0;
+                let count = self.terms.entry(k).or_default();
+                let total = self.term_totals.entry(term).or_default();
+                total.0 += 1;
+                total.1 += 2 * *count + 1;
+                *count += 1;
+            } else {
+                self.index.entry(k).or_default().push(n);
+            }
         }
     }
 }
 
 impl Registry for MemoryRegistry {
     fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
+        let (terms, keys) = split_terms(keys);
+        let keys = keys.as_slice();
+        let terms = terms
+            .into_iter()
+            .map(|k| {
+                let (total, squares) = self.term_totals.get(&k.0).copied().unwrap_or_default();
+                TermStat { term: k.0, count: self.terms.get(&k).copied().unwrap_or(0), total, squares }
+            })
+            .collect();
         let mut rows = Vec::new();
         let mut counts = Vec::with_capacity(keys.len());
         for (at, k) in keys.iter().enumerate() {
@@ -465,7 +521,7 @@ impl Registry for MemoryRegistry {
                 }
             }
         }
-        Ok(Lookup::from_rows(rows, keys, &counts))
+        Ok(Lookup { terms, ..Lookup::from_rows(rows, keys, &counts) })
     }
 
     fn len(&self) -> usize {

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 
 use super::integrity::{damaged, finding};
 use super::{
-    Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, Lookup, Rebuilt, Registry, RegistryError,
+    Access, Enroll, Entry, Fetched, Inserted, KeyFn, KeyVersion, Keys, Lookup, Rebuilt, Registry, RegistryError,
     SCAN_PER_KEY, Stats, Store, fnv1a, redact,
 };
 
@@ -48,10 +48,11 @@ pub const GLOBAL_LOCK: i64 = 0x6b65_6e73_6100_0001;
 /// The table layout, one step per version. A database is brought to the last version when it
 /// is opened for writing; each step runs once, in one transaction, recorded in
 /// `kensa_schema_migrations`. Steps are never edited once released: a change is a new step.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "records, blocking keys and the key version",
-    "CREATE TABLE kensa_meta (name text PRIMARY KEY, value text NOT NULL);
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "records, blocking keys and the key version",
+        "CREATE TABLE kensa_meta (name text PRIMARY KEY, value text NOT NULL);
      CREATE TABLE kensa_records (
        uid text PRIMARY KEY,
        seq bigint GENERATED ALWAYS AS IDENTITY,
@@ -64,7 +65,19 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
        uid text NOT NULL,
        PRIMARY KEY (block, key, seq, uid)
      );",
-)];
+    ),
+    (
+        2,
+        "counts of the values that comparisons weigh by frequency",
+        "CREATE TABLE kensa_terms (
+       term integer NOT NULL,
+       value text NOT NULL,
+       n bigint NOT NULL,
+       PRIMARY KEY (term, value)
+     );
+     CREATE TABLE kensa_term_totals (term integer PRIMARY KEY, n bigint NOT NULL, squares bigint NOT NULL);",
+    ),
+];
 
 /// Rows per statement when a batch is imported or keys are rebuilt.
 const CHUNK: usize = 5_000;
@@ -104,6 +117,8 @@ struct Statements {
     candidates: Statement,
     /// The number of records sharing one key (of a key read up to the scan limit).
     count_key: Statement,
+    /// The count of a term key's value, and the totals of its term.
+    term: Statement,
     insert_one: Statement,
 }
 
@@ -149,6 +164,11 @@ impl r2d2::ManageConnection for Manager {
                  JOIN kensa_records r ON r.uid = k.uid",
             )?,
             count_key: client.prepare("SELECT count(*) FROM kensa_keys WHERE block = $1 AND key = $2")?,
+            term: client.prepare(
+                "SELECT (SELECT n FROM kensa_terms WHERE term = $1 AND value = $2), \
+                        (SELECT n FROM kensa_term_totals WHERE term = $1), \
+                        (SELECT squares FROM kensa_term_totals WHERE term = $1)",
+            )?,
             insert_one: client.prepare(
                 "WITH r AS (INSERT INTO kensa_records (uid, json) VALUES ($1, $2) ON CONFLICT (uid) DO NOTHING RETURNING seq, uid), \
                  k AS (INSERT INTO kensa_keys (block, key, seq, uid) \
@@ -644,8 +664,6 @@ fn verify(client: &mut Client) -> Result<Vec<String>, postgres::Error> {
     Ok(damage)
 }
 
-type Keys = Vec<(u32, String)>;
-
 /// Why reading stored records failed (a lookup, a key rebuild).
 enum ReadError {
     Server(postgres::Error),
@@ -662,7 +680,7 @@ impl From<postgres::Error> for ReadError {
 /// Recompute every record's keys inside the caller's transaction, streaming the records. A
 /// record that is not JSON stops it (the caller's transaction is then rolled back).
 fn rebuild(tx: &mut postgres::Transaction<'_>, keys: KeyFn<'_>) -> Result<u64, ReadError> {
-    tx.batch_execute("DELETE FROM kensa_keys")?;
+    tx.batch_execute("DELETE FROM kensa_keys; DELETE FROM kensa_terms; DELETE FROM kensa_term_totals")?;
     let portal = tx.bind("SELECT seq, uid, json FROM kensa_records", &[])?;
     let mut total = 0u64;
     loop {
@@ -695,11 +713,49 @@ struct KeyRows<'a> {
     keys: Vec<Cow<'a, str>>,
     seqs: Vec<i64>,
     uids: Vec<Cow<'a, str>>,
+    terms: TermRows<'a>,
+}
+
+/// Term keys to count ([`super::is_term`]): records per (term, value).
+#[derive(Default)]
+struct TermRows<'a>(std::collections::BTreeMap<(i32, Cow<'a, str>), i64>);
+
+impl<'a> TermRows<'a> {
+    fn push(&mut self, term: u32, value: &'a str) {
+        *self.0.entry((i32::try_from(term).unwrap_or(i32::MAX), text(value))).or_default() += 1;
+    }
+
+    /// Add the counts, in one statement. Rows are locked in one global order (every term row by
+    /// (term, value), then the totals by term), so concurrent enrollments cannot deadlock.
+    fn count(&self, tx: &mut impl postgres::GenericClient) -> Result<(), postgres::Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let terms: Vec<i32> = self.0.keys().map(|(t, _)| *t).collect();
+        let values: Vec<&str> = self.0.keys().map(|(_, v)| v.as_ref()).collect();
+        let adds: Vec<i64> = self.0.values().copied().collect();
+        tx.execute(
+            "WITH u AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::int8[]) WITH ORDINALITY AS u(term, value, k, i)), \
+             t AS (INSERT INTO kensa_terms (term, value, n) SELECT term, value, k FROM u ORDER BY i \
+                   ON CONFLICT (term, value) DO UPDATE SET n = kensa_terms.n + excluded.n RETURNING term, value, n) \
+             INSERT INTO kensa_term_totals (term, n, squares) \
+             SELECT t.term, sum(u.k), sum(t.n * t.n - (t.n - u.k) * (t.n - u.k)) FROM t JOIN u USING (term, value) \
+             GROUP BY t.term ORDER BY t.term \
+             ON CONFLICT (term) DO UPDATE SET n = kensa_term_totals.n + excluded.n, \
+                                              squares = kensa_term_totals.squares + excluded.squares",
+            &[&terms, &values, &adds],
+        )?;
+        Ok(())
+    }
 }
 
 impl<'a> KeyRows<'a> {
     fn push(&mut self, seq: i64, uid: &'a str, keys: &'a [(u32, String)]) {
         for (b, k) in keys {
+            if super::is_term(*b) {
+                self.terms.push(*b, k);
+                continue;
+            }
             self.blocks.push(i32::try_from(*b).unwrap_or(i32::MAX));
             self.keys.push(text(k));
             self.seqs.push(seq);
@@ -725,7 +781,7 @@ impl<'a> KeyRows<'a> {
             )?;
             at = end;
         }
-        Ok(())
+        self.terms.count(tx)
     }
 }
 
@@ -738,9 +794,12 @@ fn candidates_on(
     st: &Statements,
     keys: &[(u32, String)],
 ) -> Result<Lookup, ReadError> {
+    let (terms, keys) = super::split_terms(keys);
+    let terms = term_stats(client, st, &terms)?;
     if keys.is_empty() {
-        return Ok(Lookup::default());
+        return Ok(Lookup { terms, ..Lookup::default() });
     }
+    let keys = keys.as_slice();
     let (blocks, texts) = key_arrays(keys);
     let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
     let result = client.query(&st.candidates, &[&blocks, &texts, &limit])?;
@@ -773,7 +832,23 @@ fn candidates_on(
             *n = u64::try_from(all).unwrap_or(0);
         }
     }
-    Ok(Lookup::from_rows(rows, keys, &counts))
+    Ok(Lookup { terms, ..Lookup::from_rows(rows, keys, &counts) })
+}
+
+/// The counts of term keys.
+fn term_stats(
+    client: &mut impl postgres::GenericClient,
+    st: &Statements,
+    terms: &[(u32, String)],
+) -> Result<Vec<super::TermStat>, ReadError> {
+    let mut out = Vec::with_capacity(terms.len());
+    for (t, v) in terms {
+        let term = i32::try_from(*t).unwrap_or(i32::MAX);
+        let row = client.query_one(&st.term, &[&term, &text(v)])?;
+        let n = |x: Option<i64>| x.and_then(|x| u64::try_from(x).ok()).unwrap_or(0);
+        out.push(super::TermStat { term: *t, count: n(row.get(0)), total: n(row.get(1)), squares: n(row.get(2)) });
+    }
+    Ok(out)
 }
 
 impl Registry for PostgresRegistry {
@@ -837,7 +912,8 @@ impl Enroll for PostgresRegistry {
         let insert = decide(&Fetched(found), taken) && !taken;
         if insert {
             let json = entry.record.to_string();
-            let (blocks, texts) = key_arrays(&entry.keys);
+            let (terms, keys) = super::split_terms(&entry.keys);
+            let (blocks, texts) = key_arrays(&keys);
             let n: i64 = tx
                 .query_one(&st.insert_one, &[&uid, &json, &blocks, &texts])
                 .map_err(|e| self.err("cannot store the record", &e))?
@@ -848,6 +924,11 @@ impl Enroll for PostgresRegistry {
                     self.shown
                 )));
             }
+            let mut counted = TermRows::default();
+            for (t, v) in &terms {
+                counted.push(*t, v);
+            }
+            counted.count(&mut tx).map_err(|e| self.err("cannot count the record's values", &e))?;
         }
         tx.commit().map_err(|e| self.err("cannot commit", &e))?;
         if insert {

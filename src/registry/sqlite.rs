@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rayon::prelude::*;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::integrity::{damaged, finding, key_sum, record_sum};
 use super::{Enroll, Entry, Fetched, KeyVersion, Lookup, Registry, RegistryError, SCAN_PER_KEY};
@@ -50,11 +50,18 @@ CREATE TABLE IF NOT EXISTS records (
 ";
 
 /// The key table, created with a new registry and again whenever keys are rebuilt.
+/// With it, the counts of the values the `frequency` comparisons weigh (term keys,
+/// [`super::is_term`]): how many records have each value, and per comparison the number of
+/// records counted and the sum of the squared counts.
 const KEYS_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS keys (
   block INTEGER NOT NULL, key TEXT NOT NULL, record INTEGER NOT NULL, sum INTEGER NOT NULL,
   PRIMARY KEY (block, key, record)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS terms (
+  term INTEGER NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (term, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS term_totals (term INTEGER PRIMARY KEY, n INTEGER NOT NULL, squares INTEGER NOT NULL);
 ";
 
 /// How a registry file is opened.
@@ -664,7 +671,7 @@ fn migrate_from_1(conn: &Connection, keys: KeyFn<'_>) -> rusqlite::Result<u64> {
 /// dropping it also discards key rows that are damaged beyond reading. A record that does not
 /// match its checksum, or is not JSON, stops the rebuild: no keys are built from damage.
 fn rebuild_keys(conn: &Connection, keys: KeyFn<'_>) -> rusqlite::Result<u64> {
-    conn.execute_batch("DROP TABLE IF EXISTS keys")?;
+    conn.execute_batch("DROP TABLE IF EXISTS keys; DROP TABLE IF EXISTS terms; DROP TABLE IF EXISTS term_totals")?;
     conn.execute_batch(KEYS_TABLE)?;
     let mut read =
         conn.prepare("SELECT rowid, uid, json, sum FROM records WHERE rowid > ?1 ORDER BY rowid LIMIT ?2")?;
@@ -682,7 +689,11 @@ fn rebuild_keys(conn: &Connection, keys: KeyFn<'_>) -> rusqlite::Result<u64> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (id, ks) in &computed {
             for (b, k) in ks {
-                ins.execute(params![b, k, id, key_sum(i64::from(*b), k, *id)])?;
+                if super::is_term(*b) {
+                    count_term(conn, *b, k)?;
+                } else {
+                    ins.execute(params![b, k, id, key_sum(i64::from(*b), k, *id)])?;
+                }
             }
         }
         total += rows.len() as u64;
@@ -711,9 +722,52 @@ fn insert_entry(conn: &Connection, e: &Entry) -> rusqlite::Result<bool> {
     let mut key =
         conn.prepare_cached("INSERT OR IGNORE INTO keys (block, key, record, sum) VALUES (?1, ?2, ?3, ?4)")?;
     for (b, k) in &e.keys {
-        key.execute(params![b, k, id, key_sum(i64::from(*b), k, id)])?;
+        if super::is_term(*b) {
+            count_term(conn, *b, k)?;
+        } else {
+            key.execute(params![b, k, id, key_sum(i64::from(*b), k, id)])?;
+        }
     }
     Ok(true)
+}
+
+/// Count one more record with value `value` of term `term`.
+fn count_term(conn: &Connection, term: u32, value: &str) -> rusqlite::Result<()> {
+    let before: i64 = conn
+        .prepare_cached("SELECT n FROM terms WHERE term = ?1 AND value = ?2")?
+        .query_row(params![term, value], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    conn.prepare_cached(
+        "INSERT INTO terms (term, value, n) VALUES (?1, ?2, 1) ON CONFLICT (term, value) DO UPDATE SET n = n + 1",
+    )?
+    .execute(params![term, value])?;
+    conn.prepare_cached(
+        "INSERT INTO term_totals (term, n, squares) VALUES (?1, 1, 1) \
+         ON CONFLICT (term) DO UPDATE SET n = n + 1, squares = squares + ?2",
+    )?
+    .execute(params![term, 2 * before + 1])?;
+    Ok(())
+}
+
+/// The counts of the term keys of a lookup.
+fn term_stats(conn: &Connection, terms: &[(u32, String)]) -> rusqlite::Result<Vec<super::TermStat>> {
+    let mut out = Vec::with_capacity(terms.len());
+    for (t, v) in terms {
+        let count: i64 = conn
+            .prepare_cached("SELECT n FROM terms WHERE term = ?1 AND value = ?2")?
+            .query_row(params![t, v], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let (total, squares): (i64, i64) = conn
+            .prepare_cached("SELECT n, squares FROM term_totals WHERE term = ?1")?
+            .query_row(params![t], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, 0));
+        let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        out.push(super::TermStat { term: *t, count: n(count), total: n(total), squares: n(squares) });
+    }
+    Ok(out)
 }
 
 /// The records sharing a key, each once, in insertion order, with the keys they share; at most
@@ -721,6 +775,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> rusqlite::Result<bool> {
 /// with that many is counted whole, for the crowded-key finding. Every key row and record read
 /// is checked against its checksum: damage is an error, not a different set of candidates.
 fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<Lookup> {
+    let (terms, keys) = super::split_terms(keys);
+    let terms = if terms.is_empty() { Vec::new() } else { term_stats(conn, &terms)? };
+    let keys = keys.as_slice();
     let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
     let mut rows: Vec<(i64, Arc<serde_json::Value>, usize)> = Vec::new();
     let mut read: rustc_hash::FxHashMap<i64, Arc<serde_json::Value>> = rustc_hash::FxHashMap::default();
@@ -760,7 +817,7 @@ fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<
         }
         counts.push(n);
     }
-    Ok(Lookup::from_rows(rows, keys, &counts))
+    Ok(Lookup { terms, ..Lookup::from_rows(rows, keys, &counts) })
 }
 
 /// What is damaged in the file, one finding per entry (empty: nothing found). SQLite's own

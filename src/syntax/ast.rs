@@ -66,9 +66,24 @@ pub struct Match {
 #[derive(Clone, Debug)]
 pub struct Compare {
     pub name: Ident,
+    /// The compared value. For a value of parts, the parts joined by
+    /// [`crate::linkage::PART_SEPARATOR`] (each `coalesce(part, "")`), built by the parser.
     pub value: Expr,
+    /// The names of the parts of `(family: …, given: …)`; empty for one value.
+    pub parts: Vec<Ident>,
     pub comparator: Ident,
+    /// `frequency of PART fallback MAP`.
+    pub frequency: Option<Frequency>,
     pub levels: Vec<Level>,
+    pub span: Span,
+}
+
+/// `frequency [of PART] [fallback MAP]`: agreement on a common value weighs less, on a rare one
+/// more (term-frequency adjustment).
+#[derive(Clone, Debug)]
+pub struct Frequency {
+    pub part: Option<Ident>,
+    pub fallback: Option<Ident>,
     pub span: Span,
 }
 
@@ -77,6 +92,8 @@ pub struct Compare {
 pub struct Level {
     pub name: Ident,
     pub test: LevelTest,
+    /// The part of `same PART` ([`LevelTest::PartSame`]).
+    pub part: Option<Ident>,
     pub m: f64,
     pub u: f64,
     pub span: Span,
@@ -92,6 +109,8 @@ pub enum LevelTest {
     Swapped,
     YearTypo,
     WithinDays(u32),
+    /// `same PART`: one part of a value of parts agrees (the part is [`Level::part`]).
+    PartSame,
     Else,
 }
 

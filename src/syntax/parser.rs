@@ -542,7 +542,12 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::kw_on => "`on`",
         Rule::kw_using => "`using` and a comparator (`exact`, `jaro_winkler`, `levenshtein`, `damerau`, `date`)",
         Rule::level_decl => "a level such as `close: similarity >= 0.92 m 0.07 u 0.01`",
+        Rule::compare_parts | Rule::compare_part => "a part such as `family: family_key`",
+        Rule::frequency | Rule::kw_frequency | Rule::kw_of | Rule::kw_fallback => {
+            "`frequency of PART fallback MAP` or `{`"
+        }
         Rule::level_test
+        | Rule::lt_part_same
         | Rule::lt_same
         | Rule::lt_similarity
         | Rule::lt_distance
@@ -551,7 +556,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         | Rule::lt_within
         | Rule::lt_difference
         | Rule::lt_else => {
-            "a level test (`same`, `similarity >= 0.9`, `distance <= 1`, `difference <= 2`, `swapped`, `year_typo`, `within 30 days`, `else`)"
+            "a level test (`same`, `same PART`, `similarity >= 0.9`, `distance <= 1`, `difference <= 2`, `swapped`, `year_typo`, `within 30 days`, `else`)"
         }
         Rule::kw_m => "`m` and a probability",
         Rule::kw_u => "`u` and a probability",
@@ -825,18 +830,26 @@ impl Cx {
                     let cspan = self.span(&x);
                     let mut idents = Vec::new();
                     let mut value = None;
+                    let mut parts = Vec::new();
+                    let mut frequency = None;
                     let mut levels = Vec::new();
                     for y in x.into_inner() {
                         match y.as_rule() {
                             Rule::ident => idents.push(self.ident(&y)),
                             Rule::expr => value = Some(self.expr(y)),
+                            Rule::compare_parts => {
+                                let (names, joined) = self.compare_parts(y);
+                                parts = names;
+                                value = joined;
+                            }
+                            Rule::frequency => frequency = Some(self.frequency(y)),
                             Rule::level_decl => levels.push(self.level(y)),
                             _ => {}
                         }
                     }
                     let mut idents = idents.into_iter();
                     if let (Some(name), Some(comparator), Some(value)) = (idents.next(), idents.next(), value) {
-                        m.compares.push(Compare { name, value, comparator, levels, span: cspan });
+                        m.compares.push(Compare { name, value, parts, comparator, frequency, levels, span: cspan });
                     }
                 }
                 _ => {}
@@ -845,9 +858,60 @@ impl Cx {
         m
     }
 
+    /// `(family: a, given: b)`: the part names, and the value compared, the parts joined:
+    /// `coalesce(a, "") ++ SEP ++ coalesce(b, "")` (an absent part is empty and never agrees).
+    fn compare_parts(&mut self, p: P<'_>) -> (Vec<Ident>, Option<Expr>) {
+        let mut names = Vec::new();
+        let mut joined: Option<Expr> = None;
+        for part in p.into_inner().filter(|x| x.as_rule() == Rule::compare_part) {
+            let mut inner = part.into_inner();
+            let (Some(n), Some(e)) = (inner.next(), inner.next()) else { continue };
+            names.push(self.ident(&n));
+            let e = self.expr(e);
+            let span = e.span;
+            let call = |name: &str, args: Vec<Expr>| Expr {
+                kind: ExprKind::Call { name: Ident { name: name.to_string(), span }, args },
+                span,
+            };
+            let part = call("coalesce", vec![e, Expr { kind: ExprKind::Str(String::new()), span }]);
+            joined = Some(match joined {
+                None => part,
+                Some(acc) => {
+                    let sep = Expr { kind: ExprKind::Str(crate::linkage::PART_SEPARATOR.to_string()), span };
+                    let s = acc.span.to(span);
+                    let lhs = Expr {
+                        kind: ExprKind::Binary { op: BinOp::Concat, lhs: Box::new(acc), rhs: Box::new(sep) },
+                        span: s,
+                    };
+                    Expr {
+                        kind: ExprKind::Binary { op: BinOp::Concat, lhs: Box::new(lhs), rhs: Box::new(part) },
+                        span: s,
+                    }
+                }
+            });
+        }
+        (names, joined)
+    }
+
+    /// `frequency [of PART] [fallback MAP]`.
+    fn frequency(&mut self, p: P<'_>) -> Frequency {
+        let span = self.span(&p);
+        let (mut part, mut fallback, mut after_fallback) = (None, None, false);
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::kw_fallback => after_fallback = true,
+                Rule::ident if after_fallback => fallback = Some(self.ident(&x)),
+                Rule::ident => part = Some(self.ident(&x)),
+                _ => {}
+            }
+        }
+        Frequency { part, fallback, span }
+    }
+
     fn level(&mut self, p: P<'_>) -> Level {
         let span = self.span(&p);
         let mut name = Ident { name: String::new(), span };
+        let mut part = None;
         let mut test = LevelTest::Else;
         let mut numbers = Vec::new();
         for x in p.into_inner() {
@@ -857,7 +921,11 @@ impl Cx {
                     if let Some(t) = x.into_inner().next() {
                         let arg = t.clone().into_inner().find(|a| matches!(a.as_rule(), Rule::float | Rule::int));
                         let n = arg.as_ref().map_or(0.0, |a| self.number(a));
+                        if t.as_rule() == Rule::lt_part_same {
+                            part = t.clone().into_inner().find(|a| a.as_rule() == Rule::ident).map(|a| self.ident(&a));
+                        }
                         test = match t.as_rule() {
+                            Rule::lt_part_same => LevelTest::PartSame,
                             Rule::lt_same => LevelTest::Same,
                             Rule::lt_similarity => LevelTest::Similarity(n),
                             Rule::lt_distance => LevelTest::Distance(n as u32),
@@ -875,7 +943,7 @@ impl Cx {
         }
         let m = numbers.first().copied().unwrap_or(0.0);
         let u = numbers.get(1).copied().unwrap_or(0.0);
-        Level { name, test, m, u, span }
+        Level { name, test, part, m, u, span }
     }
 
     fn decide(&mut self, p: P<'_>) -> Decide {

@@ -106,7 +106,7 @@ pub fn golden(case: &str, r: &Run) {
 pub fn rules_copy(dir: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     let rules = dir.join(name);
     std::fs::create_dir_all(rules.join("tables")).unwrap();
-    for f in ["resident.kensa", "tables/prefectures.csv"] {
+    for f in ["resident.kensa", "tables/prefectures.csv", "tables/family-name-share.csv"] {
         std::fs::copy(format!("{ROOT}/rules/{f}"), rules.join(f)).unwrap();
     }
     let text = std::fs::read_to_string(format!("{ROOT}/rules/registry.kensa")).unwrap();
