@@ -1071,6 +1071,17 @@ impl Checker<'_> {
                 .help = Some(String::from("add e.g. `other: else m 0.05 u 0.95` as the last level"));
             }
             let frequency = c.frequency.as_ref().map(|f| self.frequency(f, &parts));
+            if let Some(f) = &c.frequency
+                && !matches!(t, Ty::Text | Ty::Enum(_) | Ty::Any)
+            {
+                self.err(
+                    CheckCode::BadFrequency,
+                    f.span,
+                    format!("`frequency` counts text, and this comparison compares {}", t.describe()),
+                    "nothing to count",
+                )
+                .help = Some(String::from("weigh a name, a reading or another text by frequency; remove `frequency` here"));
+            }
             compares.push(CompareInfo {
                 name: c.name.name.clone(),
                 value: c.value.clone(),
