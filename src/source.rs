@@ -224,6 +224,18 @@ impl SourceMap {
         self.files.get(id.0 as usize)
     }
 
+    /// A file's name relative to the rule folder (`registry.kensa`, `tables/prefectures.csv`),
+    /// whichever way the folder was given (`rules`, `../rules`, an absolute path) or embedded.
+    pub fn relative_name<'a>(&self, file: &'a SourceFile) -> &'a str {
+        let Some(root) = &self.root else { return file.name.strip_prefix("builtin:").unwrap_or(&file.name) };
+        let root = root.to_string_lossy();
+        let root = root.trim_end_matches('/');
+        if root.is_empty() || root == "." {
+            return file.name.strip_prefix("./").unwrap_or(&file.name);
+        }
+        file.name.strip_prefix(root).and_then(|r| r.strip_prefix('/')).unwrap_or(&file.name)
+    }
+
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
     }

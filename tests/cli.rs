@@ -28,8 +28,12 @@ fn check_shipped_rules_is_clean() {
 
 #[test]
 fn check_builtin_rules_is_clean() {
-    let r = run(&["check"]);
-    assert_eq!((r.code, r.stderr.as_str()), (0, "built-in rules: ok\n"));
+    // Where there is no `rules` folder, `check` checks the built-in set and says so.
+    let r = run_in(&workdir("check-builtin"), &["check"], None);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (0, "rules: the built-in rule set (no `rules` folder here; give one with --rules)\nbuilt-in rules: ok\n")
+    );
 }
 
 #[test]
@@ -491,4 +495,71 @@ fn train_leaves_a_comparison_held_as_written() {
     };
     assert_eq!(block(&trained, "compare number"), block(&original, "compare number"));
     assert_ne!(block(&trained, "compare birth"), block(&original, "compare birth"), "the others are estimated");
+}
+
+/// One convention for every command: without a rule folder, `./rules` when the working folder
+/// has one (a policy officer's own rules are never silently replaced by the built-in set), else
+/// the built-in set, said on stderr; a path that is not there is exit 2.
+#[test]
+fn the_default_rule_folder_is_the_local_one_and_is_said() {
+    let dir = workdir("default-rules");
+    write(&dir, "rules/a.kensa", "rule x { require foo( }\n");
+    let r = run_in(&dir, &["check"], None);
+    assert_eq!(r.code, 1, "broken local rules fail: {}", r.stderr);
+    assert!(r.stderr.contains("rules: ./rules") && r.stderr.contains("a.kensa"), "{}", r.stderr);
+    let r = run_in(&dir, &["rules", "list"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+
+    let elsewhere = workdir("default-rules-none");
+    let r = run_in(&elsewhere, &["check"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("the built-in rule set"), "{}", r.stderr);
+    let r = run_in(&elsewhere, &["check", "no-such-folder"], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-folder"), "{}", r.stderr);
+
+    // `rules list` takes the folder as its argument, like `check` and `fmt`.
+    let r = run_in(&elsewhere, &["rules", "list", &format!("{ROOT}/rules")], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.lines().any(|l| l == "my_number.check_digit"), "{}", r.stdout);
+}
+
+/// Rule folders may be anywhere: relative, above the working folder, through a symlink; and
+/// suites run from another working folder.
+#[test]
+fn rule_folders_and_suites_are_found_from_any_working_folder() {
+    let dir = workdir("paths");
+    std::fs::create_dir_all(dir.join("work/sub")).unwrap();
+    for f in ["registry.kensa", "resident.kensa", "tables/prefectures.csv", "tables/family-name-share.csv"] {
+        let to = dir.join("my-rules").join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(format!("{ROOT}/rules/{f}"), to).unwrap();
+    }
+    let sub = dir.join("work/sub");
+    let r = run_in(&sub, &["check", "../../my-rules"], None);
+    assert_eq!((r.code, r.stderr.contains("../../my-rules: ok")), (0, true), "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.join("my-rules"), sub.join("linked")).unwrap();
+        let r = run_in(&sub, &["check", "linked"], None);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = run_in(&Path::new(ROOT).join("tests/suites"), &["check", "../../rules"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(&Path::new(ROOT).join("tests"), &["test", "suites/resident.yaml"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("26 passed, 0 failed"), "{}{}", r.stdout, r.stderr);
+}
+
+/// `kensa doc` shows the reference; only `--write DIR` writes files.
+#[test]
+fn doc_prints_and_writes_only_when_asked() {
+    let dir = workdir("doc");
+    let r = run_in(&dir, &["doc", "builtins"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("# Builtin functions") && !r.stdout.contains("# Diagnostic codes"));
+    assert_eq!(std::fs::read_dir(&*dir).unwrap().count(), 0, "nothing written");
+    let r = run_in(&dir, &["doc", "--write", "out"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(dir.join("out/BUILTINS.md").exists() && dir.join("out/DIAGNOSTICS.md").exists());
 }

@@ -6,7 +6,7 @@ use super::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Rule files or folders (default: the built-in rule set).
+    /// Rule files or folders (default: `./rules` when it exists, else the built-in rule set).
     paths: Vec<PathBuf>,
     /// Treat warnings as errors (exit code 1 when there are any).
     #[arg(long)]
@@ -17,10 +17,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let reports: Vec<(String, kensa::Report)> = if args.paths.is_empty() {
+    let paths = if args.paths.is_empty() { super::default_rules().into_iter().collect() } else { args.paths };
+    // A path that is not there is a mistake in the command, not in the rules.
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        return super::fail(&format!(
+            "cannot open rules at `{}`: no such file or folder; give the folder that holds the `.kensa` files",
+            missing.display()
+        ));
+    }
+    let reports: Vec<(String, kensa::Report)> = if paths.is_empty() {
         vec![(String::from("built-in rules"), kensa::check_builtin())]
     } else {
-        args.paths.iter().map(|p| (p.display().to_string(), kensa::check_path(p))).collect()
+        paths.iter().map(|p| (p.display().to_string(), kensa::check_path(p))).collect()
     };
     let mut failed = false;
     for (name, report) in &reports {

@@ -1,4 +1,6 @@
-//! `kensa doc [DIR]`: write the generated reference docs (builtins, diagnostic codes).
+//! `kensa doc [builtins|diagnostics]`: the generated reference (every builtin function, every
+//! diagnostic code) on standard output; `--write DIR` writes docs/BUILTINS.md and
+//! docs/DIAGNOSTICS.md instead.
 
 use std::path::PathBuf;
 
@@ -6,25 +8,35 @@ use super::exit;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Folder to write into.
-    #[arg(default_value = "docs")]
-    dir: PathBuf,
+    /// Which reference to print: `builtins` or `diagnostics` (default: both).
+    #[arg(value_parser = ["builtins", "diagnostics"])]
+    which: Option<String>,
+    /// Write BUILTINS.md and DIAGNOSTICS.md into this folder instead of printing (`--write docs`
+    /// regenerates the project's reference).
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
     let files = [
-        ("BUILTINS.md", kensa::internal::builtins_markdown()),
-        ("DIAGNOSTICS.md", kensa::internal::diagnostics_markdown()),
+        ("builtins", "BUILTINS.md", kensa::internal::builtins_markdown()),
+        ("diagnostics", "DIAGNOSTICS.md", kensa::internal::diagnostics_markdown()),
     ];
-    if let Err(e) = std::fs::create_dir_all(&args.dir) {
-        say!("error: cannot create `{}`: {e}", args.dir.display());
-        return exit::UNUSABLE;
+    let chosen = files.iter().filter(|(which, _, _)| args.which.as_deref().is_none_or(|w| w == *which));
+    let Some(dir) = args.write else {
+        let text: Vec<&str> = chosen.map(|(_, _, text)| text.as_str()).collect();
+        return match super::dedup::write_lines(std::iter::once(text.join("\n"))) {
+            Ok(()) => exit::OK,
+            Err(e) => super::fail(&format!("cannot write the reference: {e}")),
+        };
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return super::fail(&format!("cannot create `{}`: {e}", dir.display()));
     }
-    for (name, text) in files {
-        let path = args.dir.join(name);
+    for (_, name, text) in chosen {
+        let path = dir.join(name);
         if let Err(e) = std::fs::write(&path, text) {
-            say!("error: cannot write `{}`: {e}", path.display());
-            return exit::UNUSABLE;
+            return super::fail(&format!("cannot write `{}`: {e}", path.display()));
         }
         say!("wrote {}", path.display());
     }

@@ -209,6 +209,20 @@ pub fn read_live(
     }
 }
 
+/// A reader that counts the bytes read through it (for the progress line).
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get().saturating_add(n as u64));
+        Ok(n)
+    }
+}
+
 /// Read one input (a path, or `-` for standard input) and pass every record to `sink`. A record
 /// larger than `limits.max_record_bytes` is an error for that record: a JSONL line is skipped
 /// without being read into memory and the next line is read (unless no line end comes within
@@ -223,6 +237,19 @@ pub fn read(
     sink: &mut dyn FnMut(Pos, Raw) -> io::Result<()>,
 ) -> io::Result<()> {
     let reader: Box<dyn Read> = if path == "-" { Box::new(io::stdin().lock()) } else { Box::new(File::open(path)?) };
+    // Progress on a terminal: records and bytes read so far, against the file's size.
+    let size = if path == "-" { 0 } else { std::fs::metadata(path).map_or(0, |m| m.len()) };
+    let read_bytes = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let reader = Counted { inner: reader, read: std::rc::Rc::clone(&read_bytes) };
+    let mut progress = super::progress::Progress::new(path, size);
+    let mut records = 0u64;
+    let sink = &mut |p: Pos, raw: Raw| {
+        records += 1;
+        if let Some(progress) = progress.as_mut() {
+            progress.tick(records, read_bytes.get());
+        }
+        sink(p, raw)
+    };
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     skip_bom(&mut reader)?;
     let file = if show_file { Some(path.to_string()) } else { None };

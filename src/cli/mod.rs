@@ -27,6 +27,7 @@ mod input;
 mod link;
 mod normalize;
 mod output;
+mod progress;
 mod registry;
 mod rules;
 #[cfg(feature = "serve")]
@@ -60,6 +61,9 @@ struct Cli {
     /// all but their last four digits are masked). Error and crash messages stay masked.
     #[arg(long, global = true)]
     show_pii: bool,
+    /// No progress line on stderr (it is shown only on a terminal, for long batch work).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,6 +140,7 @@ pub fn main() -> ExitCode {
         }
     };
     SHOW_PII.store(cli.show_pii, std::sync::atomic::Ordering::Relaxed);
+    progress::set_quiet(cli.quiet);
     let code = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
@@ -190,11 +195,30 @@ pub fn print_report(report: &kensa::Report) {
 
 pub type RulesPath = Option<PathBuf>;
 
-/// Load the rule set named by `--rules`, or the built-in one.
-/// Secrets are shown in full only with `--show-pii`.
+/// The rule folder a command uses when none is given: `./rules` when the working folder has
+/// one, else the built-in set (`None`). The choice is said on stderr, so that a policy officer
+/// working in a folder of their own rules never has them silently replaced by the built-in set.
+pub fn default_rules() -> Option<PathBuf> {
+    let local = PathBuf::from("rules");
+    if local.is_dir() {
+        say!("rules: ./rules (the default when a `rules` folder is here; give another with --rules)");
+        Some(local)
+    } else {
+        say!("rules: the built-in rule set (no `rules` folder here; give one with --rules)");
+        None
+    }
+}
+
+/// The rule set named by `--rules`, else the default ([`default_rules`]).
+pub fn rules_or_default(rules: &RulesPath) -> RulesPath {
+    rules.clone().or_else(default_rules)
+}
+
+/// Load the rule set named by `--rules`, else `./rules`, else the built-in one
+/// ([`default_rules`]). Secrets are shown in full only with `--show-pii`.
 pub fn load_engine(rules: &RulesPath) -> Result<kensa::Engine, kensa::CompileError> {
-    let engine = match rules {
-        Some(p) => kensa::Engine::from_path(p),
+    let engine = match rules_or_default(rules) {
+        Some(p) => kensa::Engine::from_path(&p),
         None => kensa::Engine::builtin(),
     };
     engine.map(|e| e.with_show_pii(show_pii()))

@@ -15,8 +15,10 @@ pub enum Command {
     },
     /// List the rules of a rule set in evaluation order.
     List {
-        /// Rule file or folder (default: the built-in rule set).
-        #[arg(long)]
+        /// Rule file or folder (default: `./rules` when it exists, else the built-in rule set).
+        path: Option<PathBuf>,
+        /// The same as the path (kept for scripts written before the path was positional).
+        #[arg(long, hide = true, conflicts_with = "path")]
         rules: Option<PathBuf>,
     },
 }
@@ -44,7 +46,7 @@ pub fn run(cmd: Command) -> u8 {
             }
             exit::OK
         }
-        Command::List { rules } => match super::load_engine(&rules) {
+        Command::List { path, rules } => match super::load_engine(&path.or(rules)) {
             Ok(engine) => {
                 for id in engine.rule_ids() {
                     println!("{id}");

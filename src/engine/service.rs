@@ -6,10 +6,15 @@ use crate::compile::{Field, Privacy};
 use crate::source::SourceMap;
 
 /// The hash behind [`Engine::revision`].
+/// The files are hashed by their names relative to the rule folder, in name order: the same
+/// rules give the same revision wherever their folder is, and the built-in set gives the
+/// revision of its exported copy.
 pub(super) fn revision_of(sources: &SourceMap) -> String {
+    let mut files: Vec<(&str, &str)> = sources.files().map(|(_, f)| (sources.relative_name(f), &*f.text)).collect();
+    files.sort_unstable();
     let mut h = crate::registry::Fnv1a::new();
-    for (_, file) in sources.files() {
-        h = h.write(file.name.as_bytes()).write(&[0]).write(file.text.as_bytes()).write(&[0]);
+    for (name, text) in files {
+        h = h.write(name.as_bytes()).write(&[0]).write(text.as_bytes()).write(&[0]);
     }
     format!("{:016x}", h.finish())
 }
