@@ -535,3 +535,65 @@ fn blocking_keys_that_differ_key_each_side_separately() {
         db.stderr
     );
 }
+
+// ---------------------------------------------------------------- intended changes
+
+/// `--expect`: the gate passes when every change was intended, fails on what was not and lists
+/// it, and refuses an expectations file it cannot read.
+#[test]
+fn the_gate_fails_only_on_unintended_changes() {
+    let dir = workdir("expect");
+    bank_change(&dir);
+    let run = |expect: &str| {
+        write(&dir, "expect.yaml", expect);
+        let args = ["diff", "--base", "rules", "--rules", "new", "--today", TODAY, "--format", "json"];
+        run_in(&dir, &[&args[..], &["--expect", "expect.yaml", "enrollment.jsonl"]].concat(), None)
+    };
+    // The intended change: the holder rule rejects (7 records go from review to reject), the
+    // postal format costs less, a new rule warns.
+    let intended = "decisions:\n  review -> reject: 7\nrules:\n  bank.holder_is_registrant: { fires_differently: 7 }\n  postal_code.format: { fires_differently: 1..5 }\n  bank.account_required: { newly_fires: 1.. }\n";
+    let r = run(intended);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)["unintended"], serde_json::json!([]));
+    assert!(r.stderr.contains("every change was intended"), "{}", r.stderr);
+
+    // Only the decisions intended: the rules are not checked, and pass.
+    assert_eq!(run("decisions:\n  review -> reject: 5..10\n").code, 0);
+
+    // A transition not intended, a count out of range, a rule not listed.
+    let r =
+        run("decisions:\n  review -> reject: 1..3\nrules:\n  bank.holder_is_registrant: { fires_differently: any }\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let unintended = json(&r)["unintended"].clone();
+    let lines: Vec<&str> = unintended.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(lines.contains(&"review -> reject: 7 records, expected 1..3"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("postal_code.format changes")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("bank.account_required changes")), "{lines:?}");
+    assert!(r.stderr.contains("unintended: review -> reject: 7 records, expected 1..3"), "{}", r.stderr);
+
+    // Nothing intended at all: the decision change is unintended.
+    let r = run("decisions: {}\n");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("unintended: review -> reject: 7 records, not expected"), "{}", r.stderr);
+
+    // A file that is not an expectation: exit 2, naming the key.
+    let r = run("decisions:\n  review -> maybe: 1\n");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`review -> maybe` is not a decision change"), "{}", r.stderr);
+    let r = run("decisions:\n  review -> reject: lots\n");
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`lots` is not a count"), "{}", r.stderr);
+}
+
+/// `builtin` names the built-in rule set on either side.
+#[test]
+fn builtin_names_the_built_in_rules() {
+    let dir = workdir("builtin-name");
+    let r = run_in(
+        &dir,
+        &["diff", "--base", "builtin", "--rules", "rules", "--today", TODAY, "--format", "json", "enrollment.jsonl"],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)["decisions"]["changed"], 0);
+}

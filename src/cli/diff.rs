@@ -26,7 +26,8 @@ use super::input::{self, Format, Pos, Raw, Unit};
 use super::output::{lpad, pad};
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Exit status: 0 when no decision changed, 1 when some decision changed (a CI gate), \
+#[command(after_help = "Exit status: 0 when no decision changed (with --expect: when every change was \
+intended), 1 when some decision changed (with --expect: some change was not intended), \
 2 when the rules do not compile or the inputs cannot be read. Records that cannot be evaluated are \
 reported on stderr and counted, and do not change the exit status unless none could be evaluated.")]
 pub struct Args {
@@ -35,9 +36,14 @@ pub struct Args {
     /// The rules as they are now (file or folder): the side the change starts from.
     #[arg(long)]
     base: PathBuf,
-    /// The changed rules, file or folder (default: the standard rule set compiled into kensa).
+    /// The changed rules, file or folder (default: `./rules` when it exists, else the standard
+    /// rule set compiled into kensa; `builtin` names the standard set on either side).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// The intended changes (YAML: decision transitions and rule changes with counts or ranges):
+    /// the gate then fails only on what was not intended, and lists it.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
     /// Records already enrolled, judged against by both rule sets: a registry database
     /// (`kensa registry import`), a PostgreSQL server (`postgres://…`), or a JSONL, JSON, YAML or
     /// CSV file loaded into memory.
@@ -81,7 +87,11 @@ pub fn run(args: Args) -> u8 {
     let base_name = args.base.display().to_string();
 
     // Both sides are compiled before either failure is reported, so one run shows every error.
-    let base = kensa::Engine::from_path(&args.base);
+    let expect = match args.expect.as_deref().map(super::diff_expect::load).transpose() {
+        Ok(e) => e,
+        Err(msg) => return super::fail(&msg),
+    };
+    let base = super::load_engine(&Some(args.base.clone()));
     let new = super::load_engine(&args.rules);
     let (base, new) = match (base, new) {
         (Ok(b), Ok(n)) => {
@@ -150,7 +160,10 @@ pub fn run(args: Args) -> u8 {
         say!("error: {} records could not be evaluated in all", tally.errors);
     }
 
-    let report = tally.report(base_name, new_name);
+    let mut report = tally.report(base_name, new_name);
+    if let Some(expect) = &expect {
+        report.unintended = Some(super::diff_expect::unintended(expect, &report.found()));
+    }
     let format = args.format.unwrap_or_else(|| {
         if io::IsTerminal::is_terminal(&io::stdout()) { DiffFormat::Table } else { DiffFormat::Json }
     });
@@ -174,6 +187,17 @@ pub fn run(args: Args) -> u8 {
     if report.records.evaluated == 0 && report.records.errors > 0 {
         say!("error: no record could be evaluated, so the rule sets were not compared");
         return exit::UNUSABLE;
+    }
+    if let Some(unintended) = &report.unintended {
+        for line in unintended {
+            say!("unintended: {line}");
+        }
+        return if unintended.is_empty() {
+            say!("every change was intended (--expect)");
+            exit::OK
+        } else {
+            exit::SOME_FAILED
+        };
     }
     if report.decisions.changed > 0 { exit::SOME_FAILED } else { exit::OK }
 }
@@ -588,6 +612,7 @@ impl Tally {
             rules,
             without_rule_change: self.without_rule_change,
             changes,
+            unintended: None,
         }
     }
 }
@@ -613,6 +638,26 @@ struct Report {
     without_rule_change: usize,
     /// Each decision transition that happened, with its first example records.
     changes: Vec<Transition>,
+    /// With `--expect`: the changes that were not intended (empty: all as expected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unintended: Option<Vec<String>>,
+}
+
+impl Report {
+    /// What the expectations are checked against.
+    fn found(&self) -> super::diff_expect::Found<'_> {
+        let mut transitions = Vec::new();
+        for &b in &DECISIONS {
+            for &n in &DECISIONS {
+                if b != n {
+                    transitions.push((b.as_str(), n.as_str(), *self.transitions.get(b).get(n)));
+                }
+            }
+        }
+        let rules =
+            self.rules.iter().map(|r| (r.rule.as_str(), r.newly_fires, r.stops_firing, r.fires_differently)).collect();
+        super::diff_expect::Found { transitions, rules }
+    }
 }
 
 #[derive(Serialize)]

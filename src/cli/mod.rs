@@ -19,6 +19,7 @@ mod args;
 mod check;
 mod dedup;
 mod diff;
+mod diff_expect;
 mod doc;
 mod enroll;
 mod eval;
@@ -218,6 +219,8 @@ pub fn rules_or_default(rules: &RulesPath) -> RulesPath {
 /// ([`default_rules`]). Secrets are shown in full only with `--show-pii`.
 pub fn load_engine(rules: &RulesPath) -> Result<kensa::Engine, kensa::CompileError> {
     let engine = match rules_or_default(rules) {
+        // `builtin` names the built-in set (unless a file or folder of that name is here).
+        Some(p) if p.as_os_str() == "builtin" && !p.exists() => kensa::Engine::builtin(),
         Some(p) => kensa::Engine::from_path(&p),
         None => kensa::Engine::builtin(),
     };
