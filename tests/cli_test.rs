@@ -200,3 +200,79 @@ fn shipped_suites_pass_with_full_coverage() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(" 0 failed"), "{}", r.stdout);
 }
+
+/// A suite's `base` record and each case's `with` (a JSON merge patch): a case with neither
+/// tests the base, `with` changes fields, `null` removes one, objects merge key by key.
+#[test]
+fn base_record_with_changes() {
+    let dir = workdir("test-base");
+    let text = format!(
+        "today: 2026-11-27
+base: {VALID}
+cases:
+  - name: the base itself is accepted
+    expect: {{decision: accept, score: 100}}
+  - name: a wrong check digit
+    with: {{my_number: \"463760444597\"}}
+    expect: {{decision: reject, fires: [my_number.check_digit]}}
+  - name: no family name
+    with: {{family_name: null}}
+    expect: {{fires: [schema.required], not_fires: [my_number.check_digit]}}
+  - name: a bank account, merged into the base
+    with: {{bank: {{bank_code: \"0005\", branch_code: \"123\", account_type: ordinary, account_number: \"1234567\", holder_kana: ｼﾊﾞﾀ ﾏﾕﾐ}}}}
+    expect: {{decision: accept, not_fires: [bank.holder_is_registrant]}}
+  - name: a whole record still works
+    record: {BAD_DIGIT}
+    expect: {{decision: reject}}
+"
+    );
+    write(&dir, "base.yaml", &text);
+    let r = stable(run_in(&dir, &["test", "base.yaml"], None));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.ends_with("5 passed, 0 failed, 0 skipped\n"), "{}", r.stdout);
+
+    // `with` changes the base: the same expectation fails without the change.
+    write(&dir, "base.yaml", &text.replace("with: {my_number: \"463760444597\"}", "with: {}"));
+    let r = stable(run_in(&dir, &["test", "base.yaml"], None));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("FAIL a wrong check digit (base.yaml:6)"), "{}", r.stdout);
+}
+
+/// `with` needs a `base`: the error names the suite file and points at the case.
+#[test]
+fn with_without_base_is_an_error() {
+    let dir = workdir("test-with-no-base");
+    write(
+        &dir,
+        "nobase.yaml",
+        &suite(
+            "  - name: fine\n    record: {\"id\": \"T1\"}\n    expect: {decision: reject}\n  - name: changes nothing\n    with: {family_name: 山田}\n    expect: {decision: accept}\n",
+        ),
+    );
+    let r = stable(run_in(&dir, &["test", "nobase.yaml"], None));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("nobase.yaml:6"), "{}", r.stderr);
+    assert!(r.stderr.contains("the suite has no `base`"), "{}", r.stderr);
+    assert!(r.stderr.contains("- name: changes nothing"), "{}", r.stderr);
+    golden("with_without_base", &r);
+}
+
+/// A suite that cannot be read is an `<error>` in the JUnit report naming the file, line and
+/// column, next to the suites that ran; failing cases carry their file and line.
+#[test]
+fn junit_reports_broken_suites_and_case_lines() {
+    let dir = workdir("test-junit-broken");
+    write(&dir, "a_broken.yaml", &passing().replace("not_fires:", "not_fire:"));
+    write(&dir, "b_fails.yaml", &passing().replace("decision: accept\n      score: 100", "decision: review"));
+    let r = stable(run_in(&dir, &["test", "--junit", "junit.xml", "a_broken.yaml", "b_fails.yaml"], None));
+    assert_eq!(r.code, 1);
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let xml = regex::Regex::new(r#"time="[0-9.]+""#).unwrap().replace_all(&xml, r#"time="[t]""#).into_owned();
+    assert!(xml.contains(r#"<testsuite name="a_broken.yaml" tests="1" skipped="0" errors="1""#), "{xml}");
+    assert!(xml.contains("a_broken.yaml:8:7: unknown field `not_fire`"), "{xml}");
+    assert!(xml.contains(r#"file="b_fails.yaml" line="3""#), "{xml}");
+    assert!(xml.contains(r#"message="b_fails.yaml:3: decision: expected review, got accept""#), "{xml}");
+    insta::assert_snapshot!("junit_broken", xml);
+    // The terminal report counts it as a suite that could not run, once.
+    assert!(r.stdout.ends_with("1 passed, 1 failed, 0 skipped; 1 of 2 suites could not run\n"), "{}", r.stdout);
+}
