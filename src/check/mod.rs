@@ -1080,8 +1080,7 @@ impl Checker<'_> {
                     format!("`frequency` counts text, and this comparison compares {}", t.describe()),
                     "nothing to count",
                 )
-                .help =
-                    Some(String::from("weigh a name, a reading or another text by frequency; remove `frequency` here"));
+                .help = Some(String::from("weigh a name, a reading or another text by frequency; remove `frequency` here"));
             }
             compares.push(CompareInfo {
                 name: c.name.name.clone(),
