@@ -276,3 +276,66 @@ fn junit_reports_broken_suites_and_case_lines() {
     // The terminal report counts it as a suite that could not run, once.
     assert!(r.stdout.ends_with("1 passed, 1 failed, 0 skipped; 1 of 2 suites could not run\n"), "{}", r.stdout);
 }
+
+/// `--coverage-of`: coverage (and `--min-coverage`) over the local rules only, chosen by the
+/// start of their ids or by the rule file declaring them; the report says which rules it
+/// measured. A value that names no rule the suites use is a usage error (exit 2).
+#[test]
+fn coverage_of_local_rules() {
+    let dir = workdir("test-coverage-of");
+    write(
+        &dir,
+        "rules/base.kensa",
+        "schema S { id: text, name: text, kana: text }\nrule std.name_present {\n  require not blank(name)\n  reject\n}\n",
+    );
+    write(&dir, "rules/local.kensa", "rule local.kana_present {\n  require not blank(kana)\n  review\n}\n");
+    write(
+        &dir,
+        "local.yaml",
+        "rules: rules
+base: {id: A1, name: 山田, kana: ヤマダ}
+cases:
+  - name: complete
+    expect: {decision: accept}
+  - name: no kana
+    with: {kana: \"\"}
+    expect: {decision: review, fires: [local.kana_present]}
+",
+    );
+    // All rules: `std.name_present` never fires here.
+    let r = stable(run_in(&dir, &["test", "--min-coverage", "100", "local.yaml"], None));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+
+    let by_prefix =
+        stable(run_in(&dir, &["test", "--coverage-of", "local.", "--min-coverage", "100", "local.yaml"], None));
+    assert_eq!(by_prefix.code, 0, "{}", by_prefix.stderr);
+    assert!(by_prefix.stdout.contains("(rules whose id starts with `local.`): 2 of 2 ways"), "{}", by_prefix.stdout);
+    assert!(!by_prefix.stdout.contains("std.name_present"), "{}", by_prefix.stdout);
+    golden("coverage_of_prefix", &by_prefix);
+
+    let by_file = stable(run_in(
+        &dir,
+        &["test", "--coverage-of", "rules/local.kensa", "--min-coverage", "100", "--format", "json", "local.yaml"],
+        None,
+    ));
+    assert_eq!(by_file.code, 0, "{}", by_file.stderr);
+    let v: serde_json::Value = serde_json::from_str(&by_file.stdout).unwrap();
+    assert_eq!(v["coverage"]["measured"], "rules declared in `rules/local.kensa`");
+    assert_eq!(v["coverage"]["percent"], 100.0);
+
+    // Below the minimum, the message says which rules were measured.
+    let std = stable(run_in(&dir, &["test", "--coverage-of", "std.", "--min-coverage", "100", "local.yaml"], None));
+    assert_eq!(std.code, 1);
+    assert!(std.stderr.contains("(rules whose id starts with `std.`) is below --min-coverage 100%"), "{}", std.stderr);
+
+    for (given, says) in [
+        ("nothing.", "--coverage-of `nothing.` matches no rule"),
+        ("rules/missing.kensa", "there is no rule file `rules/missing.kensa`"),
+        ("rules", "`rules` is a folder"),
+    ] {
+        let r = run_in(&dir, &["test", "--coverage-of", given, "local.yaml"], None);
+        assert_eq!(r.code, 2, "{given}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{given}: nothing is run: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{given}: {}", r.stderr);
+    }
+}
