@@ -67,9 +67,15 @@ Suite format (YAML):
   rules: ../../rules        rule file or folder, relative to the suite (default: the standard set)
   today: 2026-11-27         the date the rules see as today
   registry: registry.jsonl  enrolled records: a file (or database), or a list of records
+  base: {...}               the record cases start from (optional)
   cases:
     - name: a valid resident is accepted
-      record: {...}         or record_file: path (JSON or YAML)
+      record: {...}         or record_file: path (JSON or YAML); or nothing: the base
+    - name: no family name
+      with: {family_name: null}   the base with these changes (null removes a field)
+      expect: {fires: [schema.required]}
+    - name: a full case
+      record: {...}
       skip: reason          (optional: do not run, say why)
       expect:
         decision: accept | review | reject
