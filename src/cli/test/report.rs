@@ -260,7 +260,7 @@ pub fn write_junit(path: &Path, results: &[SuiteResult]) -> std::io::Result<()> 
         if let Some(e) = &r.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             let what = if r.unreadable { "the suite could not be read" } else { "the suite could not run" };
-            status.set_message(format!("{what}: {e}"));
+            status.set_message(format!("{what}: {}", e.lines().next().unwrap_or_default()));
             status.set_description(e.as_str());
             let mut case = TestCase::new("(suite)", status);
             case.set_classname(r.path.as_str());

@@ -488,3 +488,37 @@ fn byte_offset(text: &str, line: u64, column: u64) -> usize {
     }
     text.len()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_replaces_removes_and_merges() {
+        let mut record =
+            json!({"id": "A1", "name": "山田", "bank": {"code": "0005", "branch": "123"}, "kana": "ヤマダ"});
+        merge_patch(&mut record, &json!({"name": "", "kana": null, "bank": {"branch": "456"}, "new": [1]}));
+        assert_eq!(record, json!({"id": "A1", "name": "", "bank": {"code": "0005", "branch": "456"}, "new": [1]}));
+        // A value that is not a map replaces; a map over a value that is not one starts afresh.
+        merge_patch(&mut record, &json!({"bank": "none", "id": {"a": null, "b": 1}}));
+        assert_eq!(record["bank"], json!("none"));
+        assert_eq!(record["id"], json!({"b": 1}));
+    }
+
+    #[test]
+    fn cases_know_their_line() {
+        let text = "base: {family_name: a case}\ncases:\n  - name: other\n    expect: {}\n  - name: \"a case\"\n    expect: {}\n";
+        let file = parse("s.yaml", text, false).ok().unwrap();
+        assert_eq!(file.cases.iter().map(|c| c.line).collect::<Vec<_>>(), [3, 5]);
+    }
+
+    #[test]
+    fn a_base_that_is_not_a_record_is_an_error() {
+        let text = "base: [1, 2]\ncases:\n  - name: one\n    expect: {}\n";
+        let e = parse("s.yaml", text, false).err().unwrap();
+        assert_eq!(e.summary, "s.yaml:1:1: `base` is not a record");
+    }
+}
