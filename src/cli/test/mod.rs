@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long, value_name = "PERCENT", value_parser = super::args::parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
     /// Measure coverage (and --min-coverage) over these rules only: those whose id starts
-    /// with PREFIX (`local.`), or those declared in the rule file FILE.
+    /// with PREFIX (`local.`), or those declared in the rule file FILE. Implies --coverage.
     #[arg(long, value_name = "PREFIX|FILE")]
     coverage_of: Option<String>,
     /// Worker threads, 1 to 1024 (default: all cores).
@@ -196,7 +196,7 @@ pub fn run(args: Args) -> u8 {
     let measured = scope.describe();
 
     let summary = report::Summary::of(&results);
-    let want_coverage = args.coverage || args.min_coverage.is_some();
+    let want_coverage = args.coverage || args.min_coverage.is_some() || args.coverage_of.is_some();
     let covered = report::covered(&coverage);
     match args.format {
         Format::Text => {
