@@ -417,7 +417,7 @@ fn find_name(text: &str, case: &str) -> std::ops::Range<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         if let Some(i) = key_at(line, "name")
-            && line.get(i + 5..).is_some_and(|rest| rest.trim().trim_matches(['"', '\'']) == case)
+            && line.get(i + 5..).is_some_and(|rest| names(rest, case))
         {
             let start = offset + line.len() - line.trim_start().len();
             return start..offset + line.trim_end().len();
@@ -425,6 +425,28 @@ fn find_name(text: &str, case: &str) -> std::ops::Range<usize> {
         offset += line.len();
     }
     0..0
+}
+
+/// Whether the text after `name:` is the name `case`, plain or quoted, alone on the line or
+/// followed by the next key of a `{name: …, …}` map.
+fn names(rest: &str, case: &str) -> bool {
+    let rest = rest.trim_start();
+    let (quote, rest) = match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => (Some(q), rest.get(1..).unwrap_or_default()),
+        _ => (None, rest),
+    };
+    let Some(after) = rest.strip_prefix(case) else {
+        return false;
+    };
+    let after = match quote {
+        Some(q) => match after.strip_prefix(q) {
+            Some(after) => after,
+            None => return false,
+        },
+        None => after,
+    };
+    let after = after.trim();
+    after.is_empty() || after.starts_with([',', '}', '#'])
 }
 
 /// Where `key:` is written in a line as a key of its own (not the end of `family_name:`).
@@ -510,9 +532,9 @@ mod tests {
 
     #[test]
     fn cases_know_their_line() {
-        let text = "base: {family_name: a case}\ncases:\n  - name: other\n    expect: {}\n  - name: \"a case\"\n    expect: {}\n";
+        let text = "base: {family_name: a case}\ncases:\n  - name: other\n    expect: {}\n  - name: \"a case\"\n    expect: {}\n  - {name: a, expect: {}}\n  - {name: 'a b' , expect: {}}\n  - name: a b c # a comment\n    expect: {}\n";
         let file = parse("s.yaml", text, false).ok().unwrap();
-        assert_eq!(file.cases.iter().map(|c| c.line).collect::<Vec<_>>(), [3, 5]);
+        assert_eq!(file.cases.iter().map(|c| c.line).collect::<Vec<_>>(), [3, 5, 7, 8, 9]);
     }
 
     #[test]
