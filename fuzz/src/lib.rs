@@ -541,7 +541,8 @@ pub fn suite(text: &str) -> bool {
             }
             true
         }
-        Err(suite::SuiteError(message)) => {
+        Err(suite::SuiteError { rendered: message, summary }) => {
+            assert!(summary.contains("fuzz.yaml"), "a suite error summary that does not name the file");
             assert!(!message.is_empty(), "an empty suite error");
             assert!(message.contains("fuzz.yaml"), "a suite error that does not name the file");
             false

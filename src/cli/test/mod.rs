@@ -9,6 +9,7 @@
 //! or coverage is below `--min-coverage`.
 
 mod report;
+mod scope;
 mod store;
 mod suite;
 
@@ -44,6 +45,10 @@ pub struct Args {
     /// fire in some case and pass in another. Implies --coverage.
     #[arg(long, value_name = "PERCENT", value_parser = super::args::parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
+    /// Measure coverage (and --min-coverage) over these rules only: those whose id starts
+    /// with PREFIX (`local.`), or those declared in the rule file FILE. Implies --coverage.
+    #[arg(long, value_name = "PREFIX|FILE")]
+    coverage_of: Option<String>,
     /// Worker threads, 1 to 1024 (default: all cores).
     #[arg(long, short = 'j', value_parser = super::args::parse_jobs, allow_negative_numbers = true)]
     jobs: Option<usize>,
@@ -62,9 +67,15 @@ Suite format (YAML):
   rules: ../../rules        rule file or folder, relative to the suite (default: the standard set)
   today: 2026-11-27         the date the rules see as today
   registry: registry.jsonl  enrolled records: a file (or database), or a list of records
+  base: {...}               the record cases start from (optional)
   cases:
     - name: a valid resident is accepted
-      record: {...}         or record_file: path (JSON or YAML)
+      record: {...}         or record_file: path (JSON or YAML); or nothing: the base
+    - name: no family name
+      with: {family_name: null}   the base with these changes (null removes a field)
+      expect: {fires: [schema.required]}
+    - name: a full case
+      record: {...}
       skip: reason          (optional: do not run, say why)
       expect:
         decision: accept | review | reject
@@ -104,6 +115,8 @@ pub struct Got {
 
 pub struct CaseResult {
     pub name: String,
+    /// The line of the case's `name:` in the suite file (0: not found).
+    pub line: usize,
     pub status: Status,
     pub seconds: f64,
 }
@@ -113,8 +126,19 @@ pub struct SuiteResult {
     /// The rule set's label (its path, or "the standard rule set").
     pub rules: String,
     pub cases: Vec<CaseResult>,
-    /// The suite could not be run at all (rules do not compile, registry unreadable).
+    /// The suite could not be run at all (unreadable, rules do not compile, registry
+    /// unreadable).
     pub error: Option<String>,
+    /// The suite file itself could not be read: its error was printed in full when it was
+    /// read, so the text report leaves it out.
+    pub unreadable: bool,
+}
+
+impl SuiteResult {
+    /// `file:line` of a case, for failure messages (the file alone when the line is unknown).
+    pub fn place(&self, case: &CaseResult) -> String {
+        if case.line == 0 { self.path.clone() } else { format!("{}:{}", self.path, case.line) }
+    }
 }
 
 /// One compiled rule set and the outcomes its rules had in the cases.
@@ -143,45 +167,48 @@ pub fn run(args: Args) -> u8 {
         return exit::UNUSABLE;
     }
 
-    let mut unreadable = 0;
-    let mut suites = Vec::new();
-    for f in &files {
-        match suite::load(f, color) {
-            Ok(s) => suites.push(s),
-            Err(e) => {
-                unreadable += 1;
-                eprint!("{}", e.0);
-            }
-        }
-    }
-
+    let loaded: Vec<Result<Suite, SuiteResult>> = files.iter().map(|f| load(f, color)).collect();
+    let options = RunOptions {
+        filter: args.filter.as_deref(),
+        store: args.registry_store.as_deref(),
+        limits: args.limits.limits(),
+    };
     let mut sets: HashMap<PathBuf, Result<Arc<RuleSet>, String>> = HashMap::new();
+    let scope = match scope::Scope::parse(args.coverage_of.as_deref()).and_then(|scope| match scope {
+        scope::Scope::All => Ok(scope),
+        _ => scope.check_matches(&rules_used(&loaded, &mut sets)).map(|()| scope),
+    }) {
+        Ok(scope) => scope,
+        Err(msg) => {
+            say!("error: {msg}");
+            return exit::UNUSABLE;
+        }
+    };
     let mut coverage: Coverage = BTreeMap::new();
-    let mut results = Vec::new();
-    for s in &suites {
-        let options = RunOptions {
-            filter: args.filter.as_deref(),
-            store: args.registry_store.as_deref(),
-            limits: args.limits.limits(),
-        };
-        let r = pool.install(|| run_suite(s, &options, &mut sets, &mut coverage));
-        results.push(r);
-    }
+    let results: Vec<SuiteResult> = loaded
+        .into_iter()
+        .map(|l| match l {
+            Ok(s) => pool.install(|| run_suite(&s, &options, &mut sets, &mut coverage)),
+            Err(unreadable) => unreadable,
+        })
+        .collect();
+    let coverage = scope.restrict(&coverage);
+    let measured = scope.describe();
 
-    let summary = report::Summary::of(&results, unreadable);
-    let want_coverage = args.coverage || args.min_coverage.is_some();
+    let summary = report::Summary::of(&results);
+    let want_coverage = args.coverage || args.min_coverage.is_some() || args.coverage_of.is_some();
     let covered = report::covered(&coverage);
     match args.format {
         Format::Text => {
             // Case names, messages and evidence come from suites and records: escaped for the terminal.
             print!("{}", escape_text(&report::text(&results)));
             if want_coverage {
-                print!("{}", escape_text(&report::coverage_text(&coverage)));
+                print!("{}", escape_text(&report::coverage_text(&coverage, measured.as_deref())));
             }
             println!("{}", summary.line());
         }
         Format::Json => {
-            let v = report::json(&results, &summary, want_coverage.then_some(&coverage));
+            let v = report::json(&results, &summary, want_coverage.then_some((&coverage, measured.as_deref())));
             println!("{}", json_safe(&serde_json::to_string_pretty(&v).unwrap_or_default()));
         }
     }
@@ -198,14 +225,50 @@ pub fn run(args: Args) -> u8 {
     {
         let missing = report::uncovered_ways(&coverage);
         let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
+        let of = measured.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
         say!(
-            "error: coverage {:.1}% is below --min-coverage {min}%: {}{more} (see --coverage)",
+            "error: coverage {:.1}%{of} is below --min-coverage {min}%: {}{more} (see --coverage)",
             covered.percent(),
             missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
         );
         code = exit::SOME_FAILED;
     }
     code
+}
+
+/// Read one suite file; a suite that cannot be read is printed on stderr at once and becomes
+/// a result with its error (for the summary and the JUnit report).
+fn load(path: &Path, color: bool) -> Result<Suite, SuiteResult> {
+    suite::load(path, color).map_err(|e| {
+        eprint!("{}", e.rendered);
+        SuiteResult {
+            path: path.display().to_string(),
+            rules: String::new(),
+            cases: Vec::new(),
+            error: Some(e.summary),
+            unreadable: true,
+        }
+    })
+}
+
+/// The rule sets the suites evaluate records with (compiled, and kept for the run), as
+/// (label, rule ids); sets that do not compile are left out (the suites report them).
+fn rules_used(
+    loaded: &[Result<Suite, SuiteResult>],
+    sets: &mut HashMap<PathBuf, Result<Arc<RuleSet>, String>>,
+) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for s in loaded.iter().flatten() {
+        if s.file.cases.iter().all(|c| c.rules.is_some()) {
+            continue;
+        }
+        if let Ok(set) = rule_set(s.file.rules.as_deref().map(|r| s.resolve(r)), sets)
+            && !out.iter().any(|(label, _)| *label == set.label)
+        {
+            out.push((set.label.clone(), set.rule_ids.clone()));
+        }
+    }
+    out
 }
 
 fn looked_in(paths: &[PathBuf]) -> String {
@@ -301,7 +364,8 @@ fn run_suite(
     let path = s.path.display().to_string();
     let chosen: Vec<&Case> =
         s.file.cases.iter().filter(|c| options.filter.is_none_or(|f| c.name.contains(f) || path.contains(f))).collect();
-    let mut result = SuiteResult { path, rules: String::from("own rules"), cases: Vec::new(), error: None };
+    let mut result =
+        SuiteResult { path, rules: String::from("own rules"), cases: Vec::new(), error: None, unreadable: false };
     // Cases with their own rules (rule files that must fail to compile) need no suite rules.
     let ctx = if chosen.iter().any(|c| c.skip.is_none() && c.rules.is_none()) {
         match context(s, options, sets) {
@@ -324,7 +388,8 @@ fn run_suite(
                 (None, None, Some(ctx)) => judge(s, c, ctx),
                 (None, None, None) => (Status::Skipped(String::from("no rules")), Vec::new()),
             };
-            (CaseResult { name: c.name.clone(), status, seconds: t.elapsed().as_secs_f64() }, trace)
+            let seconds = t.elapsed().as_secs_f64();
+            (CaseResult { name: c.name.clone(), line: c.line, status, seconds }, trace)
         })
         .collect();
     if let Some(ctx) = &ctx {
@@ -424,8 +489,8 @@ fn judge_compile(c: &Case, path: &Path) -> Status {
 fn judge(s: &Suite, c: &Case, ctx: &Context) -> (Status, Vec<(String, kensa::RuleOutcome)>) {
     let (engine, set, registry) = (&ctx.engine, &ctx.set, ctx.registry.as_deref());
     let fail = |msg: String| (Status::Failed { problems: vec![msg], got: None }, Vec::new());
-    let record = match (&c.record, &c.record_file) {
-        (Some(r), _) => r.clone(),
+    let record = match (c.inline_record(s.file.base.as_ref()), &c.record_file) {
+        (Some(r), _) => r,
         (None, Some(f)) => match read_record(&s.resolve(f)) {
             Ok(r) => r,
             Err(msg) => return fail(msg),

@@ -15,9 +15,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(results: &[SuiteResult], unreadable: usize) -> Summary {
-        let mut s =
-            Summary { passed: 0, failed: 0, skipped: 0, suites: results.len() + unreadable, broken: unreadable };
+    pub fn of(results: &[SuiteResult]) -> Summary {
+        let mut s = Summary { passed: 0, failed: 0, skipped: 0, suites: results.len(), broken: 0 };
         for r in results {
             if r.error.is_some() {
                 s.broken += 1;
@@ -48,7 +47,9 @@ pub fn text(results: &[SuiteResult]) -> String {
     let mut out = String::new();
     for r in results {
         if let Some(e) = &r.error {
-            let _ = writeln!(out, "{}: error: {e}", r.path);
+            if !r.unreadable {
+                let _ = writeln!(out, "{}: error: {e}", r.path);
+            }
             continue;
         }
         if r.cases.is_empty() {
@@ -70,10 +71,10 @@ pub fn text(results: &[SuiteResult]) -> String {
             match &c.status {
                 Status::Passed => {}
                 Status::Skipped(reason) => {
-                    let _ = writeln!(out, "  SKIP {}: {reason}", c.name);
+                    let _ = writeln!(out, "  SKIP {} ({}): {reason}", c.name, r.place(c));
                 }
                 Status::Failed { problems, got } => {
-                    let _ = writeln!(out, "  FAIL {}", c.name);
+                    let _ = writeln!(out, "  FAIL {} ({})", c.name, r.place(c));
                     for p in problems {
                         let _ = writeln!(out, "       {p}");
                     }
@@ -154,12 +155,14 @@ pub fn uncovered_ways(coverage: &Coverage) -> Vec<String> {
 
 /// Per rule set: a table of rules with the cases that fired it and passed through it, then
 /// the rules some way is missing for.
-pub fn coverage_text(coverage: &Coverage) -> String {
+/// `measured` names the rules measured when not all (`--coverage-of`).
+pub fn coverage_text(coverage: &Coverage, measured: Option<&str>) -> String {
     let mut out = String::new();
     for (label, rules) in coverage {
         let one = Coverage::from([(label.clone(), rules.clone())]);
         let c = covered(&one);
-        let _ = writeln!(out, "\ncoverage of {label}: {} of {} ways ({:.1}%)", c.ways, c.total, c.percent());
+        let of = measured.map(|m| format!(" ({m})")).unwrap_or_default();
+        let _ = writeln!(out, "\ncoverage of {label}{of}: {} of {} ways ({:.1}%)", c.ways, c.total, c.percent());
         let width = rules.keys().map(|k| k.chars().count()).max().unwrap_or(4).max(4);
         let _ = writeln!(out, "  {:<width$}  {:>6}  {:>6}", "rule", "fired", "passed");
         for (id, (fired, passed)) in rules {
@@ -174,7 +177,12 @@ pub fn coverage_text(coverage: &Coverage) -> String {
     out
 }
 
-pub fn json(results: &[SuiteResult], summary: &Summary, coverage: Option<&Coverage>) -> serde_json::Value {
+/// The results for CI; `coverage` with the rules measured when not all (`--coverage-of`).
+pub fn json(
+    results: &[SuiteResult],
+    summary: &Summary,
+    coverage: Option<(&Coverage, Option<&str>)>,
+) -> serde_json::Value {
     use serde_json::json;
     let suites: Vec<serde_json::Value> = results
         .iter()
@@ -183,8 +191,10 @@ pub fn json(results: &[SuiteResult], summary: &Summary, coverage: Option<&Covera
                 .cases
                 .iter()
                 .map(|c| match &c.status {
-                    Status::Passed => json!({"name": c.name, "status": "passed"}),
-                    Status::Skipped(reason) => json!({"name": c.name, "status": "skipped", "reason": reason}),
+                    Status::Passed => json!({"name": c.name, "line": c.line, "status": "passed"}),
+                    Status::Skipped(reason) => {
+                        json!({"name": c.name, "line": c.line, "status": "skipped", "reason": reason})
+                    }
                     Status::Failed { problems, got } => {
                         let got = got.as_ref().map(|g| {
                             json!({
@@ -201,7 +211,7 @@ pub fn json(results: &[SuiteResult], summary: &Summary, coverage: Option<&Covera
                                 })).collect::<Vec<_>>(),
                             })
                         });
-                        json!({"name": c.name, "status": "failed", "problems": problems, "got": got})
+                        json!({"name": c.name, "line": c.line, "status": "failed", "problems": problems, "got": got})
                     }
                 })
                 .collect();
@@ -215,7 +225,7 @@ pub fn json(results: &[SuiteResult], summary: &Summary, coverage: Option<&Covera
         "skipped": summary.skipped,
         "broken_suites": summary.broken,
     });
-    if let (Some(cov), Some(obj)) = (coverage, v.as_object_mut()) {
+    if let (Some((cov, measured)), Some(obj)) = (coverage, v.as_object_mut()) {
         let c = covered(cov);
         let sets: serde_json::Map<String, serde_json::Value> = cov
             .iter()
@@ -229,7 +239,13 @@ pub fn json(results: &[SuiteResult], summary: &Summary, coverage: Option<&Covera
             .collect();
         obj.insert(
             String::from("coverage"),
-            json!({"percent": (c.percent() * 10.0).round() / 10.0, "ways": c.ways, "total": c.total, "rules": sets}),
+            json!({
+                "percent": (c.percent() * 10.0).round() / 10.0,
+                "ways": c.ways,
+                "total": c.total,
+                "measured": measured.unwrap_or("all rules"),
+                "rules": sets
+            }),
         );
     }
     v
@@ -243,9 +259,13 @@ pub fn write_junit(path: &Path, results: &[SuiteResult]) -> std::io::Result<()> 
         let mut suite = TestSuite::new(r.path.as_str());
         if let Some(e) = &r.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message("the suite could not run");
+            let what = if r.unreadable { "the suite could not be read" } else { "the suite could not run" };
+            status.set_message(format!("{what}: {}", e.lines().next().unwrap_or_default()));
             status.set_description(e.as_str());
-            suite.add_test_case(TestCase::new("(suite)", status));
+            let mut case = TestCase::new("(suite)", status);
+            case.set_classname(r.path.as_str());
+            case.extra.insert("file".into(), r.path.as_str().into());
+            suite.add_test_case(case);
         }
         for c in &r.cases {
             let status = match &c.status {
@@ -257,13 +277,18 @@ pub fn write_junit(path: &Path, results: &[SuiteResult]) -> std::io::Result<()> 
                 }
                 Status::Failed { problems, .. } => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(problems.first().map_or("failed", String::as_str));
-                    s.set_description(problems.join("\n"));
+                    let place = r.place(c);
+                    s.set_message(format!("{place}: {}", problems.first().map_or("failed", String::as_str)));
+                    s.set_description(format!("{place}: case `{}`\n{}", c.name, problems.join("\n")));
                     s
                 }
             };
             let mut case = TestCase::new(c.name.as_str(), status);
             case.set_classname(r.path.as_str());
+            case.extra.insert("file".into(), r.path.as_str().into());
+            if c.line > 0 {
+                case.extra.insert("line".into(), c.line.to_string().into());
+            }
             case.set_time(std::time::Duration::from_secs_f64(c.seconds));
             suite.add_test_case(case);
         }
