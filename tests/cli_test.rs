@@ -109,7 +109,7 @@ fn skipped_cases_need_a_reason() {
     let no_reason = text.replace("the 2027 postal table is not out yet", "\"\"");
     write(&dir, "skip.yaml", &no_reason);
     let r = stable(run_in(&dir, &["test", "skip.yaml"], None));
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a suite that cannot be read is unusable input");
     golden("skip_without_reason", &r);
 }
 
@@ -125,7 +125,7 @@ fn yaml_errors_point_into_the_suite() {
     );
     write(&dir, "type.yaml", &passing().replace("score: 100", "score: high"));
     let r = stable(run_in(&dir, &["test", "typo.yaml", "indent.yaml", "type.yaml"], None));
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a suite that cannot be read is unusable input");
     assert!(r.stderr.contains("typo.yaml:"), "{}", r.stderr);
     assert!(r.stderr.contains("indent.yaml:"), "{}", r.stderr);
     assert!(r.stderr.contains("type.yaml:"), "{}", r.stderr);
@@ -250,7 +250,7 @@ fn with_without_base_is_an_error() {
         ),
     );
     let r = stable(run_in(&dir, &["test", "nobase.yaml"], None));
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a suite that cannot be read is unusable input");
     assert!(r.stderr.contains("nobase.yaml:6"), "{}", r.stderr);
     assert!(r.stderr.contains("the suite has no `base`"), "{}", r.stderr);
     assert!(r.stderr.contains("- name: changes nothing"), "{}", r.stderr);
@@ -265,7 +265,7 @@ fn junit_reports_broken_suites_and_case_lines() {
     write(&dir, "a_broken.yaml", &passing().replace("not_fires:", "not_fire:"));
     write(&dir, "b_fails.yaml", &passing().replace("decision: accept\n      score: 100", "decision: review"));
     let r = stable(run_in(&dir, &["test", "--junit", "junit.xml", "a_broken.yaml", "b_fails.yaml"], None));
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "a suite that cannot be read is unusable input");
     let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     let xml = regex::Regex::new(r#"time="[0-9.]+""#).unwrap().replace_all(&xml, r#"time="[t]""#).into_owned();
     assert!(xml.contains(r#"<testsuite name="a_broken.yaml" tests="1" skipped="0" errors="1""#), "{xml}");

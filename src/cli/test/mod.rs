@@ -219,7 +219,15 @@ pub fn run(args: Args) -> u8 {
         say!("error: cannot write `{}`: {e}", path.display());
         return exit::UNUSABLE;
     }
-    let mut code = if summary.failed > 0 || summary.broken > 0 { exit::SOME_FAILED } else { exit::OK };
+    // A suite that cannot be read or run is unusable input (2), as for every command; the
+    // other suites are still run and reported. Failed cases are findings (1).
+    let mut code = if summary.broken > 0 {
+        exit::UNUSABLE
+    } else if summary.failed > 0 {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    };
     if let Some(min) = args.min_coverage
         && covered.percent() + 1e-9 < min
     {
@@ -231,7 +239,7 @@ pub fn run(args: Args) -> u8 {
             covered.percent(),
             missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
         );
-        code = exit::SOME_FAILED;
+        code = code.max(exit::SOME_FAILED);
     }
     code
 }
