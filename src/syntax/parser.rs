@@ -274,7 +274,10 @@ fn brace_starts(text: &str) -> Vec<usize> {
     let mut depth: i64 = 0;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
-        if pos > 0 && depth <= 0 && starts_misspelt_item(line) {
+        if starts_item(line) {
+            // A keyword in the first column starts an item whatever braces were left open.
+            depth = 0;
+        } else if pos > 0 && depth <= 0 && starts_misspelt_item(line) {
             starts.push(pos);
         }
         let mut chars = line.char_indices().peekable();
