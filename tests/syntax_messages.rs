@@ -61,11 +61,11 @@ fn all_errors(path: &str) -> Vec<kensa::Diagnostic> {
 #[test]
 fn every_broken_item_is_reported_at_once() {
     // Five broken items (`warning`, `requre`, `lett`, `rejct`, `rul`): one error each, not the
-    // first one alone.
+    // first one alone; the item of `rul` is read again as a `rule` and its `reveiw` is found too.
     let diags = all_errors("tests/fixtures/err/syntax_unexpected_five_items.kensa");
     let found: Vec<&str> =
         diags.iter().map(|d| d.message.rsplit("found `").next().unwrap().trim_end_matches('`')).collect();
-    assert_eq!(found, ["warning", "requre", "lett", "rejct", "rul"], "{diags:#?}");
+    assert_eq!(found, ["warning", "requre", "lett", "rejct", "rul", "reveiw"], "{diags:#?}");
     assert!(diags.iter().all(|d| d.code.as_str() == "kensa::syntax::unexpected"));
 }
 
@@ -80,7 +80,8 @@ fn a_misspelt_keyword_gets_did_you_mean() {
             "did you mean `require`?",
             "did you mean `let`?",
             "did you mean `reject`?",
-            "did you mean `rule`?"
+            "did you mean `rule`?",
+            "did you mean `review`?"
         ]
     );
     let diags = all_errors("tests/fixtures/err/syntax_unexpected_misspelt_keywords.kensa");
@@ -90,6 +91,23 @@ fn a_misspelt_keyword_gets_did_you_mean() {
         ["did you mean `accept`?", "did you mean `similarity`?", "did you mean `text`?", "did you mean `review`?"],
         "{diags:#?}"
     );
+}
+
+#[test]
+fn a_misspelt_first_keyword_does_not_hide_the_next_mistake() {
+    // The whole file is one item whose keyword is misspelt (shorter than `rule`): the second
+    // mistake is still found, at its own place.
+    let text = "rul a.b {\n  require true\n  reveiw\n}\n";
+    let err = kensa::Engine::from_source("t.kensa", text).unwrap_err();
+    let places: Vec<(usize, usize)> = err
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            let s = d.primary_span().unwrap();
+            (s.start as usize, s.end as usize)
+        })
+        .collect();
+    assert_eq!(places.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(), ["rul", "reveiw"], "{}", err.render());
 }
 
 #[test]

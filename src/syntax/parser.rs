@@ -115,7 +115,9 @@ fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>, max_items:
         for (s, e) in recovery_segments(chunk) {
             let item = chunk.get(s..e).unwrap_or("");
             if let Err(err) = parse_into(file, item, start + s, &mut module, &mut diags) {
-                diags.push(pest_error(file, start + s, item, &err, start + e < src.len()));
+                let cut = start + e < src.len();
+                diags.push(pest_error(file, start + s, item, &err, cut));
+                diags.extend(error_after_misspelt_keyword(file, item, start + s, &err, cut));
             }
         }
     }
@@ -125,6 +127,34 @@ fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>, max_items:
         diags.push(too_many_items(file, src, at));
     }
     (module, diags)
+}
+
+/// The next syntax error of an item whose first word is a misspelt top-level keyword (`rul
+/// name.long { … reveiw … }`): the item is read again with the keyword spelt right, so that a
+/// second mistake in it is reported in the same run. `item` starts at byte `offset`.
+fn error_after_misspelt_keyword(
+    file: FileId,
+    item: &str,
+    offset: usize,
+    err: &pest::error::Error<Rule>,
+    cut: bool,
+) -> Option<Diagnostic> {
+    let at_start = matches!(err.location, InputLocation::Pos(0) | InputLocation::Span((0, _)));
+    let word = first_word(item);
+    let keyword =
+        crate::diagnostic::did_you_mean(word, TOP_LEVEL.iter().copied()).filter(|k| at_start && *k != word)?;
+    let fixed = format!("{keyword}{}", item.get(word.len()..).unwrap_or(""));
+    let again = KensaParser::parse(Rule::file, &fixed).err()?;
+    let past_keyword = match again.location {
+        InputLocation::Pos(p) | InputLocation::Span((p, _)) => p >= keyword.len(),
+    };
+    let mut d = past_keyword.then(|| pest_error(file, 0, &fixed, &again, cut))?;
+    // Offsets in `fixed` past the keyword are those of `item` moved by the change in length.
+    let moved = |n: u32| (n as usize + offset + word.len()).saturating_sub(keyword.len());
+    for label in &mut d.labels {
+        label.span = Span::new(file, moved(label.span.start), moved(label.span.end));
+    }
+    Some(d)
 }
 
 /// Where an item starts in its file.
