@@ -241,6 +241,27 @@ impl miette::Diagnostic for RenderedDiagnostic {
     }
 }
 
+/// Drop every diagnostic that repeats an earlier one word for word at the same places (the
+/// same mistake found twice, e.g. by two ways of reading a broken item), keeping the order.
+pub fn dedup_identical(diags: &mut Vec<Diagnostic>) {
+    let keep: Vec<bool> = {
+        let mut seen = std::collections::HashSet::new();
+        diags.iter().map(|d| seen.insert(d.key())).collect()
+    };
+    let mut keep = keep.into_iter();
+    diags.retain(|_| keep.next().unwrap_or(true));
+}
+
+/// What makes two diagnostics the same: code, level, words and places.
+type DiagnosticKey<'a> = (Code, Level, &'a str, Option<&'a str>, Vec<(Span, &'a str)>);
+
+impl Diagnostic {
+    fn key(&self) -> DiagnosticKey<'_> {
+        let labels = self.labels.iter().map(|l| (l.span, l.text.as_str())).collect();
+        (self.code, self.level, &self.message, self.help.as_deref(), labels)
+    }
+}
+
 /// Render diagnostics as plain text (no colour, fixed width), as `kensa check` prints them
 /// when not on a terminal and as the snapshot tests record them.
 /// The longest source line a rendered diagnostic shows, in bytes.
@@ -318,6 +339,16 @@ mod tests {
         assert_eq!(did_you_mean("brith_date", fields), Some("birth_date"));
         assert_eq!(did_you_mean("zzz", fields), None);
         assert_eq!(did_you_mean("mael", ["male", "female"]), Some("male"));
+    }
+
+    #[test]
+    fn identical_diagnostics_are_kept_once() {
+        let span = Span::new(crate::syntax::ast::FileId(0), 3, 7);
+        let d = |msg: &str| Diagnostic::error(SyntaxCode::Unexpected, msg).label(span, "here");
+        let mut diags = vec![d("a"), d("b"), d("a"), d("a").help("other help"), d("b")];
+        dedup_identical(&mut diags);
+        let kept: Vec<(&str, Option<&str>)> = diags.iter().map(|d| (d.message.as_str(), d.help.as_deref())).collect();
+        assert_eq!(kept, [("a", None), ("b", None), ("a", Some("other help"))]);
     }
 }
 

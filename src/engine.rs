@@ -840,10 +840,12 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
         modules.push((file, module));
     }
     if diagnostics.iter().any(Diagnostic::is_error) {
+        crate::diagnostic::dedup_identical(&mut diagnostics);
         return (None, Report { diagnostics, sources });
     }
     let (env, diags) = check::check(&mut sources, &modules);
     diagnostics.extend(diags);
+    crate::diagnostic::dedup_identical(&mut diagnostics);
     let program = env.map(|env| compile::compile(&env, &sources));
     (program, Report { diagnostics, sources })
 }

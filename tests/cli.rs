@@ -56,6 +56,47 @@ fn check_json_format_for_editors() {
 }
 
 #[test]
+fn check_json_gives_start_and_end_of_every_label() {
+    // `rule name.family_present` is defined twice: the second name (line 20, columns 6–24) is
+    // the primary label, the first (line 15) the second one.
+    let r = run(&["check", "--format", "json", "tests/fixtures/err/check_duplicate_rule.kensa"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!((v["line"].as_u64(), v["column"].as_u64()), (Some(20), Some(6)), "old fields stay: {v}");
+    assert_eq!(v["start"], serde_json::json!({"line": 20, "column": 6}), "{v}");
+    assert_eq!(v["end"], serde_json::json!({"line": 20, "column": 25}), "{v}");
+    let labels = v["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2, "{v}");
+    assert_eq!(labels[1]["message"], "first defined here");
+    assert_eq!(labels[1]["start"], serde_json::json!({"line": 15, "column": 6}), "{v}");
+    assert_eq!(labels[1]["end"], serde_json::json!({"line": 15, "column": 25}), "{v}");
+    assert_eq!(labels[1]["file"], "tests/fixtures/err/check_duplicate_rule.kensa");
+}
+
+#[test]
+fn check_json_columns_count_characters_to_the_end() {
+    // An unclosed Japanese message: the range ends after the last character, counted in
+    // characters (not bytes).
+    let dir = workdir("check_json_range_chars");
+    write(&dir, "r.kensa", "rule a.b {\n  require true\n  reject \"氏がありません\n}\n");
+    let r = run_in(&dir, &["check", "--format", "json", "r.kensa"], None);
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(v["code"], "kensa::syntax::unclosed_string", "{v}");
+    assert_eq!(v["start"], serde_json::json!({"line": 3, "column": 10}), "{v}");
+    assert_eq!(v["end"], serde_json::json!({"line": 3, "column": 18}), "{v}");
+}
+
+#[test]
+fn check_fails_on_a_duplicate_rule_id() {
+    // Two rules under one id used to be a warning and both ran under that id.
+    let r = run(&["check", "tests/fixtures/err/check_duplicate_rule.kensa"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("kensa::check::duplicate_rule"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 error(s), 0 warning(s)"), "{}", r.stderr);
+    assert!(kensa::Engine::from_path("tests/fixtures/err/check_duplicate_rule.kensa").is_err());
+}
+
+#[test]
 fn check_warnings_pass_unless_denied() {
     let path = "tests/fixtures/err/check_unused_binding.kensa";
     assert_eq!(run(&["check", path]).code, 0);

@@ -229,7 +229,7 @@ fn compile_error_lists_only_errors_in_display() {
 
 #[test]
 fn warnings_alone_do_not_stop_compilation() {
-    for name in ["check_duplicate_rule", "check_unused_binding", "check_shadowing", "check_never_fires"] {
+    for name in ["check_unused_binding", "check_shadowing", "check_never_fires"] {
         let path = format!("tests/fixtures/err/{name}.kensa");
         let engine = kensa::Engine::from_path(&path).unwrap_or_else(|e| panic!("{name}: {}", e.render()));
         assert!(!engine.warnings().is_empty(), "{name}");

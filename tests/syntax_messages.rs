@@ -51,3 +51,100 @@ fn full_width_characters_inside_a_regex_are_the_pattern() {
     assert!(message.contains("full-width"), "{message}");
     assert_eq!(line, 4);
 }
+
+/// The diagnostics of a rule file that must not compile.
+fn all_errors(path: &str) -> Vec<kensa::Diagnostic> {
+    let err = kensa::Engine::from_path(path).unwrap_err();
+    err.diagnostics().to_vec()
+}
+
+#[test]
+fn every_broken_item_is_reported_at_once() {
+    // Five broken items (`warning`, `requre`, `lett`, `rejct`, `rul`): one error each, not the
+    // first one alone; the item of `rul` is read again as a `rule` and its `reveiw` is found too.
+    let diags = all_errors("tests/fixtures/err/syntax_unexpected_five_items.kensa");
+    let found: Vec<&str> =
+        diags.iter().map(|d| d.message.rsplit("found `").next().unwrap().trim_end_matches('`')).collect();
+    assert_eq!(found, ["warning", "requre", "lett", "rejct", "rul", "reveiw"], "{diags:#?}");
+    assert!(diags.iter().all(|d| d.code.as_str() == "kensa::syntax::unexpected"));
+}
+
+#[test]
+fn a_misspelt_keyword_gets_did_you_mean() {
+    let diags = all_errors("tests/fixtures/err/syntax_unexpected_five_items.kensa");
+    let helps: Vec<&str> = diags.iter().map(|d| d.help.as_deref().unwrap_or("")).collect();
+    assert_eq!(
+        helps,
+        [
+            "did you mean `warn`?",
+            "did you mean `require`?",
+            "did you mean `let`?",
+            "did you mean `reject`?",
+            "did you mean `rule`?",
+            "did you mean `review`?"
+        ]
+    );
+    let diags = all_errors("tests/fixtures/err/syntax_unexpected_misspelt_keywords.kensa");
+    let helps: Vec<&str> = diags.iter().map(|d| d.help.as_deref().unwrap_or("")).collect();
+    assert_eq!(
+        helps,
+        ["did you mean `accept`?", "did you mean `similarity`?", "did you mean `text`?", "did you mean `review`?"],
+        "{diags:#?}"
+    );
+}
+
+#[test]
+fn a_misspelt_first_keyword_does_not_hide_the_next_mistake() {
+    // The whole file is one item whose keyword is misspelt (shorter than `rule`): the second
+    // mistake is still found, at its own place.
+    let text = "rul a.b {\n  require true\n  reveiw\n}\n";
+    let err = kensa::Engine::from_source("t.kensa", text).unwrap_err();
+    let places: Vec<(usize, usize)> = err
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            let s = d.primary_span().unwrap();
+            (s.start as usize, s.end as usize)
+        })
+        .collect();
+    assert_eq!(places.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(), ["rul", "reveiw"], "{}", err.render());
+}
+
+#[test]
+fn a_name_is_not_taken_for_a_misspelt_keyword() {
+    // `x` is a fine name where a value may stand; the error is the missing comparison, and no
+    // keyword is suggested for a word that is far from every keyword.
+    let text = "schema R { id: text, family_name: text }\nrule name.x {\n  require family_name\n  shout \"氏\"\n}\n";
+    let err = kensa::Engine::from_source("t.kensa", text).unwrap_err();
+    let d = &err.diagnostics()[0];
+    assert!(d.message.ends_with("found `shout`"), "{}", d.message);
+    assert_eq!(d.help, None);
+}
+
+#[test]
+fn each_message_is_said_once() {
+    // The list of what could come was printed twice: in the message and again in the label.
+    for path in [
+        "tests/fixtures/err/syntax_unexpected.kensa",
+        "tests/fixtures/err/syntax_unexpected_five_items.kensa",
+        "tests/fixtures/err/syntax_unexpected_misspelt_keywords.kensa",
+        "tests/fixtures/err/syntax_multiple_errors.kensa",
+    ] {
+        let report = kensa::check_path(std::path::Path::new(path));
+        for d in &report.diagnostics {
+            let one = kensa::Report { diagnostics: vec![d.clone()], sources: report.sources.clone() };
+            let rendered = one.render();
+            // The start of the message (rendered on its first line, before any wrapping).
+            let list: String = d.message.split(", found").next().unwrap().chars().take(40).collect();
+            let list = list.as_str();
+            assert_eq!(rendered.matches(list).count(), 1, "{path}: `{list}` repeated:\n{rendered}");
+            for l in &d.labels {
+                assert!(!l.text.contains(list), "{path}: the label repeats the message: {}", l.text);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for d in &report.diagnostics {
+            assert!(seen.insert((d.message.clone(), d.primary_span())), "{path}: said twice: {}", d.message);
+        }
+    }
+}

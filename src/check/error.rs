@@ -170,7 +170,7 @@ impl CheckCode {
             }
             CheckCode::DuplicateOutcome => "A rule has more than one outcome. Keep one.",
             CheckCode::DuplicateRule => {
-                "Two rules share the same name. Findings are reported by rule name, so names must be unique."
+                "Two rules share the same name. Findings are reported by rule name, so names must be unique: this is an error and the rule set is not loaded until one of the rules is renamed."
             }
             CheckCode::UnknownRule => "`fired …` in `decide` names a rule that does not exist.",
             CheckCode::DuplicateDecide => "A rule set has one decision policy; two `decide` blocks were found.",

@@ -390,14 +390,16 @@ impl Checker<'_> {
             if let ast::Item::Rule(r) = item {
                 if let Some(prev) = seen.get(&r.id.name) {
                     let prev = *prev;
-                    self.warn(
+                    let d = self.err(
                         CheckCode::DuplicateRule,
                         r.id.span,
                         format!("rule `{}` is defined twice", r.id.name),
                         "defined again here",
-                    )
-                    .labels
-                    .push(crate::diagnostic::Label { span: prev, text: String::from("first defined here") });
+                    );
+                    d.labels.push(crate::diagnostic::Label { span: prev, text: String::from("first defined here") });
+                    d.help = Some(String::from(
+                        "give one of the rules another name: findings are reported by rule name, so two rules under one name cannot be told apart",
+                    ));
                 } else {
                     seen.insert(r.id.name.clone(), r.id.span);
                 }

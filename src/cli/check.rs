@@ -47,6 +47,9 @@ pub fn run(args: Args) -> u8 {
                     "file": file,
                     "line": line,
                     "column": column,
+                    "start": d.labels.first().map(|l| label_range(report, l).1),
+                    "end": d.labels.first().map(|l| label_range(report, l).2),
+                    "labels": d.labels.iter().map(|l| label_json(report, l)).collect::<Vec<_>>(),
                     "help": d.help,
                 });
                 println!("{}", kensa::internal::json_safe(&obj.to_string()));
@@ -63,6 +66,24 @@ pub fn run(args: Args) -> u8 {
         failed |= report.errors() > 0 || (args.deny_warnings && report.warnings() > 0);
     }
     if failed { exit::SOME_FAILED } else { exit::OK }
+}
+
+/// One label of a diagnostic as JSON: its text, file, and where it starts and ends (the end is
+/// just past the last character marked, as in editors' ranges).
+fn label_json(report: &kensa::Report, l: &kensa::Label) -> serde_json::Value {
+    let (file, start, end) = label_range(report, l);
+    serde_json::json!({ "message": l.text, "file": file, "start": start, "end": end })
+}
+
+/// The file of a label and its start and end as `{"line": …, "column": …}` (1-based, columns
+/// in characters; 0 when the file is unknown).
+fn label_range(report: &kensa::Report, l: &kensa::Label) -> (Option<String>, serde_json::Value, serde_json::Value) {
+    let file = report.sources.get(l.span.file);
+    let at = |offset: u32| {
+        let (line, column) = file.map_or((0, 0), |f| line_col(&f.text, offset as usize));
+        serde_json::json!({ "line": line, "column": column })
+    };
+    (file.map(|f| f.name.clone()), at(l.span.start), at(l.span.end))
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -112,10 +112,12 @@ fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>, max_items:
         }
         // A syntax error: every item of the chunk is parsed on its own, so each broken one is
         // reported and the others still count.
-        for (s, e) in segments(chunk) {
+        for (s, e) in recovery_segments(chunk) {
             let item = chunk.get(s..e).unwrap_or("");
             if let Err(err) = parse_into(file, item, start + s, &mut module, &mut diags) {
-                diags.push(pest_error(file, start + s, item, &err, start + e < src.len()));
+                let cut = start + e < src.len();
+                diags.push(pest_error(file, start + s, item, &err, cut));
+                diags.extend(error_after_misspelt_keyword(file, item, start + s, &err, cut));
             }
         }
     }
@@ -125,6 +127,34 @@ fn parse_checked(file: FileId, src: &str, mut diags: Vec<Diagnostic>, max_items:
         diags.push(too_many_items(file, src, at));
     }
     (module, diags)
+}
+
+/// The next syntax error of an item whose first word is a misspelt top-level keyword (`rul
+/// name.long { … reveiw … }`): the item is read again with the keyword spelt right, so that a
+/// second mistake in it is reported in the same run. `item` starts at byte `offset`.
+fn error_after_misspelt_keyword(
+    file: FileId,
+    item: &str,
+    offset: usize,
+    err: &pest::error::Error<Rule>,
+    cut: bool,
+) -> Option<Diagnostic> {
+    let at_start = matches!(err.location, InputLocation::Pos(0) | InputLocation::Span((0, _)));
+    let word = first_word(item);
+    let keyword =
+        crate::diagnostic::did_you_mean(word, TOP_LEVEL.iter().copied()).filter(|k| at_start && *k != word)?;
+    let fixed = format!("{keyword}{}", item.get(word.len()..).unwrap_or(""));
+    let again = KensaParser::parse(Rule::file, &fixed).err()?;
+    let past_keyword = match again.location {
+        InputLocation::Pos(p) | InputLocation::Span((p, _)) => p >= keyword.len(),
+    };
+    let mut d = past_keyword.then(|| pest_error(file, 0, &fixed, &again, cut))?;
+    // Offsets in `fixed` past the keyword are those of `item` moved by the change in length.
+    let moved = |n: u32| (n as usize + offset + word.len()).saturating_sub(keyword.len());
+    for label in &mut d.labels {
+        label.span = Span::new(file, moved(label.span.start), moved(label.span.end));
+    }
+    Some(d)
 }
 
 /// Where an item starts in its file.
@@ -245,6 +275,97 @@ fn segments(text: &str) -> Vec<(usize, usize)> {
         out.push((*s, e));
     }
     out
+}
+
+/// Byte ranges of the items of a text that does not parse, cut finer than [`segments`] so that
+/// every broken item is reported on its own. An item also starts
+///
+/// - at a line whose first column begins a misspelt top-level keyword (`rul`, `lett`) when
+///   every `{` before it is closed, and
+/// - at a top-level keyword after the `}` that closes an item on the same line (`} rule …`).
+///
+/// Braces are counted outside quotes, comments and `/…/` patterns.
+fn recovery_segments(text: &str) -> Vec<(usize, usize)> {
+    let mut starts: Vec<usize> = segments(text).iter().map(|(s, _)| *s).collect();
+    starts.extend(brace_starts(text));
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::new();
+    for (i, s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(text.len());
+        out.push((*s, e));
+    }
+    out
+}
+
+/// Where items start that only counting braces finds (see [`recovery_segments`]).
+fn brace_starts(text: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut depth: i64 = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if starts_item(line) {
+            // A keyword in the first column starts an item whatever braces were left open.
+            depth = 0;
+        } else if pos > 0 && depth <= 0 && starts_misspelt_item(line) {
+            starts.push(pos);
+        }
+        let mut chars = line.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => skip_until(&mut chars, '"'),
+                '#' => break,
+                '/' if chars.peek().is_some_and(|(_, n)| *n == '/') => break,
+                '/' => skip_until(&mut chars, '/'),
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    let rest = line.get(i + 1..).unwrap_or("");
+                    let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+                    if depth <= 0 && starts_item(rest.get(gap..).unwrap_or("")) {
+                        starts.push(pos + i + 1 + gap);
+                    }
+                }
+                _ => {}
+            }
+        }
+        pos += line.len();
+    }
+    starts
+}
+
+/// Skip the characters of a quoted text or a pattern up to its closing `end` (a backslash
+/// escapes the next character); a line break ends it too.
+fn skip_until(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>, end: char) {
+    while let Some((_, c)) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if c == end || c == '\n' {
+            return;
+        }
+    }
+}
+
+/// Whether `text` begins with a top-level keyword (`rule`, `let`, …) as a whole word.
+fn starts_item(text: &str) -> bool {
+    TOP_LEVEL.iter().any(|kw| {
+        text.strip_prefix(kw).is_some_and(|rest| rest.starts_with([' ', '\t', '{', '\r', '\n']) || rest.is_empty())
+    })
+}
+
+/// Whether a line begins (in its first column) with a misspelt top-level keyword followed by a
+/// space: `rul name.long {`, `lett x = 1`.
+fn starts_misspelt_item(line: &str) -> bool {
+    let word = first_word(line);
+    !word.is_empty()
+        && line.get(word.len()..).is_some_and(|rest| rest.starts_with([' ', '\t']))
+        && crate::diagnostic::did_you_mean(word, TOP_LEVEL.iter().copied()).is_some()
+}
+
+/// The word (letters, digits, `_`) at the start of `text`.
+fn first_word(text: &str) -> &str {
+    let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
+    text.get(..end).unwrap_or("")
 }
 
 /// Full-width symbols typed with the IME on, and their ASCII meaning.
@@ -416,38 +537,149 @@ fn pest_error(file: FileId, offset: usize, text: &str, e: &pest::error::Error<Ru
     let found = text.get(pos..).and_then(|t| t.split_whitespace().next()).unwrap_or("");
     let found: String = found.chars().take(20).collect();
     let at = offset + pos;
-    let end = at + text.get(pos..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8);
-    let span = Span::new(file, at, end.max(at));
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
-            words.sort_unstable();
-            words.dedup();
-            words
-        }
-        ErrorVariant::CustomError { .. } => Vec::new(),
+    // A misplaced word is marked whole, anything else by its first character.
+    let rest = text.get(pos..).unwrap_or("");
+    let marked = match first_word(rest).len() {
+        0 => rest.chars().next().map_or(0, char::len_utf8),
+        n => n,
     };
+    let end = at + marked;
+    let span = Span::new(file, at, end.max(at));
+    let positives: &[Rule] = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives,
+        ErrorVariant::CustomError { .. } => &[],
+    };
+    let expected = expected_words(positives);
     let what = match expected.as_slice() {
         [] => String::from("something else"),
         [one] => (*one).to_string(),
         [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
     };
-    let message = if item_ends_early {
-        format!("expected {what}: the item ends here")
+    // The message says what was expected; the label only points (the list once is enough).
+    let (message, label) = if item_ends_early {
+        (format!("expected {what}: the item ends here"), String::from("something is missing here"))
     } else if found.is_empty() {
-        format!("unexpected end of file: expected {what}")
+        (format!("unexpected end of file: expected {what}"), String::from("the file ends here"))
     } else {
-        format!("expected {what}, found `{found}`")
+        (format!("expected {what}, found `{found}`"), format!("`{found}` does not fit here"))
     };
-    let mut d = Diagnostic::error(SyntaxCode::Unexpected, message).label(span, format!("expected {what}"));
+    let mut d = Diagnostic::error(SyntaxCode::Unexpected, message).label(span, label);
+    if let Some(help) = syntax_help(&found, &expected, positives) {
+        d = d.help(help);
+    }
+    d
+}
+
+/// The descriptions of the rules pest expected, each once, sorted.
+fn expected_words(positives: &[Rule]) -> Vec<&'static str> {
+    let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// A hint for a syntax error where `found` stands: a keyword it is a misspelling of, or the
+/// fix of a common mistake.
+fn syntax_help(found: &str, expected: &[&str], positives: &[Rule]) -> Option<String> {
+    if let Some(keyword) = misspelt_keyword(first_word(found), positives) {
+        return Some(format!("did you mean `{keyword}`?"));
+    }
     if found.starts_with('}') && expected.iter().any(|w| w.contains("outcome") || w.contains("require")) {
-        d = d.help("every rule needs `require …` and an outcome (`reject`, `review` or `warn`)");
+        return Some(String::from("every rule needs `require …` and an outcome (`reject`, `review` or `warn`)"));
     }
     if !found.is_empty() && found.chars().all(|c| c.is_ascii_digit()) && expected.iter().any(|w| w.contains("penalty"))
     {
-        d = d.help(format!("a penalty is written with a minus sign: `-{found}`"));
+        return Some(format!("a penalty is written with a minus sign: `-{found}`"));
     }
-    d
+    None
+}
+
+/// The keyword that `word` is most likely a misspelling of, among those that could stand
+/// where it is (`warning` → `warn`, `rejct` → `reject`, `rul` → `rule`).
+fn misspelt_keyword(word: &str, positives: &[Rule]) -> Option<&'static str> {
+    if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut candidates: Vec<&'static str> = positives.iter().flat_map(|r| keywords(*r).iter().copied()).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    if candidates.contains(&word) {
+        return None;
+    }
+    crate::diagnostic::did_you_mean(word, candidates.iter().copied())
+        .or_else(|| candidates.iter().copied().filter(|k| k.len() >= 4 && word.starts_with(k)).max_by_key(|k| k.len()))
+}
+
+/// The keywords with which a rule of the grammar can begin (none for rules that begin with a
+/// name, a value or a symbol).
+fn keywords(r: Rule) -> &'static [&'static str] {
+    match r {
+        Rule::file
+        | Rule::item
+        | Rule::include
+        | Rule::schema
+        | Rule::let_decl
+        | Rule::set_decl
+        | Rule::map_decl
+        | Rule::rule
+        | Rule::decide
+        | Rule::match_block
+        | Rule::kw_include
+        | Rule::kw_schema
+        | Rule::kw_let
+        | Rule::kw_set
+        | Rule::kw_map
+        | Rule::kw_rule
+        | Rule::kw_decide
+        | Rule::kw_match => TOP_LEVEL,
+        Rule::outcome_clause | Rule::severity => &["reject", "review", "warn"],
+        Rule::when_clause | Rule::kw_when => &["when"],
+        Rule::require_clause | Rule::kw_require => &["require"],
+        Rule::fields_clause | Rule::kw_fields => &["fields"],
+        Rule::decide_arm | Rule::decision => &["accept", "review", "reject"],
+        Rule::kw_if => &["if"],
+        Rule::kw_otherwise => &["otherwise"],
+        Rule::dcond | Rule::dterm | Rule::dnot => &["any", "no", "count", "score", "fired", "not"],
+        Rule::d_any | Rule::kw_any => &["any"],
+        Rule::d_none | Rule::kw_no => &["no"],
+        Rule::d_count | Rule::kw_count => &["count"],
+        Rule::d_score | Rule::kw_score => &["score"],
+        Rule::d_fired | Rule::kw_fired => &["fired"],
+        Rule::base_type | Rule::enum_type | Rule::list_type => &["text", "int", "date", "bool", "enum", "list"],
+        Rule::secret | Rule::kw_secret => &["secret"],
+        Rule::max_chars | Rule::kw_max => &["max"],
+        Rule::digit_runs | Rule::kw_digits => &["digits"],
+        Rule::table_file | Rule::kw_file => &["file"],
+        Rule::prior_decl
+        | Rule::kw_prior
+        | Rule::block_decl
+        | Rule::kw_block
+        | Rule::compare_decl
+        | Rule::kw_compare => &["prior", "block", "compare"],
+        Rule::kw_on => &["on"],
+        Rule::kw_using => &["using"],
+        Rule::frequency | Rule::kw_frequency => &["frequency"],
+        Rule::kw_of => &["of"],
+        Rule::kw_fallback => &["fallback"],
+        Rule::level_test => &["same", "similarity", "distance", "difference", "swapped", "year_typo", "within", "else"],
+        Rule::lt_same | Rule::lt_part_same => &["same"],
+        Rule::lt_similarity => &["similarity"],
+        Rule::lt_distance => &["distance"],
+        Rule::lt_difference => &["difference"],
+        Rule::lt_swapped => &["swapped"],
+        Rule::lt_year_typo => &["year_typo"],
+        Rule::lt_within => &["within"],
+        Rule::lt_else => &["else"],
+        Rule::kw_and => &["and"],
+        Rule::kw_or => &["or"],
+        Rule::in_tail | Rule::kw_in => &["in"],
+        Rule::matches_tail | Rule::kw_matches => &["matches"],
+        Rule::quantifier | Rule::quant_kind => &["any", "no", "count"],
+        Rule::kw_candidate => &["candidate"],
+        Rule::kw_candidates => &["candidates"],
+        Rule::kw_where => &["where"],
+        _ => &[],
+    }
 }
 
 fn describe(r: Rule) -> Option<&'static str> {
@@ -455,7 +687,8 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::EOI => "the end of the file",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
-        Rule::item
+        Rule::file
+        | Rule::item
         | Rule::include
         | Rule::schema
         | Rule::let_decl
@@ -469,7 +702,9 @@ fn describe(r: Rule) -> Option<&'static str> {
         | Rule::kw_set
         | Rule::kw_map
         | Rule::kw_rule
-        | Rule::kw_decide => "`rule`, `schema`, `let`, `set`, `map`, `decide` or `include`",
+        | Rule::kw_decide
+        | Rule::match_block
+        | Rule::kw_match => "`rule`, `schema`, `let`, `set`, `map`, `match`, `decide` or `include`",
         Rule::field_decl => "a field (`name: text`)",
         Rule::base_type | Rule::enum_type | Rule::list_type | Rule::group_type => {
             "a type (`text`, `int`, `date`, `bool`, `enum(…)`, `list(…)` or `{ … }`)"
@@ -532,7 +767,6 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::table_file | Rule::kw_file => "`file(\"…\")`",
         Rule::table_opt => "an option such as `column: \"name\"`",
         Rule::map_literal | Rule::map_entry => "`{ \"key\": \"value\", … }`",
-        Rule::match_block | Rule::kw_match => "`match`",
         Rule::prior_decl
         | Rule::kw_prior
         | Rule::block_decl
