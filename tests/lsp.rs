@@ -242,6 +242,13 @@ fn lsp_diagnostics_hover_completion_definition() {
     );
     assert!(hover["contents"]["value"].as_str().unwrap().contains("text"), "{hover}");
 
+    // Hover on a `let`: its definition.
+    let hover = s.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": rules_uri }, "position": pos(&fixed, "is_digits(code)", "is_digits(".len()) }),
+    );
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("let code = digits(bank.bank_code)"), "{hover}");
+
     // Completion after `bank.`: the fields of the group.
     let typing = fixed.replace("when present(bank)", "when present(bank.)");
     s.notify(
@@ -285,6 +292,10 @@ fn lsp_diagnostics_hover_completion_definition() {
     let symbols = s.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": rules_uri } }));
     let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["code", "name.present", "bank.code", "birth.known"], "{symbols}");
+
+    // Closing the file clears its diagnostics.
+    s.notify("textDocument/didClose", json!({ "textDocument": { "uri": rules_uri } }));
+    assert_eq!(s.diagnostics(&rules_uri), Vec::<Value>::new());
 
     s.stop();
 }
