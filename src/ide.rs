@@ -161,6 +161,39 @@ impl Analysis {
         found
     }
 
+    /// Where the field at a dotted path is declared.
+    fn field_place(&self, path: &[&str]) -> Option<Place> {
+        self.items().find_map(|(p, t, i)| {
+            let Item::Schema(schema) = i else { return None };
+            let mut fields: &[FieldDecl] = &schema.fields;
+            let mut found = None;
+            for seg in path {
+                let f = fields.iter().find(|f| f.name.name == *seg)?;
+                fields = group_fields(&f.ty).unwrap_or_default();
+                found = Some(f);
+            }
+            found.map(|f| Place {
+                path: p.clone(),
+                text: Arc::clone(t),
+                start: f.name.span.start as usize,
+                end: f.name.span.end as usize,
+            })
+        })
+    }
+
+    /// Where the rule `id` is declared.
+    fn rule_place(&self, id: &str) -> Option<Place> {
+        self.items().find_map(|(p, t, i)| match i {
+            Item::Rule(r) if r.id.name == id => Some(Place {
+                path: p.clone(),
+                text: Arc::clone(t),
+                start: r.id.span.start as usize,
+                end: r.id.span.end as usize,
+            }),
+            _ => None,
+        })
+    }
+
     /// The `let`, `set` or `map` called `name`: where its name is, and its whole text.
     fn binding(&self, name: &str) -> Option<(Place, String)> {
         self.items().find_map(|(p, t, i)| {
@@ -254,8 +287,8 @@ impl Analysis {
         out
     }
 
-    /// Where the name at `offset` of `path` is declared (a `let`, `set` or `map`), or the file
-    /// an `include "…"` there names.
+    /// Where the name at `offset` of `path` is declared (a `let`, `set` or `map`, a schema
+    /// field, a rule named in `decide`), or the file an `include "…"` or `file("…")` names.
     pub fn definition(&self, path: &Path, offset: usize) -> Option<Place> {
         let (file_path, text, module) = self.file(path)?;
         for item in &module.items {
@@ -279,10 +312,10 @@ impl Analysis {
         }
         let w = word_at(text, offset)?;
         // A binding is one word: in `a.b`, only `a` may be one.
-        if w.upto.contains('.') {
-            return None;
-        }
-        self.binding(w.upto).map(|(place, _)| place)
+        let binding = if w.upto.contains('.') { None } else { self.binding(w.upto).map(|(place, _)| place) };
+        let segs: Vec<&str> = w.upto.split('.').collect();
+        // A field; a rule (`fired name.present`), named by the whole dotted word.
+        binding.or_else(|| self.field_place(&segs)).or_else(|| self.rule_place(w.whole))
     }
 
     /// The items of `path`: rules, bindings, tables, the schema, `decide` and `match`.

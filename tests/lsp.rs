@@ -288,6 +288,14 @@ fn lsp_diagnostics_hover_completion_definition() {
     assert_eq!(def["range"]["start"], json!({ "line": 1, "character": 4 }), "{def}");
     assert_eq!(def["range"]["end"], json!({ "line": 1, "character": 8 }), "{def}");
 
+    // Go to definition of a field: its declaration in the schema file.
+    let def = s.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": rules_uri }, "position": pos(&fixed, "bank.bank_code", "bank.b".len()) }),
+    );
+    assert_eq!(def["uri"], uri(&d.0.join("schema.kensa")), "{def}");
+    assert_eq!(def["range"]["start"], json!({ "line": 5, "character": 4 }), "{def}");
+
     // Document symbols: the binding and the three rules.
     let symbols = s.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": rules_uri } }));
     let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();

@@ -205,8 +205,10 @@ impl Server {
             }
             if let Some(help) = &d.help {
                 message.push_str(&format!("\nhelp: {help}"));
-                if let Some(name) = suggestion(help) {
-                    fixes.push((range, name.to_string()));
+                if let Some(span) = d.primary_span()
+                    && let Some(fix) = suggestion(help).and_then(|name| replacement(text, span.start, span.end, name))
+                {
+                    fixes.push((range, fix));
                 }
             }
             diags.push(lsp::Diagnostic {
@@ -394,6 +396,18 @@ fn suggestion(help: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// What replaces the text from `start` to `end` for the suggested `name`: the name, in quotes
+/// when the text is a quoted string (an enum choice, a table column). `None` for a name cut
+/// short in the help (`…`).
+fn replacement(text: &str, start: u32, end: u32, name: &str) -> Option<String> {
+    if name.contains('…') {
+        return None;
+    }
+    let covered = text.get(start as usize..end as usize)?;
+    let quoted = covered.len() >= 2 && covered.starts_with('"') && covered.ends_with('"');
+    Some(if quoted { format!("\"{name}\"") } else { name.to_string() })
+}
+
 /// The LSP position (line, UTF-16 column) of a byte offset.
 fn position_of(text: &str, offset: usize) -> Position {
     let mut offset = offset.min(text.len());
@@ -476,5 +490,7 @@ mod tests {
         assert_eq!(suggestion("did you mean `birth_date`?"), Some("birth_date"));
         assert_eq!(suggestion("did you mean `male`? the choices are: male, female"), Some("male"));
         assert_eq!(suggestion("names are record fields"), None);
+        assert_eq!(replacement("sex == \"mael\"", 7, 13, "male").as_deref(), Some("\"male\""));
+        assert_eq!(replacement("brith_date", 0, 10, "birth_date").as_deref(), Some("birth_date"));
     }
 }
