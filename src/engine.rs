@@ -794,6 +794,15 @@ pub fn check_path(path: &Path) -> Report {
     }
 }
 
+/// [`check_path`] with the texts of some files given in place of the files on disk (an
+/// editor's unsaved buffers).
+pub(crate) fn check_path_with(path: &Path, overrides: &[(std::path::PathBuf, String)]) -> Report {
+    match SourceMap::load_path_with(path, overrides) {
+        Ok((sources, roots)) => build(sources, roots).1,
+        Err(d) => Report { diagnostics: vec![d], sources: SourceMap::default() },
+    }
+}
+
 /// Check the built-in rule set.
 pub fn check_builtin() -> Report {
     let (sources, roots) = SourceMap::load_embedded(BUILTIN_RULES);

@@ -183,3 +183,7 @@ pub fn rule_ids_in_file(path: &std::path::Path) -> Result<Vec<String>, String> {
         })
         .collect())
 }
+
+/// Editor support for `kensa lsp`: a rule folder checked with open files' texts, and hover,
+/// completion, definition and symbols at byte offsets.
+pub use crate::ide::{Analysis, Completion, KEYWORDS, Kind as IdeKind, Place, Symbol};

@@ -14,6 +14,7 @@ mod display;
 mod engine;
 mod eval;
 mod format;
+mod ide;
 mod limits;
 mod linkage;
 pub mod normalize;

@@ -103,6 +103,9 @@ pub struct SourceMap {
     /// The folder of the rule set (as given, lexically normalized): `include` and table files
     /// must be inside it.
     root: Option<PathBuf>,
+    /// Texts that replace files on disk (an editor's unsaved buffers, `kensa lsp`), by
+    /// lexically normalized path. Empty for every other command.
+    overrides: Vec<(PathBuf, Arc<str>)>,
 }
 
 /// Why a file named by `include` or `file(…)` was not loaded.
@@ -296,7 +299,10 @@ impl SourceMap {
             return Ok((id, false));
         }
         let (name, text) = match &origin {
-            Origin::Fs(p) => (p.display().to_string(), read_file(p, kind)?),
+            Origin::Fs(p) => match self.overridden(p) {
+                Some(text) => (p.display().to_string(), text.to_string()),
+                None => (p.display().to_string(), read_file(p, kind)?),
+            },
             Origin::Embedded(set, name) => {
                 let text = set
                     .iter()
@@ -338,9 +344,27 @@ impl SourceMap {
         Ok(())
     }
 
+    /// The text that replaces the file at `path` (already normalized), if any.
+    fn overridden(&self, path: &Path) -> Option<Arc<str>> {
+        self.overrides.iter().find(|(p, _)| p == path).map(|(_, t)| Arc::clone(t))
+    }
+
     /// Load a rule file or every `.kensa` file of a directory (sorted by name, not recursive).
     pub fn load_path(path: &Path) -> Result<(SourceMap, Vec<FileId>), Diagnostic> {
-        let mut map = SourceMap::default();
+        SourceMap::load_path_with(path, &[])
+    }
+
+    /// [`SourceMap::load_path`], with the texts of some files given (an editor's buffers): a
+    /// given text replaces the file on disk, and a `.kensa` file given for the folder is read
+    /// even when it is not on disk yet.
+    pub fn load_path_with(
+        path: &Path,
+        overrides: &[(PathBuf, String)],
+    ) -> Result<(SourceMap, Vec<FileId>), Diagnostic> {
+        let mut map = SourceMap {
+            overrides: overrides.iter().map(|(p, t)| (normalize_path(p), Arc::from(t.as_str()))).collect(),
+            ..SourceMap::default()
+        };
         let mut roots = Vec::new();
         let meta = std::fs::metadata(path).map_err(|e| {
             Diagnostic::error(
@@ -372,6 +396,15 @@ impl SourceMap {
                     paths.push(p);
                 }
             }
+            let folder = normalize_path(path);
+            for (p, _) in &map.overrides {
+                let new = p.parent() == Some(folder.as_path())
+                    && p.extension().is_some_and(|e| e == "kensa")
+                    && !paths.iter().any(|q| normalize_path(q) == *p);
+                if new {
+                    paths.push(p.clone());
+                }
+            }
             paths.sort();
             if paths.is_empty() {
                 return Err(Diagnostic::error(LoadCode::Empty, format!("no `.kensa` files in `{}`", path.display()))
@@ -381,12 +414,17 @@ impl SourceMap {
             paths.push(path.to_path_buf());
         }
         for p in paths {
-            let text = read_file(&p, FileKind::Rules).map_err(|e| {
-                Diagnostic::error(e.code, format!("cannot read {e}"))
-                    .help(e.help().unwrap_or("rule files must be UTF-8 text"))
-            })?;
+            let text = match map.overridden(&normalize_path(&p)) {
+                Some(text) => text,
+                None => read_file(&p, FileKind::Rules)
+                    .map_err(|e| {
+                        Diagnostic::error(e.code, format!("cannot read {e}"))
+                            .help(e.help().unwrap_or("rule files must be UTF-8 text"))
+                    })?
+                    .into(),
+            };
             let origin = Origin::Fs(normalize_path(&p));
-            roots.push(map.push(SourceFile { name: p.display().to_string(), text: text.into(), origin }));
+            roots.push(map.push(SourceFile { name: p.display().to_string(), text, origin }));
         }
         Ok((map, roots))
     }
@@ -431,7 +469,7 @@ fn same_origin(a: &Origin, b: &Origin) -> bool {
 
 /// Lexically normalize `a/./b/../c` to `a/c` (no file-system access, so it works for embedded
 /// sets). Leading `..` stay: `../rules/../../x` is `../../x`.
-fn normalize_path(p: &Path) -> PathBuf {
+pub(crate) fn normalize_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -26,6 +26,7 @@ mod eval;
 mod fmt;
 mod input;
 mod link;
+mod lsp;
 mod normalize;
 mod output;
 mod progress;
@@ -111,6 +112,9 @@ enum Command {
     Fmt(fmt::Args),
     /// Compare two rule sets on a corpus of records: which decisions change, and which rules cause it.
     Diff(diff::Args),
+    /// A language server for `.kensa` files over stdio (diagnostics as you type, hover,
+    /// completion, go to definition, symbols, formatting) for editors.
+    Lsp(lsp::Args),
     /// Serve decisions over HTTP: evaluate, enroll and check fields for enrollment windows, with
     /// a decision log, metrics, tokens, TLS and hot reload (see docs/SERVER.md).
     #[cfg(feature = "serve")]
@@ -156,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Lsp(a) => lsp::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::run(*a),
         #[cfg(feature = "serve")]
