@@ -571,11 +571,7 @@ fn the_default_rule_folder_is_the_local_one_and_is_said() {
 fn rule_folders_and_suites_are_found_from_any_working_folder() {
     let dir = workdir("paths");
     std::fs::create_dir_all(dir.join("work/sub")).unwrap();
-    for f in ["registry.kensa", "resident.kensa", "tables/prefectures.csv", "tables/family-name-share.csv"] {
-        let to = dir.join("my-rules").join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(format!("{ROOT}/rules/{f}"), to).unwrap();
-    }
+    cli::rules_copy(&dir, "my-rules", str::to_string);
     let sub = dir.join("work/sub");
     let r = run_in(&sub, &["check", "../../my-rules"], None);
     assert_eq!((r.code, r.stderr.contains("../../my-rules: ok")), (0, true), "{}", r.stderr);
