@@ -14,6 +14,7 @@ use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpa
 
 use crate::check::error::CheckCode;
 use crate::display::{EscapeMap, escape_controls, escape_text, escape_text_mapped};
+use crate::overlay::error::OverlayCode;
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::Span;
 use crate::syntax::error::SyntaxCode;
@@ -31,6 +32,7 @@ pub enum Code {
     Load(LoadCode),
     Syntax(SyntaxCode),
     Check(CheckCode),
+    Overlay(OverlayCode),
 }
 
 impl Code {
@@ -40,6 +42,7 @@ impl Code {
             Code::Load(c) => c.as_str(),
             Code::Syntax(c) => c.as_str(),
             Code::Check(c) => c.as_str(),
+            Code::Overlay(c) => c.as_str(),
         }
     }
     /// What the diagnostic means and how to fix it (used by the generated docs).
@@ -48,6 +51,7 @@ impl Code {
             Code::Load(c) => c.explanation(),
             Code::Syntax(c) => c.explanation(),
             Code::Check(c) => c.explanation(),
+            Code::Overlay(c) => c.explanation(),
         }
     }
 }
@@ -151,6 +155,12 @@ impl From<SyntaxCode> for Code {
 impl From<CheckCode> for Code {
     fn from(c: CheckCode) -> Self {
         Code::Check(c)
+    }
+}
+
+impl From<OverlayCode> for Code {
+    fn from(c: OverlayCode) -> Self {
+        Code::Overlay(c)
     }
 }
 

@@ -16,8 +16,8 @@ use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
 use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, Lookup, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
 use crate::source::{LoadCode, SourceMap};
-use crate::syntax::ast::{FileId, Item, Module};
-use crate::{check, syntax};
+use crate::syntax::ast::{Base, FileId, Item, Module};
+use crate::{check, overlay, syntax};
 use std::collections::HashMap;
 
 /// The result of a batch dedup or link ([`Engine::duplicate_pairs`], [`Engine::link_pairs`]).
@@ -84,10 +84,12 @@ impl fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 /// Diagnostics of a rule set with the source texts they point into.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     pub sources: SourceMap,
+    /// For an overlay (a rule set that `extend`s another): its layers and what each changed.
+    pub layering: Option<Box<crate::overlay::Layering>>,
 }
 
 impl Report {
@@ -127,7 +129,7 @@ impl Engine {
     pub fn from_path(path: impl AsRef<Path>) -> Result<Engine, CompileError> {
         match SourceMap::load_path(path.as_ref()) {
             Ok((sources, roots)) => Engine::build(sources, roots),
-            Err(d) => Err(CompileError { report: Report { diagnostics: vec![d], sources: SourceMap::default() } }),
+            Err(d) => Err(CompileError { report: Report { diagnostics: vec![d], ..Report::default() } }),
         }
     }
 
@@ -790,7 +792,7 @@ impl Engine {
 pub fn check_path(path: &Path) -> Report {
     match SourceMap::load_path(path) {
         Ok((sources, roots)) => build(sources, roots).1,
-        Err(d) => Report { diagnostics: vec![d], sources: SourceMap::default() },
+        Err(d) => Report { diagnostics: vec![d], ..Report::default() },
     }
 }
 
@@ -799,7 +801,7 @@ pub fn check_path(path: &Path) -> Report {
 pub(crate) fn check_path_with(path: &Path, overrides: &[(std::path::PathBuf, String)]) -> Report {
     match SourceMap::load_path_with(path, overrides) {
         Ok((sources, roots)) => build(sources, roots).1,
-        Err(d) => Report { diagnostics: vec![d], sources: SourceMap::default() },
+        Err(d) => Report { diagnostics: vec![d], ..Report::default() },
     }
 }
 
@@ -809,24 +811,153 @@ pub fn check_builtin() -> Report {
     build(sources, roots).1
 }
 
-/// The whole pipeline: parse every file (following `include`), check, compile.
+/// The whole pipeline: parse every file (following `include`), read the bases of an overlay
+/// (following `extend`), merge the layers, check, compile.
 fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report) {
     let mut diagnostics = Vec::new();
+    // Items read so far in all files: a rule set holds at most `syntax::MAX_ITEMS`.
+    let mut items = 0;
+    let mut layers: Vec<Vec<(FileId, Module)>> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    // The folders (canonical) or `builtin` of the layers read, to refuse a circle.
+    let mut seen: Vec<String> = Vec::new();
+    let mut roots = roots;
+    loop {
+        let (layer, full) = parse_layer(&mut sources, roots, &mut items, &mut diagnostics);
+        let here = layer.first().map(|(f, _)| *f);
+        names.push(match sources.layer_path(layers.len()) {
+            None => String::from("built-in"),
+            Some(p) if p.as_os_str().is_empty() => String::from("."),
+            Some(p) => p.display().to_string(),
+        });
+        seen.push(sources.layer_path(layers.len()).map_or_else(|| String::from("builtin"), canonical));
+        let next = if full { None } else { overlay::extend_of(&layer, &mut diagnostics).cloned() };
+        layers.push(layer);
+        let Some(ext) = next else { break };
+        if layers.len() >= overlay::MAX_LAYERS {
+            diagnostics.push(
+                Diagnostic::error(overlay::error::OverlayCode::TooDeep, "overlays are stacked more than 8 deep")
+                    .label(ext.span, "one base too many")
+                    .help("merge some of the overlays into one"),
+            );
+            break;
+        }
+        let next_roots = match &ext.base {
+            Base::Builtin => {
+                if seen.iter().any(|s| s == "builtin") {
+                    diagnostics.push(cycle(&ext));
+                    break;
+                }
+                sources.add_layer_embedded(BUILTIN_RULES)
+            }
+            Base::Path(p) => {
+                let Some(path) = here.and_then(|f| sources.resolve_dir_of(f, &p.value)) else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            overlay::error::OverlayCode::BaseNotFound,
+                            format!("the built-in rule set cannot extend `{}`", p.value),
+                        )
+                        .label(p.span, "this base"),
+                    );
+                    break;
+                };
+                if seen.contains(&canonical(&path)) {
+                    diagnostics.push(cycle(&ext));
+                    break;
+                }
+                // A base is a rule set: a folder (of which only `.kensa` files are read) or a
+                // `.kensa` file, never any other file (whose text the syntax errors would quote).
+                if path.exists() && !path.is_dir() && path.extension().is_none_or(|e| e != "kensa") {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            overlay::error::OverlayCode::BaseNotFound,
+                            format!("the base `{}` is not a rule folder or a `.kensa` file", p.value),
+                        )
+                        .label(p.span, "this base")
+                        .help("name the folder of the rule set to build on (`extend \"../national\"`), or `extend builtin`"),
+                    );
+                    break;
+                }
+                match sources.add_layer_path(&path) {
+                    Ok(r) => r,
+                    Err(d) => {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                overlay::error::OverlayCode::BaseNotFound,
+                                format!("cannot read the base `{}`: {}", p.value, d.message),
+                            )
+                            .label(p.span, "this base")
+                            .help("name the base's folder relative to the file that says `extend` (`extend \"../national\"`); `extend builtin` names the rule set compiled into kensa"),
+                        );
+                        break;
+                    }
+                }
+            }
+        };
+        roots = next_roots;
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        crate::diagnostic::dedup_identical(&mut diagnostics);
+        return (None, Report { diagnostics, sources, layering: None });
+    }
+    let (modules, layering) = overlay::merge(layers, names, &mut diagnostics);
+    let layering = layering.map(Box::new);
+    // Warnings of the overlay (a rule the base no longer has) and the checker's, in file order.
+    let by_place = |d: &Diagnostic| d.primary_span().map(|s| (s.file, s.start));
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.sort_by_key(by_place);
+        crate::diagnostic::dedup_identical(&mut diagnostics);
+        return (None, Report { diagnostics, sources, layering });
+    }
+    let (env, diags) = check::check(&mut sources, &modules);
+    // A warning inside a base (a binding no rule uses once the overlay disabled the rule) is
+    // for the base's own check, not the overlay's: errors are kept wherever they are.
+    let in_base = |d: &Diagnostic| d.primary_span().is_some_and(|s| sources.layer_of(s.file) > 0);
+    diagnostics.extend(diags.into_iter().filter(|d| d.is_error() || !in_base(d)));
+    diagnostics.sort_by_key(by_place);
+    crate::diagnostic::dedup_identical(&mut diagnostics);
+    let program = env.map(|env| compile::compile(&env, &sources));
+    (program, Report { diagnostics, sources, layering })
+}
+
+/// The error for a base that is already one of the layers above it.
+fn cycle(ext: &crate::syntax::ast::Extend) -> Diagnostic {
+    Diagnostic::error(
+        overlay::error::OverlayCode::Cycle,
+        format!("`extend {}` goes round in a circle", overlay::base_name(&ext.base)),
+    )
+    .label(ext.span, "this base is already a layer above")
+    .help("one of the rule sets must extend another base, or none")
+}
+
+/// A folder as one string, the same however it was named (`../x`, a link).
+fn canonical(path: &Path) -> String {
+    let dir = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).display().to_string()
+}
+
+/// Parse the files of one layer, following `include`. Returns the modules and whether the
+/// rule set holds too many items (the rest is not read).
+fn parse_layer(
+    sources: &mut SourceMap,
+    roots: Vec<FileId>,
+    items: &mut usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<(FileId, Module)>, bool) {
     let mut modules: Vec<(FileId, Module)> = Vec::new();
     let mut queue = roots;
     let mut i = 0;
-    // Items read so far in all files: a rule set holds at most `syntax::MAX_ITEMS`.
-    let mut items = 0;
     while let Some(&file) = queue.get(i) {
         i += 1;
         let text = sources.get(file).map(|f| f.text.clone()).unwrap_or_else(|| std::sync::Arc::from(""));
-        let (module, diags) = syntax::parse_file_within(file, &text, syntax::MAX_ITEMS.saturating_sub(items));
-        items += module.items.len();
+        let (module, diags) = syntax::parse_file_within(file, &text, syntax::MAX_ITEMS.saturating_sub(*items));
+        *items += module.items.len();
         let full = diags.iter().any(|d| d.code == syntax::error::SyntaxCode::TooManyItems.into());
         diagnostics.extend(diags);
         if full {
             // The rest of the rule set is not read: the error says so.
-            break;
+            modules.push((file, module));
+            return (modules, true);
         }
         for item in &module.items {
             if let Item::Include(inc) = item {
@@ -848,15 +979,7 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
         }
         modules.push((file, module));
     }
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        crate::diagnostic::dedup_identical(&mut diagnostics);
-        return (None, Report { diagnostics, sources });
-    }
-    let (env, diags) = check::check(&mut sources, &modules);
-    diagnostics.extend(diags);
-    crate::diagnostic::dedup_identical(&mut diagnostics);
-    let program = env.map(|env| compile::compile(&env, &sources));
-    (program, Report { diagnostics, sources })
+    (modules, false)
 }
 
 /// Today's date in Japan (UTC+9), from the system clock.

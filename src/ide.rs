@@ -15,6 +15,10 @@ use crate::syntax::ast::{FieldDecl, FileId, Item, Module, TableKind, TableSource
 /// The words of the language offered by completion.
 pub const KEYWORDS: &[&str] = &[
     "include",
+    "extend",
+    "builtin",
+    "disable",
+    "override",
     "schema",
     "let",
     "set",
@@ -142,7 +146,8 @@ impl Analysis {
     fn schema_roots(&self) -> Vec<&FieldDecl> {
         self.items()
             .filter_map(|(_, _, i)| match i {
-                Item::Schema(s) => Some(s.fields.iter()),
+                // An overlay's `extend schema` adds to the base's.
+                Item::Schema(s) | Item::SchemaExt(s) => Some(s.fields.iter()),
                 _ => None,
             })
             .flatten()
@@ -164,7 +169,7 @@ impl Analysis {
     /// Where the field at a dotted path is declared.
     fn field_place(&self, path: &[&str]) -> Option<Place> {
         self.items().find_map(|(p, t, i)| {
-            let Item::Schema(schema) = i else { return None };
+            let (Item::Schema(schema) | Item::SchemaExt(schema)) = i else { return None };
             let mut fields: &[FieldDecl] = &schema.fields;
             let mut found = None;
             for seg in path {
@@ -245,6 +250,18 @@ impl Analysis {
         let start = before.rfind(|c: char| !is_word_char(c)).map_or(0, |i| i + 1);
         let typed = before.get(start..).unwrap_or("");
         let mut out = Vec::new();
+        // A rule's name: after `fired`, and after an overlay's `disable` and `override` (the
+        // base's rules are among the items).
+        let word_before = before.get(..start).unwrap_or("").trim_end();
+        if ["fired", "disable", "override"].iter().any(|k| ends_with_word(word_before, k)) {
+            for (_, _, i) in self.items() {
+                if let Item::Rule(r) = i {
+                    let detail = r.title.as_ref().map_or_else(String::new, |t| t.value.clone());
+                    out.push(Completion { label: r.id.name.clone(), kind: Kind::Rule, detail });
+                }
+            }
+            return out;
+        }
         if let Some((qualifier, _)) = typed.rsplit_once('.') {
             let segs: Vec<&str> = qualifier.split('.').collect();
             if let Some(fields) = self.field(&segs).and_then(|f| group_fields(&f.ty)) {
@@ -363,11 +380,37 @@ impl Analysis {
                         range: r(x.span),
                         name_range: r(x.span),
                     },
-                    Item::Include(_) => return None,
+                    Item::SchemaExt(x) => {
+                        let end = x.fields.last().map_or(x.name.span.end, |f| f.name.span.end);
+                        Symbol {
+                            name: format!("extend schema {}", x.name.name),
+                            kind: Kind::Schema,
+                            range: (x.name.span.start as usize, end as usize),
+                            name_range: r(x.name.span),
+                        }
+                    }
+                    Item::Disable(x) => Symbol {
+                        name: format!("disable {}", x.rule.name),
+                        kind: Kind::Rule,
+                        range: r(x.span),
+                        name_range: r(x.rule.span),
+                    },
+                    Item::Override(x) => Symbol {
+                        name: format!("override {}", x.rule.name),
+                        kind: Kind::Rule,
+                        range: r(x.span),
+                        name_range: r(x.rule.span),
+                    },
+                    Item::Include(_) | Item::Extend(_) => return None,
                 })
             })
             .collect()
     }
+}
+
+/// Whether `text` ends with the word `k` (not with a longer word that ends so).
+fn ends_with_word(text: &str, k: &str) -> bool {
+    text.strip_suffix(k).is_some_and(|rest| rest.chars().next_back().is_none_or(|c| !is_word_char(c)))
 }
 
 /// The fields of a group type (also of a list of groups).

@@ -24,6 +24,7 @@ pub fn diagnostic_codes() -> Vec<(&'static str, &'static str)> {
     out.extend(LoadCode::ALL.iter().map(|c| (c.as_str(), c.explanation())));
     out.extend(SyntaxCode::ALL.iter().map(|c| (c.as_str(), c.explanation())));
     out.extend(CheckCode::ALL.iter().map(|c| (c.as_str(), c.explanation())));
+    out.extend(crate::overlay::error::OverlayCode::ALL.iter().map(|c| (c.as_str(), c.explanation())));
     out
 }
 
@@ -150,7 +151,7 @@ pub fn format_rules(name: &str, text: &str) -> Result<String, FormatFailure> {
             let mut sources = crate::source::SourceMap::default();
             // The first file of a source map is `FileId(0)`, the file the spans point into.
             sources.add_text(name, text);
-            Err(FormatFailure::Syntax(crate::Report { diagnostics, sources }))
+            Err(FormatFailure::Syntax(crate::Report { diagnostics, sources, layering: None }))
         }
         Err(e @ crate::format::FormatError::Unstable(_)) => Err(FormatFailure::Internal(e.to_string())),
     }
@@ -179,6 +180,8 @@ pub fn rule_ids_in_file(path: &std::path::Path) -> Result<Vec<String>, String> {
         .iter()
         .filter_map(|item| match item {
             Item::Rule(rule) => Some(rule.id.name.clone()),
+            // An overlay's changed rule is its to test as well.
+            Item::Override(o) => Some(o.rule.name.clone()),
             _ => None,
         })
         .collect())

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 //!
 //! # Pipeline
-//! `source` (files) → `syntax` (AST) → `check` (names, types) → `compile` (flat IR) →
+//! `source` (files) → `syntax` (AST) → `overlay` (layers merged) → `check` (names, types) → `compile` (flat IR) →
 //! `eval` (verdicts). `normalize` holds the Japanese text functions and depends on nothing;
 //! `builtins` exposes them to rules. See `docs/ARCHITECTURE.md`.
 
@@ -18,6 +18,7 @@ mod ide;
 mod limits;
 mod linkage;
 pub mod normalize;
+mod overlay;
 pub mod registry;
 mod reload;
 mod source;
@@ -39,5 +40,6 @@ pub use limits::Limits;
 pub use linkage::block::ScoredPair;
 pub use linkage::em;
 pub use normalize::date::Date;
+pub use overlay::{Change, ChangeKind, Layering};
 pub use reload::SharedEngine;
 pub use syntax::ast::{Decision, Severity};

@@ -94,18 +94,31 @@ pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
     origin: Origin,
+    /// The layer the file belongs to: 0 for the rule set named on the command line, then one
+    /// more for each base it `extend`s. Its folder bounds the files it may name.
+    layer: usize,
 }
 
 /// All texts of a rule set, addressed by [`FileId`].
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
-    /// The folder of the rule set (as given, lexically normalized): `include` and table files
-    /// must be inside it.
-    root: Option<PathBuf>,
+    /// Where each layer of the rule set was read from (`None` for an embedded set). Layer 0 is
+    /// the rule set named on the command line; an overlay's bases (`extend`) follow.
+    layers: Vec<Option<Layer>>,
     /// Texts that replace files on disk (an editor's unsaved buffers, `kensa lsp`), by
     /// lexically normalized path. Empty for every other command.
     overrides: Vec<(PathBuf, Arc<str>)>,
+}
+
+/// Where one layer of a rule set was read from.
+#[derive(Clone, Debug)]
+struct Layer {
+    /// Its folder (as given, lexically normalized): `include` and table files must be inside
+    /// the folder of the layer of the file that names them.
+    folder: PathBuf,
+    /// The path it was read from: the folder, or its one file.
+    given: PathBuf,
 }
 
 /// Why a file named by `include` or `file(…)` was not loaded.
@@ -230,7 +243,9 @@ impl SourceMap {
     /// A file's name relative to the rule folder (`registry.kensa`, `tables/prefectures.csv`),
     /// whichever way the folder was given (`rules`, `../rules`, an absolute path) or embedded.
     pub fn relative_name<'a>(&self, file: &'a SourceFile) -> &'a str {
-        let Some(root) = &self.root else { return file.name.strip_prefix("builtin:").unwrap_or(&file.name) };
+        let Some(Some(Layer { folder: root, .. })) = self.layers.get(file.layer) else {
+            return file.name.strip_prefix("builtin:").unwrap_or(&file.name);
+        };
         let root = root.to_string_lossy();
         let root = root.trim_end_matches('/');
         if root.is_empty() || root == "." {
@@ -251,10 +266,11 @@ impl SourceMap {
     /// Add an in-memory text (used by tests and the library's `from_source`).
     pub fn add_text(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
         let name = name.into();
-        if self.root.is_none() {
-            self.root = Some(normalize_path(Path::new(&name).parent().unwrap_or(Path::new(""))));
+        if self.layers.is_empty() {
+            let folder = normalize_path(Path::new(&name).parent().unwrap_or(Path::new("")));
+            self.layers.push(Some(Layer { folder, given: normalize_path(Path::new(&name)) }));
         }
-        self.push(SourceFile { origin: Origin::Fs(PathBuf::from(&name)), name, text: text.into() })
+        self.push(SourceFile { origin: Origin::Fs(PathBuf::from(&name)), name, text: text.into(), layer: 0 })
     }
 
     fn push(&mut self, file: SourceFile) -> FileId {
@@ -280,14 +296,14 @@ impl SourceMap {
 
     fn load(&mut self, from: FileId, rel: &str, kind: FileKind) -> Result<(FileId, bool), LoadError> {
         let not_found = |reason: String| LoadError { code: LoadCode::IncludeNotFound, reason };
-        let Some(base) = self.get(from).map(|f| f.origin.clone()) else {
+        let Some((base, layer)) = self.get(from).map(|f| (f.origin.clone(), f.layer)) else {
             return Err(not_found(String::from("unknown file")));
         };
         let origin = match base {
             Origin::Fs(p) => {
                 let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
                 let path = normalize_path(&dir.join(rel));
-                self.check_inside(rel, &path)?;
+                self.check_inside(layer, rel, &path)?;
                 Origin::Fs(path)
             }
             Origin::Embedded(set, name) => {
@@ -312,14 +328,14 @@ impl SourceMap {
                 (format!("builtin:{name}"), text)
             }
         };
-        Ok((self.push(SourceFile { name, text: text.into(), origin }), true))
+        Ok((self.push(SourceFile { name, text: text.into(), origin, layer }), true))
     }
 
     /// `Err` when `path` (the lexically normalized `rel`, joined to the including file's
     /// folder) is outside the rule set's folder: absolute, climbing out with `..`, or a
     /// symbolic link that resolves elsewhere.
-    fn check_inside(&self, rel: &str, path: &Path) -> Result<(), LoadError> {
-        let Some(root) = &self.root else { return Ok(()) };
+    fn check_inside(&self, layer: usize, rel: &str, path: &Path) -> Result<(), LoadError> {
+        let Some(Some(Layer { folder: root, .. })) = self.layers.get(layer) else { return Ok(()) };
         let outside = |how: &str| LoadError {
             code: LoadCode::Outside,
             reason: format!(
@@ -365,7 +381,52 @@ impl SourceMap {
             overrides: overrides.iter().map(|(p, t)| (normalize_path(p), Arc::from(t.as_str()))).collect(),
             ..SourceMap::default()
         };
-        let mut roots = Vec::new();
+        let roots = map.add_layer_path(path)?;
+        Ok((map, roots))
+    }
+
+    /// Load the root files of an embedded rule set: every entry whose name ends in `.kensa`
+    /// and has no folder part.
+    pub fn load_embedded(set: &'static [(&'static str, &'static str)]) -> (SourceMap, Vec<FileId>) {
+        let mut map = SourceMap::default();
+        let roots = map.add_layer_embedded(set);
+        (map, roots)
+    }
+
+    /// The path `rel` names from the folder of `file` (an `extend "…"`), `None` for a file of
+    /// the built-in set. Not bounded by the rule folder: a base is a rule set of its own.
+    pub fn resolve_dir_of(&self, file: FileId, rel: &str) -> Option<PathBuf> {
+        match &self.get(file)?.origin {
+            Origin::Fs(p) => Some(normalize_path(&p.parent().unwrap_or(Path::new("")).join(rel))),
+            Origin::Embedded(..) => None,
+        }
+    }
+
+    /// The number of layers loaded: the rule set itself, and each base it extends.
+    pub fn layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The layer a file belongs to (0: the rule set named on the command line).
+    pub fn layer_of(&self, file: FileId) -> usize {
+        self.get(file).map_or(0, |f| f.layer)
+    }
+
+    /// The path a layer was read from (its folder, or its one file), `None` for the built-in
+    /// set.
+    pub fn layer_path(&self, layer: usize) -> Option<&Path> {
+        self.layers.get(layer).and_then(|l| l.as_ref()).map(|l| l.given.as_path())
+    }
+
+    /// The folder of a layer, `None` for the built-in set.
+    pub fn layer_folder(&self, layer: usize) -> Option<&Path> {
+        self.layers.get(layer).and_then(|l| l.as_ref()).map(|l| l.folder.as_path())
+    }
+
+    /// Add a layer: the root files of a rule folder (or one file), for an `extend "…"` or the
+    /// rule set named on the command line. Its `include`s and tables are bounded by its folder.
+    pub fn add_layer_path(&mut self, path: &Path) -> Result<Vec<FileId>, Diagnostic> {
+        let layer = self.layers.len();
         let meta = std::fs::metadata(path).map_err(|e| {
             Diagnostic::error(
                 LoadCode::NotFound,
@@ -375,7 +436,7 @@ impl SourceMap {
         })?;
         let mut paths = Vec::new();
         let folder = if meta.is_dir() { path } else { path.parent().unwrap_or(Path::new("")) };
-        map.root = Some(normalize_path(folder));
+        self.layers.push(Some(Layer { folder: normalize_path(folder), given: normalize_path(path) }));
         if meta.is_dir() {
             let entries = std::fs::read_dir(path).map_err(|e| {
                 Diagnostic::error(
@@ -389,7 +450,7 @@ impl SourceMap {
                 // `.kensa` is, and must be a regular file inside the folder, as an `include` must.
                 if p.extension().is_some_and(|e| e == "kensa") && !p.is_dir() {
                     let name = entry.file_name().to_string_lossy().into_owned();
-                    map.check_inside(&name, &normalize_path(&p)).map_err(|e| {
+                    self.check_inside(layer, &name, &normalize_path(&p)).map_err(|e| {
                         Diagnostic::error(e.code, format!("cannot read {e}"))
                             .help("copy the file into the rule folder (or a folder below it) instead of linking to it")
                     })?;
@@ -397,7 +458,7 @@ impl SourceMap {
                 }
             }
             let folder = normalize_path(path);
-            for (p, _) in &map.overrides {
+            for (p, _) in &self.overrides {
                 let new = p.parent() == Some(folder.as_path())
                     && p.extension().is_some_and(|e| e == "kensa")
                     && !paths.iter().any(|q| normalize_path(q) == *p);
@@ -413,8 +474,9 @@ impl SourceMap {
         } else {
             paths.push(path.to_path_buf());
         }
+        let mut roots = Vec::new();
         for p in paths {
-            let text = match map.overridden(&normalize_path(&p)) {
+            let text = match self.overridden(&normalize_path(&p)) {
                 Some(text) => text,
                 None => read_file(&p, FileKind::Rules)
                     .map_err(|e| {
@@ -424,27 +486,29 @@ impl SourceMap {
                     .into(),
             };
             let origin = Origin::Fs(normalize_path(&p));
-            roots.push(map.push(SourceFile { name: p.display().to_string(), text, origin }));
+            roots.push(self.push(SourceFile { name: p.display().to_string(), text, origin, layer }));
         }
-        Ok((map, roots))
+        Ok(roots)
     }
 
-    /// Load the root files of an embedded rule set: every entry whose name ends in `.kensa`
-    /// and has no folder part.
-    pub fn load_embedded(set: &'static [(&'static str, &'static str)]) -> (SourceMap, Vec<FileId>) {
-        let mut map = SourceMap::default();
-        let mut roots = Vec::new();
+    /// Add a layer: the root files of an embedded rule set (the built-in one, for `extend
+    /// builtin`).
+    pub fn add_layer_embedded(&mut self, set: &'static [(&'static str, &'static str)]) -> Vec<FileId> {
+        let layer = self.layers.len();
+        self.layers.push(None);
         let mut names: Vec<&(&str, &str)> =
             set.iter().filter(|(n, _)| n.ends_with(".kensa") && !n.contains('/')).collect();
         names.sort_by_key(|(n, _)| *n);
+        let mut roots = Vec::new();
         for (name, text) in names {
-            roots.push(map.push(SourceFile {
+            roots.push(self.push(SourceFile {
                 name: format!("builtin:{name}"),
                 text: Arc::from(*text),
                 origin: Origin::Embedded(set, (*name).to_string()),
+                layer,
             }));
         }
-        (map, roots)
+        roots
     }
 }
 

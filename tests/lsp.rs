@@ -338,3 +338,53 @@ fn lsp_formats_and_follows_includes() {
     assert_eq!(edits[0]["newText"], CLEAN, "{edits}");
     s.stop();
 }
+
+#[test]
+fn lsp_in_an_overlay_knows_the_base() {
+    let d = dir("overlay");
+    let text = "extend builtin\n\nextend schema Resident {\n  residence_card_number: text? max(16)\n}\n\n\
+                disable kana.family_is_katakan \"外国人住民のフリガナは任意\"\n\n\
+                override  \"理由\" {\n  when blank(residence_card_number)\n}\n";
+    let file = d.0.join("local.kensa");
+    std::fs::write(&file, text).unwrap();
+    let file_uri = uri(&file);
+    let mut s = Server::start();
+    initialize(&mut s, &d.0);
+    s.notify("initialized", json!({}));
+    s.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": file_uri, "languageId": "kensa", "version": 1, "text": text } }),
+    );
+    // The misspelt rule of the base is a warning with the nearest name (the empty override
+    // name is a syntax error).
+    let diags = s.diagnostics(&file_uri);
+    let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap_or("")).collect();
+    assert!(codes.contains(&"kensa::syntax::unexpected"), "{diags:?}");
+    // After `override `: the base's rules.
+    let items = s.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": file_uri }, "position": pos(text, "override  ", "override ".len()) }),
+    );
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"kana.given_is_katakana") && labels.contains(&"bank.holder_is_registrant"), "{labels:?}");
+    assert!(!labels.contains(&"when"), "only rule names after `override`: {labels:?}");
+    // In a condition: the base's fields and the overlay's own.
+    let items = s.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": file_uri }, "position": pos(text, "blank(", "blank(".len()) }),
+    );
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"residence_card_number") && labels.contains(&"family_name_kana"), "{labels:?}");
+
+    // Name the rule: the override compiles; the misspelt disable is a warning.
+    let fixed = text.replace("override  ", "override kana.given_is_katakana ");
+    s.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": file_uri, "version": 2 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let diags = s.diagnostics(&file_uri);
+    let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap_or("")).collect();
+    assert_eq!(codes, ["kensa::overlay::unknown_rule"], "{diags:?}");
+    assert!(diags[0]["message"].as_str().unwrap().contains("kana.family_is_katakan"), "{diags:?}");
+    s.stop();
+}

@@ -132,7 +132,7 @@ fn each_message_is_said_once() {
     ] {
         let report = kensa::check_path(std::path::Path::new(path));
         for d in &report.diagnostics {
-            let one = kensa::Report { diagnostics: vec![d.clone()], sources: report.sources.clone() };
+            let one = kensa::Report { diagnostics: vec![d.clone()], sources: report.sources.clone(), layering: None };
             let rendered = one.render();
             // The start of the message (rendered on its first line, before any wrapping).
             let list: String = d.message.split(", found").next().unwrap().chars().take(40).collect();

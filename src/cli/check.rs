@@ -56,6 +56,9 @@ pub fn run(args: Args) -> u8 {
             }
         } else {
             super::print_report(report);
+            if let Some(layering) = report.layering.as_ref().filter(|_| report.errors() == 0) {
+                print_layering(name, layering);
+            }
             let (e, w) = (report.errors(), report.warnings());
             if e == 0 && w == 0 {
                 say!("{name}: ok");
@@ -66,6 +69,48 @@ pub fn run(args: Args) -> u8 {
         failed |= report.errors() > 0 || (args.deny_warnings && report.warnings() > 0);
     }
     if failed { exit::SOME_FAILED } else { exit::OK }
+}
+
+/// The effective rule set of an overlay: its bases, and every change with its reason.
+fn print_layering(name: &str, l: &kensa::Layering) {
+    use kensa::ChangeKind;
+    let bases: Vec<String> = l
+        .layers
+        .iter()
+        .skip(1)
+        .map(|b| if b == "built-in" { String::from("the built-in rule set") } else { format!("`{b}`") })
+        .collect();
+    println!("{name}: an overlay of {}", bases.join(", which extends "));
+    let fields: Vec<&str> =
+        l.changes.iter().filter(|c| c.kind == ChangeKind::AddedField).map(|c| c.target.as_str()).collect();
+    if !fields.is_empty() {
+        println!("  schema: +{} field(s): {}", fields.len(), fields.join(", "));
+    }
+    let disabled = l.count(|k| k == ChangeKind::Disabled);
+    let overridden = l.count(|k| matches!(k, ChangeKind::Overridden { .. }));
+    let added = l.count(|k| k == ChangeKind::AddedRule);
+    println!(
+        "  rules: {} from the base, {disabled} disabled, {overridden} overridden, {added} added: {} in effect",
+        l.base_rules,
+        (l.base_rules + added).saturating_sub(disabled)
+    );
+    let label = |k: ChangeKind| match k {
+        ChangeKind::Disabled => "disabled",
+        ChangeKind::Overridden { when: true, outcome: true } => "overridden (condition, outcome)",
+        ChangeKind::Overridden { when: true, .. } => "overridden (condition)",
+        ChangeKind::Overridden { .. } => "overridden (outcome)",
+        ChangeKind::AddedRule => "added",
+        ChangeKind::Replaced => "replaced",
+        ChangeKind::AddedField => "added field",
+    };
+    let shown = || l.changes.iter().filter(|c| c.kind != ChangeKind::AddedField);
+    let what_w = shown().map(|c| label(c.kind).len()).max().unwrap_or(0);
+    let target_w = shown().map(|c| c.target.chars().count()).max().unwrap_or(0);
+    for c in shown() {
+        let line =
+            format!("  {:<what_w$}  {:<target_w$}  {}", label(c.kind), c.target, c.reason.as_deref().unwrap_or(""));
+        println!("{}", line.trim_end());
+    }
 }
 
 /// One label of a diagnostic as JSON: its text, file, and where it starts and ends (the end is

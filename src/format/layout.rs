@@ -17,7 +17,8 @@ const TEST_GAP: usize = 3;
 const M_GAP: usize = 2;
 
 /// Words that begin a top-level item (`match` only when `{` follows: it is not reserved).
-const ITEM_WORDS: &[&str] = &["include", "schema", "let", "set", "map", "rule", "decide"];
+const ITEM_WORDS: &[&str] =
+    &["include", "schema", "let", "set", "map", "rule", "decide", "extend", "disable", "override"];
 const CLAUSE_WORDS: &[&str] = &["when", "require", "reject", "review", "warn", "fields"];
 const ARM_WORDS: &[&str] = &["reject", "review", "accept"];
 const MATCH_WORDS: &[&str] = &["prior", "block", "compare"];
@@ -168,8 +169,9 @@ impl<'a> Doc<'a> {
                 } else {
                     match stack.last() {
                         None => match item {
-                            Some("rule") => Block::Rule,
-                            Some("schema") => Block::Schema,
+                            Some("rule" | "override") => Block::Rule,
+                            // `extend schema Resident {`
+                            Some("schema" | "extend") => Block::Schema,
                             Some("decide") => Block::Decide,
                             Some("match") => Block::Match,
                             _ => self.literal(i),

@@ -45,6 +45,14 @@ pub struct Module {
 #[derive(Clone, Debug)]
 pub enum Item {
     Include(Include),
+    /// `extend builtin` / `extend "path"`.
+    Extend(Extend),
+    /// `extend schema Resident { … }`.
+    SchemaExt(Schema),
+    /// `disable RULE "why"`.
+    Disable(Disable),
+    /// `override RULE "why" { … }`.
+    Override(Override),
     Schema(Schema),
     Let(Let),
     Table(Table),
@@ -120,6 +128,41 @@ pub enum Quant {
     Any,
     No,
     Count,
+}
+
+/// What an overlay is built on.
+#[derive(Clone, Debug)]
+pub enum Base {
+    /// `extend builtin`: the rule set compiled into kensa.
+    Builtin,
+    /// `extend "../national"`: a rule folder (or file), relative to the file that says it.
+    Path(StrLit),
+}
+
+/// `extend builtin` / `extend "path"`: the rule set is its base plus its own files.
+#[derive(Clone, Debug)]
+pub struct Extend {
+    pub base: Base,
+    pub span: Span,
+}
+
+/// `disable RULE "why"`: a rule of the base that does not run in this overlay.
+#[derive(Clone, Debug)]
+pub struct Disable {
+    pub rule: Ident,
+    pub reason: Option<StrLit>,
+    pub span: Span,
+}
+
+/// `override RULE "why" { when …; review -10 "…" }`: a rule of the base with a narrower
+/// condition (each `when` is added to the rule's own) or another outcome.
+#[derive(Clone, Debug)]
+pub struct Override {
+    pub rule: Ident,
+    pub reason: Option<StrLit>,
+    pub when: Vec<Expr>,
+    pub outcomes: Vec<Outcome>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

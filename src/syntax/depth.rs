@@ -160,7 +160,14 @@ fn exprs_mut(item: &mut Item) -> Vec<&mut Expr> {
         Item::Let(l) => vec![&mut l.value],
         Item::Rule(r) => r.when.iter_mut().chain(r.require.iter_mut()).collect(),
         Item::Match(m) => m.blocks.iter_mut().chain(m.compares.iter_mut().map(|c| &mut c.value)).collect(),
-        Item::Table(_) | Item::Include(_) | Item::Schema(_) | Item::Decide(_) => Vec::new(),
+        Item::Override(o) => o.when.iter_mut().collect(),
+        Item::Table(_)
+        | Item::Include(_)
+        | Item::Schema(_)
+        | Item::SchemaExt(_)
+        | Item::Decide(_)
+        | Item::Extend(_)
+        | Item::Disable(_) => Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub enum SyntaxCode {
     NumberTooLarge,
     TooDeep,
     TooManyItems,
+    MissingReason,
 }
 
 impl SyntaxCode {
@@ -23,6 +24,7 @@ impl SyntaxCode {
         SyntaxCode::NumberTooLarge,
         SyntaxCode::TooDeep,
         SyntaxCode::TooManyItems,
+        SyntaxCode::MissingReason,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl SyntaxCode {
             SyntaxCode::NumberTooLarge => "kensa::syntax::number_too_large",
             SyntaxCode::TooDeep => "kensa::syntax::too_deep",
             SyntaxCode::TooManyItems => "kensa::syntax::too_many_items",
+            SyntaxCode::MissingReason => "kensa::syntax::missing_reason",
         }
     }
 
@@ -57,6 +60,9 @@ impl SyntaxCode {
             }
             SyntaxCode::TooManyItems => {
                 "A rule set holds at most 20,000 items (rules, `let` bindings, tables, …) in all its files; the standard set has about 40. Checking one costs some 4 KB of memory an item, so a generated file of a million rules would need gigabytes. Put long lists of values in a table (`set … = file(…)`) and let one rule look them up."
+            }
+            SyntaxCode::MissingReason => {
+                "An overlay's `disable RULE` or `override RULE { … }` must say why, in quotes after the rule name: `disable kana.family_is_katakana \"外国人住民の氏名はローマ字で記録されるため\"`. The reason is shown by `kensa check` next to the change, so whoever reads the overlay later (or merges the next national update) knows why the national rule does not apply."
             }
         }
     }

@@ -161,7 +161,10 @@ fn error_after_misspelt_keyword(
 fn item_start(item: &Item) -> u32 {
     match item {
         Item::Include(i) => i.path.span.start,
-        Item::Schema(s) => s.name.span.start,
+        Item::Schema(s) | Item::SchemaExt(s) => s.name.span.start,
+        Item::Extend(e) => e.span.start,
+        Item::Disable(d) => d.span.start,
+        Item::Override(o) => o.span.start,
         Item::Let(l) => l.span.start,
         Item::Table(t) => t.span.start,
         Item::Rule(r) => r.span.start,
@@ -251,7 +254,8 @@ fn parse_expr_checked(file: FileId, text: &str, offset: usize) -> Result<Expr, D
     }
 }
 
-const TOP_LEVEL: &[&str] = &["rule", "schema", "let", "set", "map", "decide", "include", "match"];
+const TOP_LEVEL: &[&str] =
+    &["rule", "schema", "let", "set", "map", "decide", "include", "match", "extend", "disable", "override"];
 
 /// Byte ranges of top-level items: each starts at a line whose first column begins a top-level keyword.
 fn segments(text: &str) -> Vec<(usize, usize)> {
@@ -614,24 +618,7 @@ fn misspelt_keyword(word: &str, positives: &[Rule]) -> Option<&'static str> {
 /// name, a value or a symbol).
 fn keywords(r: Rule) -> &'static [&'static str] {
     match r {
-        Rule::file
-        | Rule::item
-        | Rule::include
-        | Rule::schema
-        | Rule::let_decl
-        | Rule::set_decl
-        | Rule::map_decl
-        | Rule::rule
-        | Rule::decide
-        | Rule::match_block
-        | Rule::kw_include
-        | Rule::kw_schema
-        | Rule::kw_let
-        | Rule::kw_set
-        | Rule::kw_map
-        | Rule::kw_rule
-        | Rule::kw_decide
-        | Rule::kw_match => TOP_LEVEL,
+        r if begins_item(r) => TOP_LEVEL,
         Rule::outcome_clause | Rule::severity => &["reject", "review", "warn"],
         Rule::when_clause | Rule::kw_when => &["when"],
         Rule::require_clause | Rule::kw_require => &["require"],
@@ -682,29 +669,47 @@ fn keywords(r: Rule) -> &'static [&'static str] {
     }
 }
 
+/// The grammar rules with which a top-level item begins (a file, an item, or its keyword).
+fn begins_item(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::file
+            | Rule::item
+            | Rule::include
+            | Rule::schema
+            | Rule::schema_ext
+            | Rule::extend
+            | Rule::disable
+            | Rule::override_
+            | Rule::let_decl
+            | Rule::set_decl
+            | Rule::map_decl
+            | Rule::rule
+            | Rule::decide
+            | Rule::match_block
+            | Rule::kw_include
+            | Rule::kw_schema
+            | Rule::kw_extend
+            | Rule::kw_disable
+            | Rule::kw_override
+            | Rule::kw_let
+            | Rule::kw_set
+            | Rule::kw_map
+            | Rule::kw_rule
+            | Rule::kw_decide
+            | Rule::kw_match
+    )
+}
+
 fn describe(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::EOI => "the end of the file",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
-        Rule::file
-        | Rule::item
-        | Rule::include
-        | Rule::schema
-        | Rule::let_decl
-        | Rule::set_decl
-        | Rule::map_decl
-        | Rule::rule
-        | Rule::decide
-        | Rule::kw_include
-        | Rule::kw_schema
-        | Rule::kw_let
-        | Rule::kw_set
-        | Rule::kw_map
-        | Rule::kw_rule
-        | Rule::kw_decide
-        | Rule::match_block
-        | Rule::kw_match => "`rule`, `schema`, `let`, `set`, `map`, `match`, `decide` or `include`",
+        r if begins_item(r) => {
+            "`rule`, `schema`, `let`, `set`, `map`, `match`, `decide`, `include`, `extend`, `disable` or `override`"
+        }
+        Rule::kw_builtin => "`builtin` or a folder in quotes",
         Rule::field_decl => "a field (`name: text`)",
         Rule::base_type | Rule::enum_type | Rule::list_type | Rule::group_type => {
             "a type (`text`, `int`, `date`, `bool`, `enum(…)`, `list(…)` or `{ … }`)"
@@ -822,6 +827,10 @@ impl Cx {
         for it in p.into_inner() {
             let item = match it.as_rule() {
                 Rule::include => self.include(it),
+                Rule::extend => self.extend(it),
+                Rule::schema_ext => Some(Item::SchemaExt(self.schema(it))),
+                Rule::disable => self.disable(it),
+                Rule::override_ => self.override_(it),
                 Rule::schema => Some(Item::Schema(self.schema(it))),
                 Rule::let_decl => self.let_decl(it),
                 Rule::set_decl => self.table(it, TableKind::Set),
@@ -839,6 +848,69 @@ impl Cx {
     fn include(&mut self, p: P<'_>) -> Option<Item> {
         let s = p.into_inner().find(|x| x.as_rule() == Rule::string)?;
         Some(Item::Include(Include { path: self.string(s) }))
+    }
+
+    fn extend(&mut self, p: P<'_>) -> Option<Item> {
+        let span = self.span(&p);
+        let x = p.into_inner().find(|x| matches!(x.as_rule(), Rule::kw_builtin | Rule::string))?;
+        let base = match x.as_rule() {
+            Rule::string => Base::Path(self.string(x)),
+            _ => Base::Builtin,
+        };
+        Some(Item::Extend(Extend { base, span }))
+    }
+
+    /// The reason of a `disable` or `override`, which must be given.
+    fn reason(&mut self, what: &str, rule: &Ident, reason: Option<StrLit>) -> Option<StrLit> {
+        let blank = reason.as_ref().is_none_or(|r| r.value.trim().is_empty());
+        if blank {
+            let at = reason.as_ref().map_or(rule.span, |r| r.span);
+            self.diags.push(
+                Diagnostic::error(SyntaxCode::MissingReason, format!("`{what} {}` gives no reason", rule.name))
+                    .label(at, "say why here")
+                    .help(format!(
+                        "write why the national rule does not fit here, in quotes after the rule name: `{what} {} \"…\"`; the reason is shown by `kensa check` and kept with the rule set",
+                        rule.name
+                    )),
+            );
+        }
+        reason
+    }
+
+    fn disable(&mut self, p: P<'_>) -> Option<Item> {
+        let span = self.span(&p);
+        let mut rule = None;
+        let mut reason = None;
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::rule_id => rule = Some(self.ident(&x)),
+                Rule::string => reason = Some(self.string(x)),
+                _ => {}
+            }
+        }
+        let rule = rule?;
+        let reason = self.reason("disable", &rule, reason);
+        Some(Item::Disable(Disable { rule, reason, span }))
+    }
+
+    fn override_(&mut self, p: P<'_>) -> Option<Item> {
+        let span = self.span(&p);
+        let (mut rule, mut reason) = (None, None);
+        let (mut when, mut outcomes) = (Vec::new(), Vec::new());
+        for x in p.into_inner() {
+            match x.as_rule() {
+                Rule::rule_id => rule = Some(self.ident(&x)),
+                Rule::string => reason = Some(self.string(x)),
+                Rule::when_clause => {
+                    when.extend(x.into_inner().find(|y| y.as_rule() == Rule::expr).map(|y| self.expr(y)));
+                }
+                Rule::outcome_clause => outcomes.push(self.outcome(x)),
+                _ => {}
+            }
+        }
+        let rule = rule?;
+        let reason = self.reason("override", &rule, reason);
+        Some(Item::Override(Override { rule, reason, when, outcomes, span }))
     }
 
     fn ident(&self, p: &P<'_>) -> Ident {

@@ -19,24 +19,26 @@ const registry = new vsctm.Registry({
 });
 
 const KEYWORDS = new Set(['rule', 'schema', 'let', 'set', 'map', 'when', 'require', 'fields', 'decide', 'match',
-  'block', 'compare', 'using', 'reject', 'review', 'warn', 'accept', 'and', 'or', 'not', 'candidate']);
+  'block', 'compare', 'using', 'reject', 'review', 'warn', 'accept', 'and', 'or', 'not', 'candidate',
+  'extend', 'disable', 'override', 'builtin']);
 
 (async () => {
   const grammar = await registry.loadGrammar('source.kensa');
-  const dir = path.join(__dirname, '../../../rules');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.kensa'));
-  if (files.length === 0) throw new Error('no shipped rule files found in ' + dir);
+  // The shipped rules, and the example overlay (extend, disable, override).
+  const dirs = ['../../../rules', '../../../examples/overlay-foreign-residents'].map((d) => path.join(__dirname, d));
+  const files = dirs.flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.kensa')).map((f) => path.join(dir, f)));
+  if (files.length === 0) throw new Error('no shipped rule files found in ' + dirs.join(', '));
   let problems = 0, rules = 0;
   for (const f of files) {
     let stack = vsctm.INITIAL;
-    const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n');
+    const lines = fs.readFileSync(f, 'utf8').split('\n');
     lines.forEach((line, i) => {
       const r = grammar.tokenizeLine(line, stack);
       stack = r.ruleStack;
       for (const t of r.tokens) {
         const text = line.slice(t.startIndex, t.endIndex);
         const scopes = t.scopes.join(' ');
-        const where = `${f}:${i + 1}: \`${text}\` (${scopes})`;
+        const where = `${path.basename(f)}:${i + 1}: \`${text}\` (${scopes})`;
         if (KEYWORDS.has(text) && !/comment|string|keyword|property|entity|variable\.other\.definition/.test(scopes)) {
           console.error('keyword not highlighted: ' + where); problems++;
         }
