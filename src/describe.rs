@@ -67,8 +67,10 @@ pub fn json_schema(program: &Program) -> Value {
 fn object_schema(program: &Program, slots: &[u32], keys: &[Box<str>]) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
+    let mut order = Vec::new();
     for (field, key) in slots.iter().filter_map(|&s| program.fields.get(s as usize)).zip(keys) {
         let key = key.to_string();
+        order.push(Value::String(key.clone()));
         let mut schema = field_schema(program, field);
         if field.optional {
             schema = json!({"anyOf": [schema, {"type": "null"}]});
@@ -82,6 +84,9 @@ fn object_schema(program: &Program, slots: &[u32], keys: &[Box<str>]) -> Value {
         "properties": properties,
         "required": required,
         "additionalProperties": true,
+        // The fields in the order the schema declares them (`properties` is an object, whose
+        // order JSON does not keep): a form lays its fields out in this order.
+        "x-order": order,
     })
 }
 

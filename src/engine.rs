@@ -1,5 +1,7 @@
 //! The library façade: load → parse → check → compile once, then evaluate many records.
 
+mod review;
+pub use review::{ComparedPair, PairView};
 mod service;
 
 use std::fmt;

@@ -30,7 +30,9 @@ pub mod internal;
 
 pub use describe::RuleInfo;
 pub use diagnostic::{Code, Diagnostic, Label, Level};
-pub use engine::{CompileError, Engine, PairScan, Report, check_builtin, check_path, today_in_japan};
+pub use engine::{
+    ComparedPair, CompileError, Engine, PairScan, PairView, Report, check_builtin, check_path, today_in_japan,
+};
 pub use eval::{
     CandidateMatch, Comparison, FieldCheck, Finding, MIN_COUNTED, MatchProfile, PendingRule, RecordError, RuleOutcome,
     TermCounts, TraceEntry, Verdict,

@@ -834,3 +834,176 @@ fn a_form_being_filled_in_gets_findings_only_for_what_it_has() {
     let a = server.post("/v1/check-fields", "[]");
     assert_eq!((a.status, a.code()), (422, "unjudgeable_record"));
 }
+
+/// A registry database of the bundled enrolled residents, in `dir`.
+fn imported_registry(dir: &Path) -> PathBuf {
+    let db = dir.join("registry.db");
+    let out = Command::new(KENSA)
+        .args(["registry", "import", "examples/registry.jsonl", "--db", db.to_str().unwrap(), "--quiet"])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db
+}
+
+/// The bundled case that is a probable duplicate of the enrolled `P001398`.
+fn probable_duplicate() -> Value {
+    records("examples/enrollment-cases.jsonl").into_iter().find(|r| r["id"] == "E00337").unwrap()
+}
+
+/// Wait until the decision log holds a line that `pred` accepts.
+fn logged(log: &Path, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(v) = text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| pred(v)) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "not in the decision log:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_record_sent_to_review_is_queued_shown_beside_the_registry_record_and_marked_in_the_log() {
+    let dir = workdir("serve-review");
+    let db = imported_registry(&dir);
+    let log = dir.join("decisions.jsonl");
+    let server = Server::start(&["--registry", db.to_str().unwrap(), "--decision-log", log.to_str().unwrap()]);
+    wait_ready(&server);
+    let record = probable_duplicate();
+    let a = server.post("/v1/enroll", &record.to_string());
+    assert_eq!((a.status, a.body["decision"].as_str()), (200, Some("review")), "{}", a.text);
+    let id = a.body["decision_id"].as_str().unwrap().to_string();
+    logged(&log, |v| v["decision_id"] == id.as_str());
+
+    // The queue: newest first, the rule that sent it, the registry record it relates to.
+    let q = server.get("/v1/review-queue");
+    assert_eq!(q.status, 200, "{}", q.text);
+    assert_eq!(q.body["total"], 1, "{}", q.text);
+    let item = &q.body["items"][0];
+    assert_eq!((item["decision_id"].as_str(), item["id"].as_str()), (Some(id.as_str()), Some("E00337")));
+    assert_eq!(item["rules"], json!(["registry.probable_duplicate"]));
+    assert_eq!(item["related"], json!(["P001398"]));
+    assert_eq!(item["reviewed"], Value::Null);
+    assert_eq!(q.body["counts"]["registry.probable_duplicate"], 1);
+    let filtered = server.get("/v1/review-queue?rule=bank.holder_is_registrant");
+    assert_eq!(filtered.body["total"], 0, "{}", filtered.text);
+
+    // The decision: the record masked, the registry record beside it, each comparison with the
+    // values compared on both sides, and the same probability as the verdict's evidence.
+    let d = server.get(&format!("/v1/decisions/{id}"));
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert!(d.body["record"]["my_number"].as_str().unwrap().starts_with("********"));
+    let pair = &d.body["pairs"][0];
+    assert_eq!(pair["id"], "P001398");
+    assert!(pair["record"]["my_number"].as_str().unwrap().starts_with("********"), "{pair}");
+    // The evidence rounds (weights to 3 decimals): the pair is the same comparison, unrounded.
+    let candidate = &d.body["verdict"]["findings"][0]["evidence"]["candidates"][0];
+    let evidence = candidate["probability"].as_f64().unwrap();
+    assert!((pair["probability"].as_f64().unwrap() - evidence).abs() < 1e-3, "{pair}");
+    for c in pair["comparisons"].as_array().unwrap() {
+        let shown = candidate["weights"][c["name"].as_str().unwrap()]["weight"].as_f64().unwrap();
+        assert!((c["weight"].as_f64().unwrap() - shown).abs() < 1e-3, "{c} vs {candidate}");
+    }
+    let weights: f64 = pair["comparisons"].as_array().unwrap().iter().map(|c| c["weight"].as_f64().unwrap()).sum();
+    let prior = pair["prior"].as_f64().unwrap();
+    let odds = prior / (1.0 - prior) * weights.exp2();
+    let end = odds / (1.0 + odds);
+    assert!(
+        (end - pair["probability"].as_f64().unwrap()).abs() < 1e-9,
+        "the waterfall ends at the probability: {pair}"
+    );
+    let number = pair["comparisons"].as_array().unwrap().iter().find(|c| c["name"] == "number").unwrap();
+    assert!(number["record_value"].as_str().unwrap().starts_with("********"), "{number}");
+    assert!(!d.text.contains(record["my_number"].as_str().unwrap()), "a My Number in full");
+
+    // Marks: checked, then appended to the log as lines of their own.
+    let mark = |body: Value| server.post(&format!("/v1/decisions/{id}/review"), &body.to_string());
+    assert_eq!(mark(json!({"action": "merge"})).code(), "bad_request");
+    assert_eq!(mark(json!({"action": "same_person"})).code(), "bad_request", "same_person needs same_as");
+    assert_eq!(mark(json!({"action": "reject", "note": "x".repeat(2001)})).code(), "bad_request");
+    let unknown = server.post("/v1/decisions/no-such-decision/review", &json!({"action": "reject"}).to_string());
+    assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
+    let m = mark(json!({"action": "same_person", "same_as": "P001398", "note": "運転免許証で確認"}));
+    assert_eq!(m.status, 200, "{}", m.text);
+    let line = logged(&log, |v| v["route"] == "review");
+    assert_eq!(line["reviews"], id.as_str());
+    assert_eq!((line["action"].as_str(), line["same_as"].as_str()), (Some("same_person"), Some("P001398")));
+    assert_eq!(line["note"], "運転免許証で確認");
+    assert_eq!(line["decision_id"], m.body["review_id"]);
+    let q = server.get("/v1/review-queue");
+    assert_eq!(q.body["items"][0]["reviewed"]["action"], "same_person", "{}", q.text);
+    let d = server.get(&format!("/v1/decisions/{id}"));
+    assert_eq!(d.body["reviews"].as_array().unwrap().len(), 1, "{}", d.text);
+}
+
+#[test]
+fn the_review_queue_reads_kensa_eval_output_and_needs_a_log_or_a_file() {
+    let dir = workdir("serve-review-from");
+    let server = Server::start(&[]);
+    let a = server.get("/v1/review-queue");
+    assert_eq!((a.status, a.code()), (409, "no_decision_log"));
+    drop(server);
+
+    // `kensa eval` verdicts: each line named by its file and line.
+    let out = Command::new(KENSA)
+        .args(["eval", "--today", TODAY, "--registry", "examples/registry.jsonl", "examples/enrollment.jsonl"])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    let verdicts = dir.join("verdicts.jsonl");
+    std::fs::write(&verdicts, &out.stdout).unwrap();
+    let reviews =
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("\"decision\":\"review\"")).count();
+    assert!(reviews > 3, "the bundled records send some to review");
+    let server = Server::start(&["--review-from", verdicts.to_str().unwrap()]);
+    let q = server.get("/v1/review-queue");
+    assert_eq!(q.status, 200, "{}", q.text);
+    assert_eq!(q.body["total"], reviews, "{}", q.text);
+    let first = q.body["items"][0]["decision_id"].as_str().unwrap().to_string();
+    assert!(first.starts_with("verdicts.jsonl:"), "{first}");
+    let d = server.get(&format!("/v1/decisions/{first}"));
+    assert_eq!((d.status, d.body["verdict"]["decision"].as_str()), (200, Some("review")), "{}", d.text);
+    // Marking needs a decision log to write to.
+    let m = server.post(&format!("/v1/decisions/{first}/review"), &json!({"action": "reject"}).to_string());
+    assert_eq!((m.status, m.code()), (409, "no_decision_log"));
+}
+
+#[test]
+fn the_screens_are_served_without_a_token_and_load_nothing_from_elsewhere() {
+    let dir = workdir("serve-screens");
+    let (tokens, window, _) = tokens_file(&dir);
+    let server = Server::start(&["--tokens", tokens.to_str().unwrap()]);
+    let agent = ureq::AgentBuilder::new().build();
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/review", "text/html"),
+        ("/review/01a2-x", "text/html"),
+        ("/assets/kensa.css", "text/css"),
+        ("/assets/kensa.js", "text/javascript"),
+        ("/assets/form.js", "text/javascript"),
+        ("/assets/queue.js", "text/javascript"),
+        ("/assets/review.js", "text/javascript"),
+    ] {
+        let r = agent.get(&server.url(path)).call().unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(r.content_type().starts_with(kind), "{path}: {}", r.content_type());
+        let csp = r.header("content-security-policy").unwrap_or_default().to_string();
+        assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{path}: {csp}");
+        let body = r.into_string().unwrap();
+        for foreign in ["http://", "https://", "//cdn", "fonts.googleapis"] {
+            // The SVG namespace is a name, not a request.
+            let named = if foreign == "http://" { body.matches("http://www.w3.org/2000/svg").count() } else { 0 };
+            let hits = body.matches(foreign).count() - named;
+            assert_eq!(hits, 0, "{path} names `{foreign}`");
+        }
+        if kind == "text/html" {
+            assert!(body.contains("<html lang=\"ja\">"), "{path}");
+        }
+    }
+    // The data behind them still needs the token.
+    assert_eq!(server.get("/v1/rules").status, 401);
+    assert_eq!(server.get_as("/v1/rules", Some(&window)).status, 200);
+    assert_eq!(server.get("/v1/review-queue").status, 401);
+}

@@ -5,7 +5,7 @@
 //! most once per record, and a rule whose values are absent is "not applicable" rather than
 //! failed (three-valued logic: `and`/`or`/`not` follow Kleene's rules).
 
-mod profile;
+pub(crate) mod profile;
 mod verdict;
 
 use std::cmp::Ordering;

@@ -165,6 +165,20 @@ impl MatchProfile {
         self.id.as_deref()
     }
 
+    /// The value of each `compare` line as text (`None` when absent): a date as `YYYY-MM-DD`,
+    /// the parts of a value of parts joined by ` / `. Not masked: for the engine to mask.
+    pub(crate) fn compared_texts(&self) -> Vec<Option<String>> {
+        self.values
+            .iter()
+            .map(|v| match v {
+                Compared::Absent => None,
+                Compared::Text(t) => Some(t.replace(crate::linkage::PART_SEPARATOR, " / ")),
+                Compared::Date(d) => Some(d.to_string()),
+                Compared::Number(x) => Some(x.to_string()),
+            })
+            .collect()
+    }
+
     /// The blocking keys: (index of the `block on …` line, key text); absent keys left out.
     pub fn keys(&self) -> &[(u32, String)] {
         &self.keys

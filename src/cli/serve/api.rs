@@ -52,10 +52,11 @@ pub enum Code {
     Overloaded,
     Timeout,
     RegistryUnavailable,
+    NoDecisionLog,
 }
 
 impl Code {
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::UnreadableJson,
         Code::BadRequest,
         Code::Unauthorized,
@@ -75,6 +76,7 @@ impl Code {
         Code::Overloaded,
         Code::Timeout,
         Code::RegistryUnavailable,
+        Code::NoDecisionLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +100,7 @@ impl Code {
             Code::Overloaded => "overloaded",
             Code::Timeout => "timeout",
             Code::RegistryUnavailable => "registry_unavailable",
+            Code::NoDecisionLog => "no_decision_log",
         }
     }
 
@@ -108,7 +111,7 @@ impl Code {
             Code::Forbidden | Code::ReadOnly => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Code::NoRegistry | Code::KeysChanged => StatusCode::CONFLICT,
+            Code::NoRegistry | Code::KeysChanged | Code::NoDecisionLog => StatusCode::CONFLICT,
             Code::BodyTooLarge | Code::TooManyRecords => StatusCode::PAYLOAD_TOO_LARGE,
             Code::UnjudgeableRecord | Code::RulesDoNotCompile | Code::TokensUnreadable => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -177,7 +180,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(super) fn json_response(status: StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -260,6 +263,11 @@ impl State {
 
     fn tokens(&self) -> Option<Arc<Tokens>> {
         self.tokens.read().ok().and_then(|t| t.clone())
+    }
+
+    /// A new decision id (a reviewer's mark is logged under one too).
+    pub(super) fn next_decision_id(&self) -> String {
+        self.decision_id()
     }
 
     fn decision_id(&self) -> String {
@@ -459,6 +467,10 @@ fn router(state: Arc<State>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/v1/review-queue", get(super::review::queue))
+        .route("/v1/decisions/{id}", get(super::review::decision))
+        .route("/v1/decisions/{id}/review", post(super::review::mark))
+        .merge(super::web::pages())
         .fallback(|| async { ApiError::new(Code::NotFound, "no such endpoint; /openapi.json lists them") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(Code::MethodNotAllowed, "this endpoint does not take this method; /openapi.json lists them")
@@ -473,7 +485,8 @@ fn open_route(state: &State, path: &str) -> bool {
     match path {
         "/healthz" | "/readyz" => state.config.open_health,
         "/metrics" => state.config.open_metrics,
-        _ => false,
+        // The pages and their script hold no data: they call the API, with the clerk's token.
+        p => super::web::is_page(p),
     }
 }
 
@@ -554,7 +567,7 @@ fn authenticate(state: &State, req: &Request) -> Result<Caller, ApiError> {
 
 /// The body as JSON, within `--max-body`. The content type is not checked (`curl -d` sends
 /// form data's): the body must be JSON, whatever it is labelled.
-async fn read_json(state: &State, req: Request) -> Result<Value, ApiError> {
+pub(super) async fn read_json(state: &State, req: Request) -> Result<Value, ApiError> {
     let limit = state.config.max_body;
     let too_large = || {
         ApiError::new(
@@ -598,7 +611,7 @@ fn query_flag(req: &Request, name: &str) -> Result<bool, ApiError> {
     Ok(value)
 }
 
-fn caller_of(req: &Request) -> String {
+pub(super) fn caller_of(req: &Request) -> String {
     let name = req.extensions().get::<Caller>().map_or("local", |c| c.name.as_str());
     match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => format!("{name}@{}", peer.ip()),
@@ -639,6 +652,11 @@ fn record_decision(state: &State, engine: &Engine, e: Logged<'_>) {
     match e.outcome {
         Ok(v) => {
             m.insert(String::from("verdict"), serde_json::to_value(v).unwrap_or(Value::Null));
+            // A record sent to review beside registry records: what the reviewer will compare,
+            // as the engine saw it now (`/review/{decision_id}`).
+            if let Some(pairs) = review_pairs(state, engine, e.record, v) {
+                m.insert(String::from("pairs"), pairs);
+            }
         }
         Err(err) => {
             m.insert(String::from("error"), err.body());
@@ -650,8 +668,25 @@ fn record_decision(state: &State, engine: &Engine, e: Logged<'_>) {
     log.append(Value::Object(m).to_string());
 }
 
+/// The registry records a review verdict relates the record to, side by side with it; `None`
+/// when the verdict is not `review` or names no registry record.
+fn review_pairs(state: &State, engine: &Engine, record: &Value, v: &Verdict) -> Option<Value> {
+    if v.decision != kensa::Decision::Review {
+        return None;
+    }
+    let mut ids: Vec<String> = v.findings.iter().flat_map(|f| f.related.iter().cloned()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return None;
+    }
+    let registry = state.registry.get().map(Reg::lookup)?;
+    let pairs = engine.review_pairs(record, registry, &ids).ok()?;
+    serde_json::to_value(pairs).ok()
+}
+
 /// `2026-12-02T06:29:51.123Z`.
-fn rfc3339(t: SystemTime) -> String {
+pub(super) fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let date = kensa::Date::from_days(i32::try_from(secs / 86_400).unwrap_or(i32::MAX));

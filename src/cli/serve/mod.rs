@@ -21,6 +21,8 @@ mod auth;
 mod decision_log;
 mod metrics;
 mod openapi;
+mod review;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,6 +105,10 @@ pub struct Args {
     /// Record fields that the schema does not know make the record an error (422).
     #[arg(long)]
     strict: bool,
+    /// More decisions for the review queue (`/review`): a decision log of another server, or
+    /// the JSONL output of `kensa eval`/`kensa enroll` (repeatable). Read on each request.
+    #[arg(long, value_name = "FILE")]
+    review_from: Vec<PathBuf>,
     #[command(flatten)]
     limits: EvalLimits,
 }
@@ -123,6 +129,10 @@ pub struct Config {
     pub today: Option<kensa::Date>,
     pub strict: bool,
     pub limits: kensa::Limits,
+    /// The decision log (not `-`) and how many rotated files it keeps: the review queue's
+    /// source, with `review_from`.
+    pub decision_log: Option<(PathBuf, usize)>,
+    pub review_from: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -158,6 +168,8 @@ pub fn run(args: Args) -> u8 {
         today: args.today,
         strict: args.strict,
         limits,
+        decision_log: args.decision_log.clone().filter(|p| p.as_os_str() != "-").map(|p| (p, args.decision_log_keep)),
+        review_from: args.review_from.clone(),
     };
 
     let engine = match compile(&config) {

@@ -69,6 +69,51 @@ pub enum Outcome {
     NotApplicable,
 }
 
+/// A reviewer's mark on a decision: `same_person` names the registry record (`same_as`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReviewMark {
+    Other(OtherMark),
+    Same(SameMark),
+}
+
+/// A person not enrolled yet (`new_person`), or a record refused (`reject`).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtherMark {
+    action: OtherAction,
+    /// The reviewer's note.
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+    same_as: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherAction {
+    NewPerson,
+    Reject,
+}
+
+/// The same person as the registry record `same_as`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SameMark {
+    action: SameAction,
+    /// The reviewer's note.
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+    /// The id of the registry record the person is (not blank).
+    #[schema(pattern = r"\S")]
+    same_as: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SameAction {
+    SamePerson,
+}
+
 /// One problem found in a record.
 #[derive(Serialize, ToSchema)]
 pub struct Finding {
@@ -268,6 +313,9 @@ impl Modify for Security {
         super::api::healthz,
         super::api::readyz,
         super::api::metrics,
+        super::review::queue,
+        super::review::decision,
+        super::review::mark,
     ),
     components(schemas(Record, EnrollRecord, ErrorBody)),
     modifiers(&Security),
