@@ -47,7 +47,7 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PairFormat {
     Jsonl,
-    /// One self-contained HTML page.
+    // One self-contained HTML page.
     Html,
 }
 
@@ -68,9 +68,10 @@ pub fn write_pairs(
     }
 }
 
-/// The prior of the rules' `match` block (where a waterfall starts).
-pub fn prior(engine: &kensa::Engine) -> f64 {
-    engine.match_parameters().map_or(0.0, |m| m.prior)
+/// The prior of the rules' `match` block (where a waterfall starts); `None` when the rule text
+/// holds no `match` block to read it from.
+pub fn prior(engine: &kensa::Engine) -> Option<f64> {
+    engine.match_parameters().map(|m| m.prior)
 }
 
 /// The options `dedup`, `link` and `train` share.

@@ -79,7 +79,7 @@ pub struct Args {
 pub enum DiffFormat {
     Table,
     Json,
-    /// One self-contained HTML page.
+    // One self-contained HTML page.
     Html,
 }
 

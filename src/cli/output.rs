@@ -18,7 +18,7 @@ pub enum OutFormat {
     Json,
     Yaml,
     Table,
-    /// One self-contained HTML page, written when the input ends.
+    // One self-contained HTML page, written when the input ends.
     Html,
 }
 

@@ -19,8 +19,9 @@ pub struct Run<'a> {
     pub command: &'a str,
     /// The run's numbers, as (what, how many): records, errors, comparisons, pairs, …
     pub facts: Vec<(&'a str, String)>,
-    /// The prior of the rules' `match` block: where each waterfall starts.
-    pub prior: f64,
+    /// The prior of the rules' `match` block: where each waterfall starts (`None`: unknown, no
+    /// waterfalls are drawn).
+    pub prior: Option<f64>,
     /// With `--clusters` (dedup): the clusters.
     pub clusters: Option<&'a [Vec<String>]>,
 }
@@ -81,7 +82,7 @@ fn cluster_list(clusters: &[Vec<String>]) -> String {
 }
 
 /// Per pair: its comparisons as a table and as a waterfall.
-fn waterfalls(prior: f64, pairs: &[Pair]) -> String {
+fn waterfalls(prior: Option<f64>, pairs: &[Pair]) -> String {
     let mut out = String::from("<h2 id=\"weights\">組ごとの重み match weights per pair</h2>\n");
     for (i, p) in pairs.iter().enumerate() {
         let name = format!("{} ↔ {}", p.left, p.right);
@@ -115,7 +116,9 @@ fn waterfalls(prior: f64, pairs: &[Pair]) -> String {
             .iter()
             .map(|c| Step { name: c.name.clone(), level: c.level.clone(), weight: c.weight })
             .collect();
-        out.push_str(&chart::waterfall(&format!("{name} の重みの滝グラフ waterfall"), prior, &steps));
+        if let Some(prior) = prior {
+            out.push_str(&chart::waterfall(&format!("{name} の重みの滝グラフ waterfall"), prior, &steps));
+        }
         out.push_str("</details>\n");
     }
     out
