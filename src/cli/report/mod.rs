@@ -93,7 +93,12 @@ pub fn severity(s: &str) -> String {
 /// and right-aligns the column); each row's cells are HTML, the first is the row's header.
 pub fn table(caption: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let numeric: Vec<bool> = head.iter().map(|h| h.ends_with('#')).collect();
-    let mut out = format!("<div class=\"scroll\"><table>\n<caption>{}</caption>\n<thead><tr>", esc(caption));
+    // The wrapper scrolls a wide table at high zoom; it takes the keyboard focus so that the
+    // arrow keys scroll it too.
+    let caption = esc(caption);
+    let mut out = format!(
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{caption}\"><table>\n<caption>{caption}</caption>\n<thead><tr>"
+    );
     for (h, n) in head.iter().zip(&numeric) {
         let class = if *n { " class=\"n\"" } else { "" };
         let _ = write!(out, "<th scope=\"col\"{class}>{}</th>", esc(h.trim_end_matches('#')));
