@@ -173,6 +173,7 @@ fn test_report_has_cases_failures_and_coverage() {
         assert!(page.contains(&count_row(what, v[what].as_u64().unwrap())), "{what}");
     }
     assert!(page.contains("失敗 FAILED") && page.contains("<code>suite.yaml:6</code>"), "{page}");
+    assert!(page.contains("<h2 id=\"failures\">失敗 failures (1)</h2>"));
     assert!(page.contains("<code>schema.required</code>") && page.contains("coverage per rule"));
     assert!(page.contains(HOSTILE_ESCAPED) && !page.contains(HOSTILE));
 }

@@ -18,12 +18,38 @@ pub fn html(results: &[SuiteResult], summary: &Summary, coverage: &Coverage) -> 
     ];
     let mut body =
         format!("<h2 id=\"summary\">概要 summary</h2>\n{}", table("ケースの件数 cases", &["what", "count#"], &rows));
+    body.push_str(&failures(results));
     body.push_str("<h2 id=\"suites\">スイート suites</h2>\n");
     for r in results {
         body.push_str(&suite(r));
     }
     body.push_str(&coverage_tables(coverage));
     page("kensa test 回帰テスト", &body)
+}
+
+/// The failed cases of every suite first, each with where it is and what did not hold, so that
+/// a reader of a long report finds them without scrolling through the passes.
+fn failures(results: &[SuiteResult]) -> String {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .flat_map(|r| r.cases.iter().map(move |c| (r, c)))
+        .filter_map(|(r, c)| match &c.status {
+            Status::Failed { problems, got } => {
+                Some(vec![esc(&c.name), format!("<code>{}</code>", esc(&r.place(c))), failure(problems, got.as_ref())])
+            }
+            _ => None,
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::from(
+            "<h2 id=\"failures\">失敗 failures</h2>\n<p class=\"d-accept\">失敗なし: no case failed.</p>\n",
+        );
+    }
+    format!(
+        "<h2 id=\"failures\">失敗 failures ({})</h2>\n{}",
+        rows.len(),
+        table("失敗したケース failed cases", &["case", "where", "what did not hold"], &rows)
+    )
 }
 
 /// One suite: its error, or a table of its cases.
