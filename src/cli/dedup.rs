@@ -7,6 +7,8 @@
 //! With `--clusters`, the connected components of those pairs follow in the same stream, one
 //! `{"cluster":[ids…]}` line each (ids sorted, clusters sorted by their first id). Records
 //! without an id, or that cannot be read, are reported on stderr and left out (exit code 1).
+//! `--format html` writes one self-contained page instead: the pairs, each with its waterfall of
+//! weights, and the clusters (always, in the page).
 //! Also holds what `kensa link` and `kensa train` share: reading a file of records, a pool of
 //! workers, a pair as JSON.
 
@@ -33,8 +35,43 @@ pub struct Args {
     /// after the pairs.
     #[arg(long)]
     clusters: bool,
+    /// Output: JSONL lines, or one self-contained HTML page (pairs with their waterfall of
+    /// weights, and the clusters).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: PairFormat,
     #[command(flatten)]
     common: MatchOptions,
+}
+
+/// What `dedup` and `link` write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PairFormat {
+    Jsonl,
+    // One self-contained HTML page.
+    Html,
+}
+
+/// Write the pairs as `format` asks: JSONL lines (`extra` follow the pairs), or the HTML page
+/// of `run`.
+pub fn write_pairs(
+    format: PairFormat,
+    pairs: &[Pair],
+    extra: impl Iterator<Item = String>,
+    run: &super::report::pairs::Run<'_>,
+) -> io::Result<()> {
+    match format {
+        PairFormat::Jsonl => {
+            let rendered: Vec<String> = pairs.par_iter().map(Pair::to_json).collect();
+            write_lines(rendered.into_iter().chain(extra))
+        }
+        PairFormat::Html => super::report::write(None, &super::report::pairs::page(run, pairs)),
+    }
+}
+
+/// The prior of the rules' `match` block (where a waterfall starts); `None` when the rule text
+/// holds no `match` block to read it from.
+pub fn prior(engine: &kensa::Engine) -> Option<f64> {
+    engine.match_parameters().map(|m| m.prior)
 }
 
 /// The options `dedup`, `link` and `train` share.
@@ -327,17 +364,31 @@ pub fn run(args: Args) -> u8 {
     let counts = engine.term_counts(&read.profiles);
     engine.weigh_by_frequency(&mut read.profiles, &counts);
     let (pairs, comparisons) = pool.install(|| find_pairs(&engine, &read.profiles, args.threshold));
-    let groups = if args.clusters { clusters(&pairs) } else { Vec::new() };
-    let rendered: Vec<String> = pool.install(|| pairs.par_iter().map(Pair::to_json).collect());
-    let lines = rendered.into_iter().chain(groups.iter().map(|g| {
+    let html = args.format == PairFormat::Html;
+    let groups = if args.clusters || html { clusters(&pairs) } else { Vec::new() };
+    let cluster_lines = groups.iter().filter(|_| args.clusters).map(|g| {
         let ids: Vec<String> = g.iter().map(super::output::json).collect();
         format!("{{\"cluster\":[{}]}}", ids.join(","))
-    }));
-    if let Err(e) = write_lines(lines) {
+    });
+    let run = super::report::pairs::Run {
+        command: "dedup",
+        facts: vec![
+            ("records", (read.profiles.len() + read.left_out).to_string()),
+            ("compared", read.profiles.len().to_string()),
+            ("errors", read.left_out.to_string()),
+            ("comparisons", comparisons.to_string()),
+            ("threshold", args.threshold.to_string()),
+            ("pairs", pairs.len().to_string()),
+            ("clusters", groups.len().to_string()),
+        ],
+        prior: prior(&engine),
+        clusters: Some(&groups),
+    };
+    if let Err(e) = pool.install(|| write_pairs(args.format, &pairs, cluster_lines, &run)) {
         say!("error: {e}");
         return exit::UNUSABLE;
     }
-    let clustered = if args.clusters {
+    let clustered = if args.clusters || html {
         format!(", {} clusters of {} records", groups.len(), groups.iter().map(Vec::len).sum::<usize>())
     } else {
         String::new()

@@ -5,9 +5,12 @@
 //! severity or penalty), and shows a few example records per transition.
 //!
 //! Records stream in batches and are judged on all cores; only counts and the examples are kept.
-//! Output is a table for people or one JSON object for CI (`--format json`). Exit code: 0 when
+//! Output is a table for people, one JSON object for CI (`--format json`), or one
+//! self-contained HTML page (`--format html`, see `diff/html.rs`). Exit code: 0 when
 //! no decision changed, 1 when some did, 2 when the rules or the inputs cannot be used. The
 //! report never prints record fields: only ids, decisions, scores and rule ids.
+
+mod html;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -49,8 +52,8 @@ pub struct Args {
     /// CSV file loaded into memory.
     #[arg(long)]
     registry: Option<PathBuf>,
-    /// Output: a table for people, or one JSON object for CI (default: table when standard
-    /// output is a terminal, JSON otherwise).
+    /// Output: a table for people, one JSON object for CI, or one self-contained HTML page
+    /// (default: table when standard output is a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     format: Option<DiffFormat>,
     /// Input format when it cannot be told from the file name (standard input is JSONL by default).
@@ -76,6 +79,8 @@ pub struct Args {
 pub enum DiffFormat {
     Table,
     Json,
+    // One self-contained HTML page.
+    Html,
 }
 
 /// Bad records are reported one by one up to this many; the count is always in the summary.
@@ -174,6 +179,7 @@ pub fn run(args: Args) -> u8 {
             kensa::internal::json_safe(&serde_json::to_string_pretty(&report).unwrap_or_default()).into_owned() + "\n"
         }
         DiffFormat::Table => kensa::internal::escape_text(&report.table()).into_owned(),
+        DiffFormat::Html => report.html(),
     };
     let mut stdout = io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {

@@ -31,7 +31,8 @@ pub struct Args {
     /// (`postgres://user@host/database`), or a JSONL, JSON, YAML or CSV file loaded into memory.
     #[arg(long)]
     registry: Option<PathBuf>,
-    /// Output format.
+    /// Output format: `html` is one self-contained report page (counts, findings per rule, each
+    /// record), written when the input ends.
     #[arg(long, value_enum, default_value = "jsonl")]
     format: OutFormat,
     /// Input format when it cannot be told from the file name (standard input is JSONL by default).

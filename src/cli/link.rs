@@ -5,12 +5,13 @@
 //! in FILE order and then by probability (highest first):
 //! `{"left","right","probability","weights":{comparison:{"level","weight"}}}`. The two files
 //! name their records independently, so equal ids are compared like any other pair.
+//! `--format html` writes one self-contained page instead, each pair with its waterfall.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use super::args::parse_probability;
-use super::dedup::{MatchOptions, Pair, write_lines};
+use super::dedup::{MatchOptions, Pair, PairFormat};
 use super::exit;
 
 #[derive(clap::Args, Debug)]
@@ -26,6 +27,10 @@ pub struct Args {
     /// Keep only the most probable link of each record (ties: the smaller registry id).
     #[arg(long)]
     best: bool,
+    /// Output: JSONL lines, or one self-contained HTML page (pairs with their waterfall of
+    /// weights).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: PairFormat,
     #[command(flatten)]
     common: MatchOptions,
 }
@@ -74,7 +79,23 @@ pub fn run(args: Args) -> u8 {
         linked += usize::from(!links.is_empty());
         pairs.extend(links);
     }
-    if let Err(e) = write_lines(pairs.iter().map(Pair::to_json)) {
+    let run = super::report::pairs::Run {
+        command: "link",
+        facts: vec![
+            ("records", (records.len() + read.left_out).to_string()),
+            ("compared", records.len().to_string()),
+            ("errors", read.left_out.to_string()),
+            ("registry records", registry.len().to_string()),
+            ("registry errors", enrolled.left_out.to_string()),
+            ("comparisons", scan.compared.to_string()),
+            ("threshold", args.threshold.to_string()),
+            ("pairs", pairs.len().to_string()),
+            ("records linked", linked.to_string()),
+        ],
+        prior: super::dedup::prior(&engine),
+        clusters: None,
+    };
+    if let Err(e) = pool.install(|| super::dedup::write_pairs(args.format, &pairs, std::iter::empty(), &run)) {
         say!("error: {e}");
         return exit::UNUSABLE;
     }

@@ -31,6 +31,7 @@ mod normalize;
 mod output;
 mod progress;
 mod registry;
+mod report;
 mod rules;
 #[cfg(feature = "serve")]
 mod serve;

@@ -1,5 +1,5 @@
-//! Writing verdicts: JSONL (the contract other tools read), a JSON array, YAML, or an aligned
-//! table for people. Each record is rendered on a worker thread; the writer only concatenates,
+//! Writing verdicts: JSONL (the contract other tools read), a JSON array, YAML, an aligned
+//! table for people, or a static HTML report (collected and written when the input ends). Each record is rendered on a worker thread; the writer only concatenates,
 //! in input order. Text from a record never reaches the terminal raw: table cells are escaped,
 //! JSON and YAML escape what they carry (see [`json`], [`yaml`]).
 
@@ -18,6 +18,8 @@ pub enum OutFormat {
     Json,
     Yaml,
     Table,
+    // One self-contained HTML page, written when the input ends.
+    Html,
 }
 
 /// One record, rendered.
@@ -25,6 +27,8 @@ pub struct Rendered {
     text: String,
     /// For the table: the cells, rendered by the writer once widths are known.
     row: Option<Row>,
+    /// For the HTML report: what it shows of the record.
+    shown: Option<super::report::eval::Shown>,
     decision: Option<kensa::Decision>,
 }
 
@@ -97,8 +101,9 @@ impl Rendered {
         let text = match format {
             OutFormat::Jsonl | OutFormat::Json => json(v),
             OutFormat::Yaml => yaml(v),
-            OutFormat::Table => String::new(),
+            OutFormat::Table | OutFormat::Html => String::new(),
         };
+        let shown = (format == OutFormat::Html).then(|| super::report::eval::Shown::verdict(pos_text(&pos), v));
         let row = (format == OutFormat::Table).then(|| Row {
             pos: pos_text(&pos),
             id: cell(v.id.as_deref().unwrap_or_default()),
@@ -117,7 +122,7 @@ impl Rendered {
                 )
                 .collect(),
         });
-        Rendered { text, row, decision: Some(v.decision) }
+        Rendered { text, row, shown, decision: Some(v.decision) }
     }
 
     pub fn error(pos: Pos, message: String, format: OutFormat) -> Rendered {
@@ -128,8 +133,10 @@ impl Rendered {
         let text = match format {
             OutFormat::Jsonl | OutFormat::Json => json(&obj),
             OutFormat::Yaml => yaml(&obj),
-            OutFormat::Table => String::new(),
+            OutFormat::Table | OutFormat::Html => String::new(),
         };
+        let shown =
+            (format == OutFormat::Html).then(|| super::report::eval::Shown::error(pos_text(&pos), message.clone()));
         let row = (format == OutFormat::Table).then(|| Row {
             pos: pos_text(&pos),
             id: String::new(),
@@ -137,7 +144,7 @@ impl Rendered {
             score: String::new(),
             findings: vec![cell(&message)],
         });
-        Rendered { text, row, decision: None }
+        Rendered { text, row, shown, decision: None }
     }
 }
 
@@ -169,11 +176,13 @@ pub struct Writer<W: Write> {
     /// The table's widths of the position and id columns: they only grow, so that rows written
     /// one at a time (a live input) or in later batches stay under the header where they can.
     widths: (usize, usize),
+    /// The records of the HTML report, until the input ends.
+    shown: Vec<super::report::eval::Shown>,
 }
 
 impl<W: Write> Writer<W> {
     pub fn new(out: W, format: OutFormat, colour: bool) -> Self {
-        Writer { out, format, colour, first: true, stats: Stats::default(), widths: (4, 2) }
+        Writer { out, format, colour, first: true, stats: Stats::default(), widths: (4, 2), shown: Vec::new() }
     }
 
     pub fn stats(&self) -> Stats {
@@ -193,8 +202,13 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn end(&mut self) -> io::Result<()> {
-        if self.format == OutFormat::Json {
-            self.out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+        match self.format {
+            OutFormat::Json => self.out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?,
+            OutFormat::Html => {
+                let page = super::report::eval::page(&std::mem::take(&mut self.shown));
+                self.out.write_all(page.as_bytes())?;
+            }
+            _ => {}
         }
         self.out.flush()
     }
@@ -234,6 +248,7 @@ impl<W: Write> Writer<W> {
                 }
             }
             OutFormat::Table => self.table(items)?,
+            OutFormat::Html => self.shown.extend(items.into_iter().filter_map(|r| r.shown)),
         }
         Ok(())
     }

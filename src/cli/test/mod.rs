@@ -8,6 +8,7 @@
 //! `N passed, M failed, K skipped`. Exit code 1 when a case failed, a suite could not be read
 //! or coverage is below `--min-coverage`.
 
+mod html;
 mod report;
 mod scope;
 mod store;
@@ -38,6 +39,10 @@ pub struct Args {
     /// Also write the results as JUnit XML to this file.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Also write the results as one self-contained HTML page to this file: the cases, the
+    /// failures with their file:line, and per-rule coverage.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Report, per rule, how many cases fired it and how many passed through it.
     #[arg(long)]
     coverage: bool,
@@ -215,6 +220,12 @@ pub fn run(args: Args) -> u8 {
     say!("test: {} suites in {:.2}s", summary.suites, start.elapsed().as_secs_f64());
     if let Some(path) = &args.junit
         && let Err(e) = report::write_junit(path, &results)
+    {
+        say!("error: cannot write `{}`: {e}", path.display());
+        return exit::UNUSABLE;
+    }
+    if let Some(path) = &args.html
+        && let Err(e) = super::report::write(Some(path), &html::html(&results, &summary, &coverage))
     {
         say!("error: cannot write `{}`: {e}", path.display());
         return exit::UNUSABLE;
