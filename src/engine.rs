@@ -826,7 +826,6 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
     let mut roots = roots;
     loop {
         let (layer, full) = parse_layer(&mut sources, roots, &mut items, &mut diagnostics);
-        let here = layer.first().map(|(f, _)| *f);
         names.push(match sources.layer_path(layers.len()) {
             None => String::from("built-in"),
             Some(p) if p.as_os_str().is_empty() => String::from("."),
@@ -853,7 +852,8 @@ fn build(mut sources: SourceMap, roots: Vec<FileId>) -> (Option<Program>, Report
                 sources.add_layer_embedded(BUILTIN_RULES)
             }
             Base::Path(p) => {
-                let Some(path) = here.and_then(|f| sources.resolve_dir_of(f, &p.value)) else {
+                // Relative to the file that says `extend` (which may be an included one).
+                let Some(path) = sources.resolve_dir_of(ext.span.file, &p.value) else {
                     diagnostics.push(
                         Diagnostic::error(
                             overlay::error::OverlayCode::BaseNotFound,

@@ -241,3 +241,16 @@ fn a_base_is_a_rule_folder_or_a_rule_file_never_another_file() {
     assert!(r.stderr.contains("is not a rule folder or a `.kensa` file"), "{}", r.stderr);
     assert!(!r.stderr.contains("463760444596") && !r.stderr.contains("My Number"), "{}", r.stderr);
 }
+
+#[test]
+fn an_extend_in_an_included_file_names_its_base_relative_to_that_file() {
+    let dir = workdir("overlay-extend-in-include");
+    rules_copy(&dir, "national", |t| t.to_string());
+    std::fs::create_dir_all(dir.join("city/local")).unwrap();
+    write(&dir, "city/main.kensa", "include \"local/base.kensa\"\n");
+    // From `city/local/`, the national set is two folders up.
+    write(&dir, "city/local/base.kensa", "extend \"../../national\"\n");
+    let r = run_in(&dir, &["check", "city"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("city: an overlay of `national`"), "{}", r.stdout);
+}
