@@ -75,6 +75,16 @@ fn name_of(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// Every entry of the decision log and the `--review-from` files, read on the blocking pool;
+/// `no_decision_log` when the service has neither.
+async fn read_log(state: &State) -> Result<Vec<Value>, ApiError> {
+    let paths = sources(state);
+    if paths.is_empty() {
+        return Err(no_log());
+    }
+    tokio::task::spawn_blocking(move || entries(&paths)).await.map_err(|_| ApiError::internal())
+}
+
 /// The rules of a decision's findings that sent it to review.
 fn review_rules(entry: &Value) -> Vec<String> {
     let findings = at(entry, "/verdict/findings").as_array().map(Vec::as_slice).unwrap_or_default();
@@ -102,11 +112,7 @@ fn review_rules(entry: &Value) -> Vec<String> {
 )]
 pub async fn queue(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Response, ApiError> {
     let rule = query_value(&req, "rule");
-    let paths = sources(&state);
-    if paths.is_empty() {
-        return Err(no_log());
-    }
-    let all = tokio::task::spawn_blocking(move || entries(&paths)).await.map_err(|_| ApiError::internal())?;
+    let all = read_log(&state).await?;
     let mut marks: BTreeMap<String, Value> = BTreeMap::new();
     for e in all.iter().filter(|e| at(e, "/route") == "review") {
         if let Some(of) = at(e, "/reviews").as_str() {
@@ -161,11 +167,7 @@ pub async fn queue(Shared(state): Shared<Arc<State>>, req: Request) -> Result<Re
     )
 )]
 pub async fn decision(Shared(state): Shared<Arc<State>>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
-    let paths = sources(&state);
-    if paths.is_empty() {
-        return Err(no_log());
-    }
-    let all = tokio::task::spawn_blocking(move || entries(&paths)).await.map_err(|_| ApiError::internal())?;
+    let all = read_log(&state).await?;
     let Some(entry) = all.iter().rev().find(|e| at(e, "/decision_id") == id.as_str() && at(e, "/route") != "review")
     else {
         return Err(unknown_decision(&id));
@@ -250,13 +252,8 @@ pub async fn mark(
         return Err(ApiError::new(Code::BadRequest, "`same_person` needs `same_as`: the id of the registry record"));
     }
     let Some(log) = &state.log else { return Err(no_log()) };
-    let paths = sources(&state);
-    let wanted = id.clone();
-    let known = tokio::task::spawn_blocking(move || {
-        entries(&paths).iter().any(|e| at(e, "/decision_id") == wanted.as_str() && at(e, "/route") != "review")
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
+    let known =
+        read_log(&state).await?.iter().any(|e| at(e, "/decision_id") == id.as_str() && at(e, "/route") != "review");
     if !known {
         return Err(unknown_decision(&id));
     }

@@ -49,8 +49,14 @@ const Kensa = (() => {
 
   // Ask for the window's token when the service needs one.
   function askToken(retry) {
-    const bar = document.getElementById('token-bar');
-    if (!bar) return;
+    let bar = document.getElementById('token-bar');
+    if (!bar) {
+      bar = el('div', { id: 'token-bar', class: 'token-bar' },
+        el('label', { for: 'token', text: 'この窓口の鍵（トークン）' }),
+        el('input', { id: 'token', type: 'password', autocomplete: 'off' }),
+        el('button', { type: 'button', id: 'token-save', text: '使う' }));
+      document.body.append(bar);
+    }
     bar.hidden = false;
     const input = document.getElementById('token');
     input.focus();
