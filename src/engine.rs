@@ -1,14 +1,14 @@
 //! The library façade: load → parse → check → compile once, then evaluate many records.
 
+mod pairs;
 mod review;
+pub use pairs::{Pair, PairRun};
 pub use review::{ComparedPair, PairView};
 mod service;
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-
-use rayon::prelude::*;
 
 use crate::compile::{self, Program, squash};
 use crate::diagnostic::{Diagnostic, render_plain};
@@ -104,6 +104,61 @@ impl Report {
     pub fn render(&self) -> String {
         render_plain(&self.diagnostics, &self.sources)
     }
+
+    /// Each diagnostic as JSON (`kensa check --format json`, the Python package): `code`,
+    /// `level`, `message`, `file`, `line`, `column` (1-based, columns in characters, 0 when the
+    /// file is unknown), `start`/`end` of the first label, every `labels` entry, `help`.
+    pub fn diagnostics_json(&self) -> Vec<serde_json::Value> {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let span = d.primary_span();
+                let file = span.and_then(|s| self.sources.get(s.file)).map(|f| f.name.clone());
+                let (line, column) = match (span, span.and_then(|s| self.sources.get(s.file))) {
+                    (Some(s), Some(f)) => line_col(&f.text, s.start as usize),
+                    _ => (0, 0),
+                };
+                serde_json::json!({
+                    "code": d.code.as_str(),
+                    "level": if d.is_error() { "error" } else { "warning" },
+                    "message": d.message,
+                    "file": file,
+                    "line": line,
+                    "column": column,
+                    "start": d.labels.first().map(|l| label_range(self, l).1),
+                    "end": d.labels.first().map(|l| label_range(self, l).2),
+                    "labels": d.labels.iter().map(|l| label_json(self, l)).collect::<Vec<_>>(),
+                    "help": d.help,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One label of a diagnostic as JSON: its text, file, and where it starts and ends (the end is
+/// just past the last character marked, as in editors' ranges).
+fn label_json(report: &Report, l: &crate::Label) -> serde_json::Value {
+    let (file, start, end) = label_range(report, l);
+    serde_json::json!({ "message": l.text, "file": file, "start": start, "end": end })
+}
+
+/// The file of a label and its start and end as `{"line": …, "column": …}` (1-based, columns
+/// in characters; 0 when the file is unknown).
+fn label_range(report: &Report, l: &crate::Label) -> (Option<String>, serde_json::Value, serde_json::Value) {
+    let file = report.sources.get(l.span.file);
+    let at = |offset: u32| {
+        let (line, column) = file.map_or((0, 0), |f| line_col(&f.text, offset as usize));
+        serde_json::json!({ "line": line, "column": column })
+    };
+    (file.map(|f| f.name.clone()), at(l.span.start), at(l.span.end))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 /// A compiled rule set, ready to evaluate records. Cheap to share across threads (`&Engine`).
@@ -437,6 +492,12 @@ impl Engine {
         self.program.matching.as_ref().map(|m| eval::TermCounts::of(m, population)).unwrap_or_default()
     }
 
+    /// The values of `profile` that the `frequency` comparisons count, `(compare line, value)`:
+    /// what a distributed job counts per value and hands to [`eval::TermCounts::from_counts`].
+    pub fn counted_terms(&self, profile: &MatchProfile) -> Vec<(usize, String)> {
+        self.program.matching.as_ref().map(|m| eval::profile::counted_terms(m, profile)).unwrap_or_default()
+    }
+
     /// Weigh the profiles' values by how common they are in `counts`: their comparisons then
     /// carry the term-frequency adjustment, as against a registry that keeps the counts. A
     /// population smaller than [`eval::MIN_COUNTED`] is weighed by the rules' fallback shares.
@@ -447,7 +508,7 @@ impl Engine {
     }
 
     /// Batch dedup: every pair of `profiles` that shares a blocking key is compared once (two
-    /// profiles with the same id are not compared), on the current rayon pool. Returns the pairs
+    /// profiles with the same id are not compared), on the current rayon pool (feature `parallel`). Returns the pairs
     /// whose match probability is at least `threshold` (`left < right`, positions in
     /// `profiles`, sorted) and how many pairs were compared. A key shared by very many records
     /// contributes only the next [`MAX_PER_KEY`] after each record.
@@ -476,38 +537,33 @@ impl Engine {
         threshold: f64,
     ) -> PairScan {
         let Some(m) = &self.program.matching else { return PairScan::default() };
-        let (mut pairs, compared) = (0..left.len())
-            .into_par_iter()
-            .with_min_len(64)
-            .fold(
-                || (Vec::new(), 0u64, Vec::new()),
-                |(mut pairs, mut compared, mut buf): (Vec<ScoredPair>, u64, Vec<u32>), i| {
-                    let Some(a) = left.get(i) else { return (pairs, compared, buf) };
-                    let after = if within { Some(u32::try_from(i).unwrap_or(u32::MAX)) } else { None };
-                    index.candidates(a.keys(), after, &mut buf);
-                    for &j in &buf {
-                        let Some(b) = right.get(j as usize) else { continue };
-                        if within && a.id().is_some() && a.id() == b.id() {
-                            continue;
-                        }
-                        compared += 1;
-                        let probability = eval::profile_probability(m, a, b);
-                        if probability >= threshold {
-                            pairs.push(ScoredPair { left: i, right: j as usize, probability });
-                        }
+        let (mut pairs, compared, _) = crate::par::fold_range(
+            left.len(),
+            64,
+            || (Vec::new(), 0u64, Vec::new()),
+            |(mut pairs, mut compared, mut buf): (Vec<ScoredPair>, u64, Vec<u32>), i| {
+                let Some(a) = left.get(i) else { return (pairs, compared, buf) };
+                let after = if within { Some(u32::try_from(i).unwrap_or(u32::MAX)) } else { None };
+                index.candidates(a.keys(), after, &mut buf);
+                for &j in &buf {
+                    let Some(b) = right.get(j as usize) else { continue };
+                    if within && a.id().is_some() && a.id() == b.id() {
+                        continue;
                     }
-                    (pairs, compared, buf)
-                },
-            )
-            .map(|(pairs, compared, _)| (pairs, compared))
-            .reduce(
-                || (Vec::new(), 0),
-                |(mut a, n), (b, k)| {
-                    a.extend(b);
-                    (a, n + k)
-                },
-            );
-        pairs.par_sort_unstable_by_key(|p| (p.left, p.right));
+                    compared += 1;
+                    let probability = eval::profile_probability(m, a, b);
+                    if probability >= threshold {
+                        pairs.push(ScoredPair { left: i, right: j as usize, probability });
+                    }
+                }
+                (pairs, compared, buf)
+            },
+            |(mut a, n, buf), (b, k, _)| {
+                a.extend(b);
+                (a, n + k, buf)
+            },
+        );
+        crate::par::sort_unstable_by_key(&mut pairs, |p| (p.left, p.right));
         PairScan { pairs, compared, crowded_keys: 0 }
     }
 
@@ -764,13 +820,10 @@ impl Engine {
     /// Evaluate many records in parallel; results are in input order.
     pub fn evaluate_batch(&self, records: &[serde_json::Value]) -> Vec<Result<Verdict, RecordError>> {
         let opts = self.options(false);
-        records
-            .par_iter()
-            .map(|r| {
-                self.limits.check_record(r)?;
-                eval::evaluate(&self.program, r, &opts)
-            })
-            .collect()
+        crate::par::map(records, |r| {
+            self.limits.check_record(r)?;
+            eval::evaluate(&self.program, r, &opts)
+        })
     }
 
     fn build(sources: SourceMap, roots: Vec<FileId>) -> Result<Engine, CompileError> {

@@ -3,8 +3,12 @@
 
 pub use crate::builtins::{Builtin, PTy, all as builtins};
 pub use crate::display::{escape_controls, escape_text, json_safe, shorten};
+/// The hash a blocking key is indexed by (for jobs that form candidate pairs elsewhere).
+pub use crate::linkage::block::key_hash;
 /// The text comparators of the `match` block (for the fuzz targets).
 pub use crate::linkage::comparators;
+/// The strict JSON record reader (`kensa eval`, the Python package).
+pub use crate::record_json::{StrictValue, StrictVisitor, json_error, json_file_error, parse_record};
 pub use crate::source::links_outside;
 /// The most items a rule set may hold (`kensa::syntax::too_many_items`).
 pub use crate::syntax::MAX_ITEMS;

@@ -19,6 +19,8 @@ mod limits;
 mod linkage;
 pub mod normalize;
 mod overlay;
+mod par;
+mod record_json;
 pub mod registry;
 mod reload;
 mod source;
@@ -31,7 +33,8 @@ pub mod internal;
 pub use describe::RuleInfo;
 pub use diagnostic::{Code, Diagnostic, Label, Level};
 pub use engine::{
-    ComparedPair, CompileError, Engine, PairScan, PairView, Report, check_builtin, check_path, today_in_japan,
+    ComparedPair, CompileError, Engine, Pair, PairRun, PairScan, PairView, Report, check_builtin, check_path,
+    today_in_japan,
 };
 pub use eval::{
     CandidateMatch, Comparison, FieldCheck, Finding, MIN_COUNTED, MatchProfile, PendingRule, RecordError, RuleOutcome,

@@ -217,11 +217,12 @@ fn linked_crates(features: &[&str]) -> BTreeSet<String> {
     assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
     let tree = String::from_utf8(out.stdout).unwrap();
     let crates: BTreeSet<String> = tree.lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect();
-    assert!(crates.contains("rusqlite") && crates.contains("kensa"), "the tree was read: {crates:?}");
+    assert!(crates.contains("kensa") && crates.contains("serde_json"), "the tree was read: {crates:?}");
     crates
 }
 
-/// Built without default features, kensa links no HTTP, socket or async-runtime crate. The
+/// The lean library (no default features) and the command without `postgres` and `serve` link
+/// no HTTP, socket or async-runtime crate. The
 /// `postgres` feature adds the PostgreSQL client (no HTTP or TLS crate), which connects only to
 /// the server named by a `postgres://` registry. The `serve` feature adds an HTTP *server*
 /// (`kensa serve`), and still no HTTP client: kensa never calls out. Only `src/cli/serve/`
@@ -251,11 +252,16 @@ fn kensa_links_no_network_code_but_the_postgres_client_and_its_own_server() {
     ];
     const CLIENTS: &[&str] =
         &["reqwest", "ureq", "curl", "isahc", "attohttpc", "surf", "native-tls", "openssl", "tungstenite"];
-    let embedded = linked_crates(&["--no-default-features"]);
+    // The lean library, and the command without `postgres` and `serve`.
+    let lean = linked_crates(&["--no-default-features"]);
+    let network: Vec<&&str> = NETWORK.iter().filter(|n| lean.contains(**n)).collect();
+    assert!(network.is_empty(), "network crates in the lean library's dependencies: {network:?}");
+    let embedded = linked_crates(&["--no-default-features", "--features", "cli"]);
+    assert!(embedded.contains("rusqlite"), "the command has the embedded registry");
     let network: Vec<&&str> = NETWORK.iter().filter(|n| embedded.contains(**n)).collect();
-    assert!(network.is_empty(), "network crates in kensa's dependencies without default features: {network:?}");
+    assert!(network.is_empty(), "network crates in the command without postgres and serve: {network:?}");
 
-    let postgres = linked_crates(&["--no-default-features", "--features", "postgres"]);
+    let postgres = linked_crates(&["--no-default-features", "--features", "cli,postgres"]);
     assert!(postgres.contains("tokio-postgres"), "the postgres feature has the PostgreSQL client");
     // What the postgres feature adds is the client and what it needs, and nothing that speaks
     // HTTP or TLS.

@@ -33,25 +33,7 @@ pub fn run(args: Args) -> u8 {
     let mut failed = false;
     for (name, report) in &reports {
         if args.format == "json" {
-            for d in &report.diagnostics {
-                let span = d.primary_span();
-                let file = span.and_then(|s| report.sources.get(s.file)).map(|f| f.name.clone());
-                let (line, column) = match (span, span.and_then(|s| report.sources.get(s.file))) {
-                    (Some(s), Some(f)) => line_col(&f.text, s.start as usize),
-                    _ => (0, 0),
-                };
-                let obj = serde_json::json!({
-                    "code": d.code.as_str(),
-                    "level": if d.is_error() { "error" } else { "warning" },
-                    "message": d.message,
-                    "file": file,
-                    "line": line,
-                    "column": column,
-                    "start": d.labels.first().map(|l| label_range(report, l).1),
-                    "end": d.labels.first().map(|l| label_range(report, l).2),
-                    "labels": d.labels.iter().map(|l| label_json(report, l)).collect::<Vec<_>>(),
-                    "help": d.help,
-                });
+            for obj in report.diagnostics_json() {
                 println!("{}", kensa::internal::json_safe(&obj.to_string()));
             }
         } else {
@@ -111,30 +93,4 @@ fn print_layering(name: &str, l: &kensa::Layering) {
             format!("  {:<what_w$}  {:<target_w$}  {}", label(c.kind), c.target, c.reason.as_deref().unwrap_or(""));
         println!("{}", line.trim_end());
     }
-}
-
-/// One label of a diagnostic as JSON: its text, file, and where it starts and ends (the end is
-/// just past the last character marked, as in editors' ranges).
-fn label_json(report: &kensa::Report, l: &kensa::Label) -> serde_json::Value {
-    let (file, start, end) = label_range(report, l);
-    serde_json::json!({ "message": l.text, "file": file, "start": start, "end": end })
-}
-
-/// The file of a label and its start and end as `{"line": …, "column": …}` (1-based, columns
-/// in characters; 0 when the file is unknown).
-fn label_range(report: &kensa::Report, l: &kensa::Label) -> (Option<String>, serde_json::Value, serde_json::Value) {
-    let file = report.sources.get(l.span.file);
-    let at = |offset: u32| {
-        let (line, column) = file.map_or((0, 0), |f| line_col(&f.text, offset as usize));
-        serde_json::json!({ "line": line, "column": column })
-    };
-    (file.map(|f| f.name.clone()), at(l.span.start), at(l.span.end))
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }

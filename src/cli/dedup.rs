@@ -118,49 +118,7 @@ impl MatchOptions {
     }
 }
 
-/// A pair above the threshold.
-pub struct Pair {
-    pub left: String,
-    pub right: String,
-    pub probability: f64,
-    pub comparisons: Vec<kensa::Comparison>,
-}
-
-impl Pair {
-    /// One JSONL line (without the newline); comparisons in declaration order. What JSON leaves
-    /// raw in an id (C1 controls, bidi overrides) is escaped too.
-    pub fn to_json(&self) -> String {
-        let q = |s: &str| super::output::json(&s);
-        let mut out = format!(
-            "{{\"left\":{},\"right\":{},\"probability\":{},\"weights\":{{",
-            q(&self.left),
-            q(&self.right),
-            number(round(self.probability, 6))
-        );
-        for (i, c) in self.comparisons.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let level = c.level.as_deref().map_or_else(|| String::from("null"), q);
-            out.push_str(&format!("{}:{{\"level\":{level},\"weight\":{}", q(&c.name), number(round(c.weight, 3))));
-            if let Some(a) = c.frequency_adjustment {
-                out.push_str(&format!(",\"frequency_adjustment\":{}", number(round(a, 3))));
-            }
-            out.push('}');
-        }
-        out.push_str("}}");
-        out
-    }
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-fn number(x: f64) -> String {
-    serde_json::Number::from_f64(x).map_or_else(|| String::from("null"), |n| n.to_string())
-}
+pub use kensa::Pair;
 
 /// Load the rules and check that they have a `match` block; the message says what is wrong.
 fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> Result<kensa::Engine, u8> {
@@ -264,30 +222,6 @@ pub fn write_lines(lines: impl Iterator<Item = String>) -> io::Result<()> {
     }
 }
 
-/// A scored pair with its evidence, ids in `left < right` order.
-pub fn pair(engine: &kensa::Engine, a: &MatchProfile, b: &MatchProfile) -> Option<Pair> {
-    let m = engine.compare_profiles(a, b)?;
-    let (x, y) = (a.id().unwrap_or_default(), b.id().unwrap_or_default());
-    let (left, right) = if x < y { (x, y) } else { (y, x) };
-    Some(Pair {
-        left: left.to_string(),
-        right: right.to_string(),
-        probability: m.probability,
-        comparisons: m.comparisons,
-    })
-}
-
-/// The duplicate pairs of `profiles` (each unordered pair once, left < right by id, sorted by
-/// left and right), and how many pairs were compared.
-pub fn find_pairs(engine: &kensa::Engine, profiles: &[MatchProfile], threshold: f64) -> (Vec<Pair>, u64) {
-    let scan = engine.duplicate_pairs(profiles, threshold);
-    crowded_note(scan.crowded_keys, "the next");
-    let mut pairs: Vec<Pair> =
-        scan.pairs.par_iter().filter_map(|p| pair(engine, profiles.get(p.left)?, profiles.get(p.right)?)).collect();
-    pairs.par_sort_by(|a, b| (&a.left, &a.right).cmp(&(&b.left, &b.right)));
-    (pairs, scan.compared)
-}
-
 /// Say that some blocking keys were crowded, so that a pair never compared is not mistaken
 /// for a pair that was compared and did not match.
 pub fn crowded_note(crowded: usize, which: &str) {
@@ -361,9 +295,9 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     // Agreement on a common value weighs less: counted over the file itself.
-    let counts = engine.term_counts(&read.profiles);
-    engine.weigh_by_frequency(&mut read.profiles, &counts);
-    let (pairs, comparisons) = pool.install(|| find_pairs(&engine, &read.profiles, args.threshold));
+    let found = pool.install(|| engine.dedup(&mut read.profiles, args.threshold));
+    crowded_note(found.crowded_keys, "the next");
+    let (pairs, comparisons) = (found.pairs, found.compared);
     let html = args.format == PairFormat::Html;
     let groups = if args.clusters || html { clusters(&pairs) } else { Vec::new() };
     let cluster_lines = groups.iter().filter(|_| args.clusters).map(|g| {

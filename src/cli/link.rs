@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::args::parse_probability;
-use super::dedup::{MatchOptions, Pair, PairFormat};
+use super::dedup::{MatchOptions, PairFormat};
 use super::exit;
 
 #[derive(clap::Args, Debug)]
@@ -50,35 +50,10 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     // Agreement on a common value weighs less: counted over the registry file.
-    let counts = engine.term_counts(&enrolled.profiles);
-    engine.weigh_by_frequency(&mut read.profiles, &counts);
-    let (records, registry) = (&read.profiles, &enrolled.profiles);
-    let scan = pool.install(|| engine.link_pairs(registry, records, args.threshold));
-    super::dedup::crowded_note(scan.crowded_keys, "the first");
-    // Per record (in file order): its links, most probable first (ties: the smaller registry id).
-    let mut pairs: Vec<Pair> = Vec::with_capacity(scan.pairs.len());
-    let mut linked = 0;
-    for group in scan.pairs.chunk_by(|a, b| a.left == b.left) {
-        let Some(record) = group.first().and_then(|p| records.get(p.left)) else { continue };
-        let mut links: Vec<Pair> = group
-            .iter()
-            .filter_map(|p| {
-                let m = engine.compare_profiles(record, registry.get(p.right)?)?;
-                Some(Pair {
-                    left: record.id().unwrap_or_default().to_string(),
-                    right: m.id,
-                    probability: m.probability,
-                    comparisons: m.comparisons,
-                })
-            })
-            .collect();
-        links.sort_by(|a, b| b.probability.total_cmp(&a.probability).then_with(|| a.right.cmp(&b.right)));
-        if args.best {
-            links.truncate(1);
-        }
-        linked += usize::from(!links.is_empty());
-        pairs.extend(links);
-    }
+    let found = pool.install(|| engine.link(&enrolled.profiles, &mut read.profiles, args.threshold, args.best));
+    super::dedup::crowded_note(found.crowded_keys, "the first");
+    let (records, registry, linked) = (&read.profiles, &enrolled.profiles, found.linked);
+    let (scan, pairs) = (&found, &found.pairs);
     let run = super::report::pairs::Run {
         command: "link",
         facts: vec![
@@ -95,7 +70,7 @@ pub fn run(args: Args) -> u8 {
         prior: super::dedup::prior(&engine),
         clusters: None,
     };
-    if let Err(e) = pool.install(|| super::dedup::write_pairs(args.format, &pairs, std::iter::empty(), &run)) {
+    if let Err(e) = pool.install(|| super::dedup::write_pairs(args.format, pairs, std::iter::empty(), &run)) {
         say!("error: {e}");
         return exit::UNUSABLE;
     }

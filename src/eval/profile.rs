@@ -82,6 +82,21 @@ impl TermCounts {
         t
     }
 
+    /// Counts gathered elsewhere (a distributed job's `(compare line, value, records)` rows, from
+    /// [`crate::Engine::counted_terms`]); equal to [`TermCounts::of`] over the same population.
+    pub fn from_counts(rows: impl IntoIterator<Item = (usize, String, u64)>) -> TermCounts {
+        let mut t = TermCounts::default();
+        for (i, value, n) in rows {
+            *t.counts.entry((i, value.into())).or_default() += n;
+        }
+        for ((i, _), n) in &t.counts {
+            let total = t.totals.entry(*i).or_default();
+            total.0 += n;
+            total.1 += n * n;
+        }
+        t
+    }
+
     /// The compare lines counted, in order: (index, records counted, distinct values, chance
     /// that two records picked at random agree).
     pub fn summary(&self) -> Vec<(usize, u64, usize, f64)> {
@@ -118,6 +133,11 @@ impl TermCounts {
 /// The term key's block index of compare line `i`.
 pub(super) fn term_block(i: usize) -> u32 {
     TERM_BLOCK.saturating_add(u32::try_from(i).unwrap_or(u32::MAX - TERM_BLOCK))
+}
+
+/// The values of `profile` that the `frequency` compare lines count: `(compare line, value)`.
+pub fn counted_terms(m: &CMatch, profile: &MatchProfile) -> Vec<(usize, String)> {
+    counted_values(m, &profile.values).map(|(i, v)| (i, v.to_string())).collect()
 }
 
 /// The values counted by the `frequency` compare lines, of compared values `values`.

@@ -21,6 +21,18 @@ pub struct Verdict {
     pub trace: Option<Vec<TraceEntry>>,
 }
 
+impl Verdict {
+    /// The verdict as one line of `kensa eval`'s `jsonl` output (without the newline): what
+    /// JSON leaves raw (C1 controls, bidi overrides) escaped, so every reader sees the same text.
+    pub fn to_json(&self) -> String {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        match crate::display::json_safe(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(safe) => safe,
+        }
+    }
+}
+
 /// One problem found in a record.
 ///
 /// Serialized as `{"rule", "severity", "penalty", "message", "params", "fields", "evidence",

@@ -7,8 +7,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rayon::prelude::*;
-
 /// Records indexed by their blocking keys (`(index of the block line, key text)`).
 ///
 /// Each key is reduced to a 64-bit hash; the records of one hash are a sorted run of
@@ -41,8 +39,9 @@ impl Hasher for Prehashed {
     }
 }
 
-/// FNV-1a over the block index and the key text.
-fn key_hash(block: u32, key: &str) -> u64 {
+/// FNV-1a over the block index and the key text: two records share a key when these agree
+/// (a distributed job joins on it to form the same candidate pairs as [`BlockIndex`]).
+pub fn key_hash(block: u32, key: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in block.to_le_bytes().iter().chain(key.as_bytes()) {
         h ^= u64::from(b);
@@ -68,7 +67,7 @@ impl BlockIndex {
             let Ok(i) = u32::try_from(i) else { break };
             entries.extend(ks.iter().map(|(block, key)| (key_hash(*block, key), i)));
         }
-        entries.par_sort_unstable();
+        crate::par::sort_unstable(&mut entries);
         // A record with the same key twice is listed once.
         entries.dedup();
         let mut runs = HashMap::with_capacity_and_hasher(entries.len() / 2, BuildHasherDefault::default());

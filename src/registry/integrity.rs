@@ -5,6 +5,9 @@
 //! checks its own rows (`sqlite.rs` on every lookup and in [`super::SqliteRegistry::stats`],
 //! `postgres.rs` in its own checks) and reports what it found here.
 
+// The helpers of the stores; without a store feature only the shared types are used.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+
 use super::Fnv1a;
 
 /// The checksum of a stored record: its uid and its JSON text, as stored.

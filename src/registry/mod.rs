@@ -12,12 +12,16 @@ use std::sync::Arc;
 mod integrity;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod store;
 
 pub use integrity::damage_advice;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PostgresRegistry};
-pub use sqlite::{Access, Inserted, KeyFn, Rebuilt, SqliteRegistry, Stats, is_sqlite_file};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteRegistry;
+pub use store::{Access, Inserted, KeyFn, Rebuilt, Stats, is_sqlite_file};
 
 /// A store of enrolled records, indexed by blocking keys.
 pub trait Registry: Send + Sync {

@@ -317,8 +317,8 @@ impl PostgresRegistry {
             Some(_) => {}
         }
         let meta = read_meta(&mut client).map_err(|err| e("cannot read the key version", err))?;
-        if let Some(diff) = super::sqlite::version_diff(&meta, version) {
-            return Err(RegistryError(format!("{shown}: {}", super::sqlite::stale_keys(&diff, &shown))));
+        if let Some(diff) = super::store::version_diff(&meta, version) {
+            return Err(RegistryError(format!("{shown}: {}", super::store::stale_keys(&diff, &shown))));
         }
         drop(client);
         Self::with_pool(config, shown, options, Access::ReadOnly, version, None)
@@ -419,7 +419,7 @@ impl PostgresRegistry {
             .map_err(e)?
             .get(0);
         let crowded = client
-            .query(&super::sqlite::crowded_keys_sql("kensa_keys", "key COLLATE \"C\""), &[])
+            .query(&super::store::crowded_keys_sql("kensa_keys", "key COLLATE \"C\""), &[])
             .map_err(e)?
             .iter()
             .map(|r| {
@@ -592,7 +592,7 @@ fn prepare(
     let meta = read_meta(&mut tx).map_err(|err| e("cannot read the key version", err))?;
     let any: bool =
         tx.query_one("SELECT EXISTS (SELECT 1 FROM kensa_records)", &[]).map_err(|err| e("cannot read", err))?.get(0);
-    let diff = super::sqlite::version_diff(&meta, version);
+    let diff = super::store::version_diff(&meta, version);
     let rebuilt = if force || (diff.is_some() && any) {
         let records = match rebuild(&mut tx, keys) {
             Ok(n) => n,
@@ -604,7 +604,7 @@ fn prepare(
                 )));
             }
         };
-        Some(Rebuilt { records, reason: super::sqlite::rebuild_reason(diff) })
+        Some(Rebuilt { records, reason: super::store::rebuild_reason(diff) })
     } else {
         None
     };
