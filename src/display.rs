@@ -109,6 +109,15 @@ fn push_escape(out: &mut String, c: char) {
     }
 }
 
+/// A value as JSON text, through [`json_safe`]: what every JSON line kensa writes is made of.
+pub fn json_text(v: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    match json_safe(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(safe) => safe,
+    }
+}
+
 /// Serialized JSON with the unsafe characters JSON leaves as they are (DEL, C1, U+2028/U+2029,
 /// bidi controls) written as `\uXXXX`: the same values for any JSON reader, safe on a terminal.
 /// (JSON escapes the C0 controls itself; outside strings JSON has none of these characters.)

@@ -811,6 +811,22 @@ impl Engine {
         reg
     }
 
+    /// Judge one record, against `registry` when there is one, with what every rule did when
+    /// `explain`: what `kensa eval`, `kensa serve` and the Python package do with each record.
+    pub fn judge(
+        &self,
+        record: &serde_json::Value,
+        registry: Option<&dyn Registry>,
+        explain: bool,
+    ) -> Result<Verdict, RecordError> {
+        match (registry, explain) {
+            (Some(r), true) => self.explain_in(record, r),
+            (Some(r), false) => self.evaluate_in(record, r),
+            (None, true) => self.explain(record),
+            (None, false) => self.evaluate(record),
+        }
+    }
+
     /// Evaluate a typed record (any `Serialize` type whose shape matches the schema).
     pub fn evaluate_record<T: serde::Serialize>(&self, record: &T) -> Result<Verdict, RecordError> {
         let value = serde_json::to_value(record).map_err(|e| RecordError::Malformed(e.to_string()))?;

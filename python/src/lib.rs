@@ -458,13 +458,12 @@ impl PyEnrollment {
 
 /// Judge one record, against `registry` when there is one.
 fn judge(engine: &Engine, registry: Option<&dyn Registry>, record: &Value, explain: bool) -> Result<Verdict, String> {
-    let r = match (registry, explain) {
-        (Some(r), true) => engine.explain_in(record, r),
-        (Some(r), false) => engine.evaluate_in(record, r),
-        (None, true) => engine.explain(record),
-        (None, false) => engine.evaluate(record),
-    };
-    r.map_err(|e| e.to_string())
+    engine.judge(record, registry, explain).map_err(|e| e.to_string())
+}
+
+/// Read one JSONL line as `kensa eval` does and judge it.
+fn judge_line(engine: &Engine, registry: Option<&dyn Registry>, line: &str, explain: bool) -> Result<Verdict, String> {
+    kensa::internal::parse_record(line).and_then(|v| judge(engine, registry, &v, explain))
 }
 
 /// The non-empty lines of a JSONL buffer with their 1-based line numbers.
@@ -604,17 +603,13 @@ impl PyEngine {
             let lines = jsonl_lines(bytes)?;
             let judged: Vec<JudgedRow> = lines
                 .par_iter()
-                .map(|(n, l)| {
-                    match kensa::internal::parse_record(l).and_then(|v| judge(engine, registry, &v, explain)) {
-                        Ok(v) => {
-                            let findings = serde_json::to_string(&v.findings).unwrap_or_default();
-                            let findings = kensa::internal::json_safe(&findings).into_owned();
-                            (v.decision.to_string(), Some(v.score), findings, None, v.id)
-                        }
-                        Err(m) => {
-                            (String::from("error"), None, String::from("[]"), Some(format!("line {n}: {m}")), None)
-                        }
+                .map(|(n, l)| match judge_line(engine, registry, l, explain) {
+                    Ok(v) => {
+                        let findings = serde_json::to_string(&v.findings).unwrap_or_default();
+                        let findings = kensa::internal::json_safe(&findings).into_owned();
+                        (v.decision.to_string(), Some(v.score), findings, None, v.id)
                     }
+                    Err(m) => (String::from("error"), None, String::from("[]"), Some(format!("line {n}: {m}")), None),
                 })
                 .collect();
             let mut out: Judged = Default::default();
@@ -646,11 +641,9 @@ impl PyEngine {
             let lines = jsonl_lines(bytes)?;
             Ok(lines
                 .par_iter()
-                .map(|(_, l)| {
-                    match kensa::internal::parse_record(l).and_then(|v| judge(engine, registry, &v, explain)) {
-                        Ok(v) => v.to_json(),
-                        Err(m) => serde_json::json!({ "error": m }).to_string(),
-                    }
+                .map(|(_, l)| match judge_line(engine, registry, l, explain) {
+                    Ok(v) => v.to_json(),
+                    Err(m) => serde_json::json!({ "error": m }).to_string(),
                 })
                 .collect())
         })
@@ -797,19 +790,7 @@ impl PyEngine {
             let pairs: Vec<kensa::Pair> = pa
                 .par_iter()
                 .zip(pb.par_iter())
-                .filter_map(|(x, y)| {
-                    if dedup {
-                        engine.dedup_pair(x, y)
-                    } else {
-                        let m = engine.compare_profiles(x, y)?;
-                        Some(kensa::Pair {
-                            left: x.id().unwrap_or_default().to_string(),
-                            right: m.id,
-                            probability: m.probability,
-                            comparisons: m.comparisons,
-                        })
-                    }
-                })
+                .filter_map(|(x, y)| if dedup { engine.dedup_pair(x, y) } else { engine.link_pair(x, y) })
                 .filter(|p| p.probability >= threshold)
                 .collect();
             Ok(pair_columns(&pairs))

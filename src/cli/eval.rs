@@ -188,12 +188,7 @@ pub fn judge(
     record: &serde_json::Value,
     explain: bool,
 ) -> Result<kensa::Verdict, kensa::RecordError> {
-    match (registry, explain) {
-        (Some(r), true) => engine.explain_in(record, r),
-        (Some(r), false) => engine.evaluate_in(record, r),
-        (None, true) => engine.explain(record),
-        (None, false) => engine.evaluate(record),
-    }
+    engine.judge(record, registry, explain)
 }
 
 /// Open a registry database read-only, or read the enrolled records (JSONL, JSON, YAML or CSV)

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use kensa::internal::{escape_controls, escape_text, json_safe};
+use kensa::internal::{escape_controls, escape_text};
 
 use unicode_width::UnicodeWidthStr;
 
@@ -58,11 +58,7 @@ fn pos_text(pos: &Pos) -> String {
 /// A value as JSON, with what JSON leaves raw (C1 controls, bidi overrides, …) escaped: the same
 /// value for any reader.
 pub fn json(v: &impl serde::Serialize) -> String {
-    let text = serde_json::to_string(v).unwrap_or_default();
-    match json_safe(&text) {
-        Cow::Borrowed(_) => text,
-        Cow::Owned(safe) => safe,
-    }
+    kensa::internal::json_text(v)
 }
 
 /// [`json`] of an object with `extra` members after its own: a verdict with what was done with

@@ -67,8 +67,7 @@ impl Pair {
 }
 
 fn quote(s: &str) -> String {
-    let text = serde_json::to_string(s).unwrap_or_default();
-    crate::display::json_safe(&text).into_owned()
+    crate::display::json_text(&s)
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -89,6 +88,17 @@ impl Engine {
         Some(Pair {
             left: left.to_string(),
             right: right.to_string(),
+            probability: m.probability,
+            comparisons: m.comparisons,
+        })
+    }
+
+    /// A scored pair of a link: `left` the record's id, `right` the registry record's.
+    pub fn link_pair(&self, record: &MatchProfile, enrolled: &MatchProfile) -> Option<Pair> {
+        let m = self.compare_profiles(record, enrolled)?;
+        Some(Pair {
+            left: record.id().unwrap_or_default().to_string(),
+            right: m.id,
             probability: m.probability,
             comparisons: m.comparisons,
         })
@@ -122,18 +132,8 @@ impl Engine {
         let mut linked = 0;
         for group in scan.pairs.chunk_by(|a, b| a.left == b.left) {
             let Some(record) = group.first().and_then(|p| records.get(p.left)) else { continue };
-            let mut links: Vec<Pair> = group
-                .iter()
-                .filter_map(|p| {
-                    let m = self.compare_profiles(record, registry.get(p.right)?)?;
-                    Some(Pair {
-                        left: record.id().unwrap_or_default().to_string(),
-                        right: m.id,
-                        probability: m.probability,
-                        comparisons: m.comparisons,
-                    })
-                })
-                .collect();
+            let mut links: Vec<Pair> =
+                group.iter().filter_map(|p| self.link_pair(record, registry.get(p.right)?)).collect();
             links.sort_by(|a, b| b.probability.total_cmp(&a.probability).then_with(|| a.right.cmp(&b.right)));
             if best {
                 links.truncate(1);

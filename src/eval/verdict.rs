@@ -25,11 +25,7 @@ impl Verdict {
     /// The verdict as one line of `kensa eval`'s `jsonl` output (without the newline): what
     /// JSON leaves raw (C1 controls, bidi overrides) escaped, so every reader sees the same text.
     pub fn to_json(&self) -> String {
-        let text = serde_json::to_string(self).unwrap_or_default();
-        match crate::display::json_safe(&text) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(safe) => safe,
-        }
+        crate::display::json_text(self)
     }
 }
 
