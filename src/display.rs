@@ -118,6 +118,41 @@ pub fn json_text(v: &impl serde::Serialize) -> String {
     }
 }
 
+/// [`json_text`] appended to `out`, as bytes: how `kensa eval` writes each verdict line. The
+/// value is written once; only when a byte that starts an unsafe character is found in what was
+/// written (one vectorized scan) is it written again, escaping as it goes.
+pub fn json_bytes(v: &impl serde::Serialize, out: &mut Vec<u8>) {
+    let start = out.len();
+    // Writing into a Vec cannot fail; a value that cannot be serialized writes what it had.
+    let _ = serde_json::to_writer(&mut *out, v);
+    let written = out.get(start..).unwrap_or_default();
+    // Outside strings JSON has none of these bytes, and C0 controls are escaped in strings
+    // already: every other unsafe character (DEL, C1, U+061C, U+2028…) starts with one of them.
+    if memchr::memchr3(0xc2, 0xd8, 0xe2, written).is_none() && memchr::memchr(0x7f, written).is_none() {
+        return;
+    }
+    out.truncate(start);
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter);
+    let _ = v.serialize(&mut ser);
+}
+
+/// serde_json's compact output, with [`json_safe`]'s escapes written as each string is.
+struct SafeFormatter;
+
+impl serde_json::ser::Formatter for SafeFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                w.write_all(fragment.get(start..i).unwrap_or_default().as_bytes())?;
+                write!(w, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(fragment.get(start..).unwrap_or_default().as_bytes())
+    }
+}
+
 /// Serialized JSON with the unsafe characters JSON leaves as they are (DEL, C1, U+2028/U+2029,
 /// bidi controls) written as `\uXXXX`: the same values for any JSON reader, safe on a terminal.
 /// (JSON escapes the C0 controls itself; outside strings JSON has none of these characters.)
@@ -207,6 +242,20 @@ mod tests {
         let v: String = serde_json::from_str(&json_safe("\"\u{9b}\u{202e}x\"")).unwrap_or_default();
         assert_eq!(v, "\u{9b}\u{202e}x");
         assert_eq!(json_safe("{\n  \"a\": 1\n}"), "{\n  \"a\": 1\n}");
+    }
+
+    #[test]
+    fn json_bytes_is_json_text() {
+        let values = [
+            serde_json::json!({"id": "A\u{1b}\u{9b}\u{202e}", "山田": ["\u{7f}x\u{2028}", "ｻﾜﾀﾞ", "\u{61c}\u{200e}\u{2066}"]}),
+            serde_json::json!({"n": 1.5, "t": true, "z": null, "é": "café «» …"}),
+            serde_json::json!("\u{9f}\u{a0}\u{2029}\u{2027}"),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            json_bytes(&v, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap_or_default(), json_text(&v));
+        }
     }
 
     #[test]

@@ -12,10 +12,13 @@ use std::sync::Arc;
 
 use crate::compile::{self, Program, squash};
 use crate::diagnostic::{Diagnostic, render_plain};
-use crate::eval::{self, Candidate, CandidateMatch, EvalOptions, FieldCheck, MatchProfile, RecordError, Verdict};
+use crate::eval::{
+    self, Candidate, CandidateMatch, Chosen, EvalOptions, FieldCheck, MatchProfile, RecordError, Verdict,
+};
 use crate::limits::Limits;
 use crate::linkage::block::{BlockIndex, ScoredPair};
 use crate::normalize::date::Date;
+use crate::record_json::Json;
 use crate::registry::{Enroll, Enrollment, Entry, KeyVersion, Lookup, MAX_PER_KEY, MemoryRegistry, Registry, fnv1a};
 use crate::source::{LoadCode, SourceMap};
 use crate::syntax::ast::{Base, FileId, Item, Module};
@@ -32,15 +35,6 @@ pub struct PairScan {
     /// How many blocking keys were shared by more than [`MAX_PER_KEY`] records: within them,
     /// each record was compared with [`MAX_PER_KEY`] of their records only.
     pub crowded_keys: usize,
-}
-
-/// The candidates a record is judged against ([`Engine::choose`]).
-struct Chosen {
-    records: Vec<Arc<serde_json::Value>>,
-    /// The record's crowded keys, of which only the closest records were kept.
-    crowded: Vec<eval::CrowdedKey>,
-    /// The counts of the record's term keys.
-    terms: Vec<crate::registry::TermStat>,
 }
 
 /// The standard rule set compiled into the binary: (path relative to `rules/`, text).
@@ -299,21 +293,20 @@ impl Engine {
     /// filled is no `schema.required` finding. Rules about registry candidates are always
     /// pending: the registry is consulted only on the whole record ([`Engine::evaluate_in`]).
     pub fn check_fields(&self, record: &serde_json::Value) -> Result<FieldCheck, RecordError> {
-        self.limits.check_record(record)?;
-        eval::check_fields(&self.program, record, &self.options(false))
+        let record = Json::from_value(record);
+        self.limits.check_json(&record)?;
+        eval::check_fields(&self.program, &record, &self.options(false))
     }
 
     /// Evaluate one record (a JSON object in the schema's shape) without a registry: rules
     /// about registry candidates are not applicable (see [`Engine::evaluate_in`]).
     pub fn evaluate(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
-        self.limits.check_record(record)?;
-        eval::evaluate(&self.program, record, &self.options(false))
+        self.judge_doc(&Json::from_value(record), None, false)
     }
 
     /// Evaluate one record and explain what every rule did (`Verdict::trace`).
     pub fn explain(&self, record: &serde_json::Value) -> Result<Verdict, RecordError> {
-        self.limits.check_record(record)?;
-        eval::evaluate(&self.program, record, &self.options(true))
+        self.judge_doc(&Json::from_value(record), None, true)
     }
 
     /// Evaluate one record against the enrolled records of a registry: duplicate, conflict and
@@ -324,28 +317,45 @@ impl Engine {
     /// [`MAX_PER_KEY`] records only the closest are compared, and a `registry.crowded_key`
     /// finding says so.
     pub fn evaluate_in(&self, record: &serde_json::Value, registry: &dyn Registry) -> Result<Verdict, RecordError> {
-        self.evaluate_in_with(record, registry, false)
+        self.judge_doc(&Json::from_value(record), Some(registry), false)
     }
 
     /// [`Engine::evaluate_in`] with an explanation of every rule.
     pub fn explain_in(&self, record: &serde_json::Value, registry: &dyn Registry) -> Result<Verdict, RecordError> {
-        self.evaluate_in_with(record, registry, true)
+        self.judge_doc(&Json::from_value(record), Some(registry), true)
     }
 
-    fn evaluate_in_with(
+    /// Judge one record as [`Engine::judge`] does, given as JSON text (a JSONL line): the
+    /// record is read borrowing its text, with the checks of the `kensa` command's reader (an
+    /// object naming a field twice is an error, [`RecordError::Malformed`], whose message
+    /// never quotes the record). The fastest way to judge records that arrive as JSON.
+    pub fn judge_json(
         &self,
-        record: &serde_json::Value,
-        registry: &dyn Registry,
+        text: &str,
+        registry: Option<&dyn Registry>,
         explain: bool,
     ) -> Result<Verdict, RecordError> {
-        self.limits.check_record(record)?;
+        let record = crate::record_json::parse_doc(text).map_err(RecordError::Malformed)?;
+        self.judge_doc(&record, registry, explain)
+    }
+
+    /// Every judgement of one record: limits, registry candidates, rules.
+    fn judge_doc(
+        &self,
+        record: &Json<'_>,
+        registry: Option<&dyn Registry>,
+        explain: bool,
+    ) -> Result<Verdict, RecordError> {
+        self.limits.check_json(record)?;
         let opts = self.options(explain);
-        if self.program.matching.is_none() {
+        let Some(registry) = registry.filter(|_| self.program.matching.is_some()) else {
             return eval::evaluate(&self.program, record, &opts);
-        }
-        let chosen = self.find_candidates(record, registry, opts.today, true)?;
-        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
-        eval::evaluate_with(&self.program, record, &opts, &candidates, &chosen.crowded, &chosen.terms)
+        };
+        let mut lookup = |keys: &[(u32, String)]| {
+            let found = registry.candidates(keys).map_err(|e| RecordError::Registry(e.to_string()))?;
+            self.choose(record, keys, found, opts.today, true)
+        };
+        eval::evaluate_looking_up(&self.program, record, &opts, &mut lookup)
     }
 
     /// How a record compares with every registry record that shares a blocking key with it
@@ -356,14 +366,14 @@ impl Engine {
         record: &serde_json::Value,
         registry: &dyn Registry,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
-        self.compare_in(record, registry, true)
+        self.compare_in(&Json::from_value(record), registry, true)
     }
 
     /// `matches_in` and `links_in`: compare with the candidates, leaving out the record itself
     /// when `skip_itself`.
     fn compare_in(
         &self,
-        record: &serde_json::Value,
+        record: &Json<'_>,
         registry: &dyn Registry,
         skip_itself: bool,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
@@ -372,7 +382,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         let chosen = self.find_candidates(record, registry, today, skip_itself)?;
-        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
+        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate::new(c)).collect();
         eval::compare_candidates(&self.program, record, today, &candidates, &chosen.terms)
     }
 
@@ -380,7 +390,7 @@ impl Engine {
     /// ([`Engine::choose`]); with `skip_itself`, without the stored copy of the record itself.
     fn find_candidates(
         &self,
-        record: &serde_json::Value,
+        record: &Json<'_>,
         registry: &dyn Registry,
         today: Date,
         skip_itself: bool,
@@ -398,7 +408,7 @@ impl Engine {
     /// cannot push a duplicate out of sight; the key is reported as crowded.
     fn choose(
         &self,
-        record: &serde_json::Value,
+        record: &Json<'_>,
         keys: &[(u32, String)],
         mut lookup: Lookup,
         today: Date,
@@ -406,13 +416,13 @@ impl Engine {
     ) -> Result<Chosen, RecordError> {
         if skip_itself {
             // Equal content is equal id too; a record that only carries the id stays.
-            lookup.records.retain(|f| *f.record != *record);
+            lookup.records.retain(|f| !record.same_as(&f.record));
         }
         let terms = std::mem::take(&mut lookup.terms);
         if lookup.crowded.is_empty() {
             return Ok(Chosen { records: lookup.into_records(), crowded: Vec::new(), terms });
         }
-        let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(|f| Candidate { record: &f.record }).collect();
+        let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(|f| Candidate::new(&f.record)).collect();
         let probability = eval::probabilities(&self.program, record, today, &candidates)?;
         let mut keep = vec![false; lookup.records.len()];
         let mut crowded_bits = 0u64;
@@ -455,7 +465,7 @@ impl Engine {
         record: &serde_json::Value,
         registry: &dyn Registry,
     ) -> Result<Vec<CandidateMatch>, RecordError> {
-        self.compare_in(record, registry, false)
+        self.compare_in(&Json::from_value(record), registry, false)
     }
 
     /// How the `match` block compares two given records, whether or not they share a blocking
@@ -469,15 +479,18 @@ impl Engine {
         if self.program.matching.is_none() {
             return Ok(None);
         }
-        let candidates = [Candidate { record: other }];
-        Ok(eval::compare_candidates(&self.program, record, today, &candidates, &[])?.into_iter().next())
+        let candidates = [Candidate::new(other)];
+        Ok(eval::compare_candidates(&self.program, &Json::from_value(record), today, &candidates, &[])?
+            .into_iter()
+            .next())
     }
 
     /// What the `match` block needs of `record` (id, blocking keys, compared values), computed
     /// once: batch jobs hold profiles instead of records and compare pairs of them.
     pub fn match_profile(&self, record: &serde_json::Value) -> Result<MatchProfile, RecordError> {
-        self.limits.check_record(record)?;
-        eval::profile(&self.program, record, self.today.unwrap_or_else(today_in_japan))
+        let record = Json::from_value(record);
+        self.limits.check_json(&record)?;
+        eval::profile(&self.program, &record, self.today.unwrap_or_else(today_in_japan))
     }
 
     /// How profile `other` compares with `profile`: probability, levels and weights (`id` is
@@ -644,7 +657,7 @@ impl Engine {
 
     /// The blocking keys the rules compute for a record; a registry indexes its records by them.
     pub fn blocking_keys(&self, record: &serde_json::Value) -> Vec<(u32, String)> {
-        eval::blocking_keys(&self.program, record, self.today.unwrap_or_else(today_in_japan))
+        eval::blocking_keys(&self.program, &Json::from_value(record), self.today.unwrap_or_else(today_in_japan))
     }
 
     /// A record ready to be stored in a registry: its uid (`id:<id>`, or `hash:<content hash>`
@@ -763,6 +776,7 @@ impl Engine {
     pub fn enroll(&self, record: serde_json::Value, store: &dyn Enroll) -> Result<Enrollment, RecordError> {
         self.limits.check_record(&record)?;
         let entry = self.registry_entry(record)?;
+        let doc = Json::from_value(&entry.record);
         let opts = self.options(false);
         let mut outcome: Option<Result<Verdict, RecordError>> = None;
         let mut taken = false;
@@ -772,7 +786,7 @@ impl Engine {
                 let chosen = match found
                     .candidates(&entry.keys)
                     .map_err(|e| RecordError::Registry(e.to_string()))
-                    .and_then(|lookup| self.choose(&entry.record, &entry.keys, lookup, opts.today, false))
+                    .and_then(|lookup| self.choose(&doc, &entry.keys, lookup, opts.today, false))
                 {
                     Ok(c) => c,
                     Err(e) => {
@@ -780,15 +794,9 @@ impl Engine {
                         return false;
                     }
                 };
-                let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate { record: c }).collect();
-                let verdict = eval::evaluate_with(
-                    &self.program,
-                    &entry.record,
-                    &opts,
-                    &candidates,
-                    &chosen.crowded,
-                    &chosen.terms,
-                );
+                let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate::new(c)).collect();
+                let verdict =
+                    eval::evaluate_with(&self.program, &doc, &opts, &candidates, &chosen.crowded, &chosen.terms);
                 let accept = matches!(&verdict, Ok(v) if v.decision == crate::Decision::Accept);
                 outcome = Some(verdict);
                 accept && !uid_taken
@@ -819,12 +827,7 @@ impl Engine {
         registry: Option<&dyn Registry>,
         explain: bool,
     ) -> Result<Verdict, RecordError> {
-        match (registry, explain) {
-            (Some(r), true) => self.explain_in(record, r),
-            (Some(r), false) => self.evaluate_in(record, r),
-            (None, true) => self.explain(record),
-            (None, false) => self.evaluate(record),
-        }
+        self.judge_doc(&Json::from_value(record), registry, explain)
     }
 
     /// Evaluate a typed record (any `Serialize` type whose shape matches the schema).
@@ -837,8 +840,9 @@ impl Engine {
     pub fn evaluate_batch(&self, records: &[serde_json::Value]) -> Vec<Result<Verdict, RecordError>> {
         let opts = self.options(false);
         crate::par::map(records, |r| {
-            self.limits.check_record(r)?;
-            eval::evaluate(&self.program, r, &opts)
+            let r = Json::from_value(r);
+            self.limits.check_json(&r)?;
+            eval::evaluate(&self.program, &r, &opts)
         })
     }
 

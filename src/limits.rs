@@ -6,6 +6,7 @@
 //! [`Limits::max_record_bytes`] themselves).
 
 use crate::eval::RecordError;
+use crate::record_json::Json;
 
 /// Limits on the input of an [`crate::Engine`] (`Engine::with_limits`) and of the readers of
 /// the `kensa` command. The defaults are far above any real registration record.
@@ -41,6 +42,11 @@ impl Limits {
     /// engine checks every record it judges or profiles; a reader that stores records without
     /// judging them (a registry import) checks them with this.
     pub fn check_record(&self, record: &serde_json::Value) -> Result<(), RecordError> {
+        self.check_json(&Json::from_value(record))
+    }
+
+    /// [`Limits::check_record`] of a record read from JSON text.
+    pub(crate) fn check_json(&self, record: &Json<'_>) -> Result<(), RecordError> {
         // The common case, without allocating: nothing too long within the first levels.
         if !may_exceed(record, self.max_field_bytes, 0) {
             return Ok(());
@@ -50,9 +56,9 @@ impl Limits {
 
     /// The walk that names the field, with an explicit stack: a record built in memory may be
     /// nested any depth.
-    fn find_too_large(&self, record: &serde_json::Value) -> Result<(), RecordError> {
+    fn find_too_large(&self, record: &Json<'_>) -> Result<(), RecordError> {
         let max = self.max_field_bytes;
-        let mut stack: Vec<(&serde_json::Value, Option<Step<'_>>, usize)> = vec![(record, None, 0)];
+        let mut stack: Vec<(&Json<'_>, Option<Step<'_>>, usize)> = vec![(record, None, 0)];
         // The path of the value on top of the stack, one step per level.
         let mut path: Vec<Step<'_>> = Vec::new();
         while let Some((v, step, depth)) = stack.pop() {
@@ -61,27 +67,25 @@ impl Limits {
                 path.push(s);
             }
             match v {
-                serde_json::Value::String(s) if s.len() > max => {
+                Json::String(s) if s.len() > max => {
                     return Err(too_large(&path_text(&path), "the value", s.len(), max));
                 }
-                serde_json::Value::Object(m) => {
-                    for (k, child) in m {
-                        if k.len() > max {
-                            let at = path_text(&path);
-                            let at = if at.is_empty() { String::from("(the record)") } else { at };
-                            return Err(too_large(&at, "a field name in", k.len(), max));
+                Json::Object(m) => {
+                    if let Some((k, _)) = m.iter().find(|(k, _)| k.len() > max) {
+                        let at = path_text(&path);
+                        let at = if at.is_empty() { String::from("(the record)") } else { at };
+                        return Err(too_large(&at, "a field name in", k.len(), max));
+                    }
+                    // In reverse, so that the first field too long is the one named.
+                    for (k, child) in m.iter().rev() {
+                        if nested_or_long(child, max) {
+                            stack.push((child, Some(Step::Key(k)), path.len()));
                         }
-                        if matches!(child, serde_json::Value::String(s) if s.len() <= max)
-                            || !(child.is_object() || child.is_array() || child.is_string())
-                        {
-                            continue;
-                        }
-                        stack.push((child, Some(Step::Key(k)), path.len()));
                     }
                 }
-                serde_json::Value::Array(items) => {
-                    for (i, child) in items.iter().enumerate() {
-                        if child.is_object() || child.is_array() || child.is_string() {
+                Json::Array(items) => {
+                    for (i, child) in items.iter().enumerate().rev() {
+                        if matches!(child, Json::Object(_) | Json::Array(_) | Json::String(_)) {
                             stack.push((child, Some(Step::Index(i)), path.len()));
                         }
                     }
@@ -93,19 +97,28 @@ impl Limits {
     }
 }
 
+/// Whether the walk must look into `child`: a container, or a text longer than `max`.
+fn nested_or_long(child: &Json<'_>, max: usize) -> bool {
+    match child {
+        Json::String(s) => s.len() > max,
+        Json::Object(_) | Json::Array(_) => true,
+        _ => false,
+    }
+}
+
 /// Whether `v` may hold a text value or key longer than `max`: `true` when one is found, or
 /// when `v` is nested deeper than a few levels (the full walk then decides).
-fn may_exceed(v: &serde_json::Value, max: usize, depth: usize) -> bool {
+fn may_exceed(v: &Json<'_>, max: usize, depth: usize) -> bool {
     // Leaves are looked at in the loop, without a call: this runs for every record.
-    let leaf_or_deeper = |child: &serde_json::Value| match child {
-        serde_json::Value::String(s) => s.len() > max,
-        serde_json::Value::Object(_) | serde_json::Value::Array(_) => depth >= 16 || may_exceed(child, max, depth + 1),
+    let leaf_or_deeper = |child: &Json<'_>| match child {
+        Json::String(s) => s.len() > max,
+        Json::Object(_) | Json::Array(_) => depth >= 16 || may_exceed(child, max, depth + 1),
         _ => false,
     };
     match v {
-        serde_json::Value::String(s) => s.len() > max,
-        serde_json::Value::Object(m) => m.iter().any(|(k, child)| k.len() > max || leaf_or_deeper(child)),
-        serde_json::Value::Array(items) => items.iter().any(leaf_or_deeper),
+        Json::String(s) => s.len() > max,
+        Json::Object(m) => m.iter().any(|(k, child)| k.len() > max || leaf_or_deeper(child)),
+        Json::Array(items) => items.iter().any(leaf_or_deeper),
         _ => false,
     }
 }

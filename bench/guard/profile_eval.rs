@@ -6,6 +6,9 @@
 //!     target/release/profile_eval --records 5000
 //! ```
 //!
+//! Each record is handed over as its JSON line and judged with `Engine::judge_json`, as
+//! `kensa eval` judges a JSONL file (reading included, writing not); with `--values`, as a
+//! `serde_json::Value` to `Engine::evaluate`, as a library caller holding values does.
 //! Setup (generating the records, compiling the rules, loading the postal data with a first
 //! evaluation) happens outside `evaluate_all`, so collecting only inside it counts the
 //! evaluator's instructions per record. `bench/guard/check` runs it this way.
@@ -39,6 +42,16 @@ struct Args {
     /// Only parse the records' addresses (`normalize::address::parse`, in `parse_addresses`).
     #[arg(long)]
     addresses: bool,
+    /// Hand each record to `Engine::evaluate` as a `serde_json::Value` instead of judging its
+    /// JSON line.
+    #[arg(long)]
+    values: bool,
+}
+
+/// The records as the driver hands them over.
+enum Records {
+    Lines(Vec<String>),
+    Values(Vec<serde_json::Value>),
 }
 
 fn main() -> ExitCode {
@@ -68,26 +81,36 @@ fn main() -> ExitCode {
     if let Some(first) = values.first() {
         let _ = engine.evaluate(first);
     }
+    let n = values.len();
+    let records = if args.values {
+        Records::Values(values)
+    } else {
+        Records::Lines(values.iter().map(|v| v.to_string()).collect())
+    };
     let mut counts = [0usize; 4];
     let mut best = f64::INFINITY;
     for _ in 0..args.repeat.max(1) {
         let start = Instant::now();
-        counts = evaluate_all(&engine, &values);
+        counts = evaluate_all(&engine, &records);
         best = best.min(start.elapsed().as_secs_f64());
     }
     let [accept, review, reject, errors] = counts;
-    println!("{} records: {accept} accept, {review} review, {reject} reject, {errors} errors", values.len());
+    println!("{n} records: {accept} accept, {review} review, {reject} reject, {errors} errors");
     // Meaningless under valgrind; the fastest of the repeats otherwise.
-    println!("records/s: {:.0}", values.len() as f64 / best.max(1e-9));
+    println!("records/s: {:.0}", n as f64 / best.max(1e-9));
     ExitCode::SUCCESS
 }
 
 /// The measured part: evaluate every record once; counts of accept, review, reject, error.
 #[inline(never)]
-fn evaluate_all(engine: &Engine, values: &[serde_json::Value]) -> [usize; 4] {
+fn evaluate_all(engine: &Engine, records: &Records) -> [usize; 4] {
     let mut counts = [0usize; 4];
-    for record in values {
-        let i = match black_box(engine.evaluate(black_box(record))).map(|v| v.decision) {
+    let judged: Box<dyn Iterator<Item = _>> = match records {
+        Records::Lines(lines) => Box::new(lines.iter().map(|l| engine.judge_json(black_box(l), None, false))),
+        Records::Values(values) => Box::new(values.iter().map(|v| engine.evaluate(black_box(v)))),
+    };
+    for verdict in judged {
+        let i = match black_box(verdict).map(|v| v.decision) {
             Ok(Decision::Accept) => 0,
             Ok(Decision::Review) => 1,
             Ok(Decision::Reject) => 2,

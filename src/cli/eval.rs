@@ -170,11 +170,18 @@ fn process(
     explain: bool,
     format: OutFormat,
 ) -> Rendered {
-    let value = match raw.into_value() {
-        Ok(v) => v,
-        Err(msg) => return Rendered::error(pos, msg, format),
+    let judged = match raw {
+        // A line is read borrowing its text, not into a `serde_json::Value`.
+        Raw::Json(line) => match input::json_line(&line) {
+            Ok(text) => engine.judge_json(text, registry, explain),
+            Err(msg) => return Rendered::error(pos, msg, format),
+        },
+        raw => match raw.into_value() {
+            Ok(value) => judge(engine, registry, &value, explain),
+            Err(msg) => return Rendered::error(pos, msg, format),
+        },
     };
-    match judge(engine, registry, &value, explain) {
+    match judged {
         Ok(v) => Rendered::verdict(pos, &v, format),
         Err(e) => Rendered::error(pos, e.to_string(), format),
     }

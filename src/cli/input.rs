@@ -31,8 +31,9 @@ pub enum Unit {
 /// One input record, not yet evaluated.
 #[derive(Debug)]
 pub enum Raw {
-    /// An unparsed JSONL line.
-    Json(String),
+    /// An unparsed JSONL line, not yet checked to be UTF-8: the worker that parses it checks
+    /// ([`json_line`]), so the reading thread only splits lines.
+    Json(Vec<u8>),
     Value(serde_json::Value),
     Error(String),
 }
@@ -42,9 +43,30 @@ impl Raw {
     pub fn into_value(self) -> Result<serde_json::Value, String> {
         match self {
             Raw::Value(v) => Ok(v),
-            Raw::Json(line) => kensa::internal::parse_record(&line),
+            Raw::Json(line) => json_line(&line).and_then(kensa::internal::parse_record),
             Raw::Error(msg) => Err(msg),
         }
+    }
+}
+
+/// A JSONL line as text, or why it is not (not UTF-8, at which column). The check is
+/// vectorized (`simdutf8`); only a line that fails it is checked again to find where.
+pub fn json_line(line: &[u8]) -> Result<&str, String> {
+    simdutf8::basic::from_utf8(line).map_err(|_| {
+        let column = std::str::from_utf8(line).err().map_or(0, |e| e.valid_up_to()) + 1;
+        not_utf8("line", column)
+    })
+}
+
+/// Whether a line holds only white space (ASCII or Unicode, as `str::trim` sees it): decided
+/// from its first bytes for a line that starts with a record.
+fn is_blank(line: &[u8]) -> bool {
+    match line.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(b) if b.is_ascii() => false,
+        // Full-width spaces and other Unicode white space, or text that is not UTF-8 (not blank:
+        // its error is reported).
+        Some(_) => std::str::from_utf8(line).is_ok_and(|t| t.trim().is_empty()),
     }
 }
 
@@ -259,26 +281,19 @@ pub fn read(
             loop {
                 let line = read_line(&mut reader, &mut buf, max)?;
                 n += 1;
-                let text = match line {
+                match line {
                     Line::End => break,
                     Line::TooLong(len) => {
                         sink(pos(Unit::Line, n), Raw::Error(line_too_long(len, max)))?;
                         continue;
                     }
                     Line::Endless(len) => return sink(pos(Unit::Line, n), Raw::Error(no_line_end(len, max))),
-                    Line::Text => match String::from_utf8(std::mem::take(&mut buf)) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let column = e.utf8_error().valid_up_to() + 1;
-                            sink(pos(Unit::Line, n), Raw::Error(not_utf8("line", column)))?;
-                            continue;
-                        }
-                    },
-                };
-                if text.trim().is_empty() {
+                    Line::Text => {}
+                }
+                if is_blank(&buf) {
                     continue;
                 }
-                sink(pos(Unit::Line, n), Raw::Json(text))?;
+                sink(pos(Unit::Line, n), Raw::Json(std::mem::take(&mut buf)))?;
             }
             Ok(())
         }
@@ -440,7 +455,7 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Re
                 (_, false) => Line::Text,
             });
         }
-        let newline = available.iter().position(|&b| b == b'\n');
+        let newline = memchr::memchr(b'\n', available);
         let chunk = match newline {
             Some(i) => available.get(..i).unwrap_or(available),
             None => available,

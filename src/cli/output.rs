@@ -24,7 +24,8 @@ pub enum OutFormat {
 
 /// One record, rendered.
 pub struct Rendered {
-    text: String,
+    /// The record's JSON or YAML text (UTF-8).
+    text: Vec<u8>,
     /// For the table: the cells, rendered by the writer once widths are known.
     row: Option<Row>,
     /// For the HTML report: what it shows of the record.
@@ -94,11 +95,15 @@ fn cell(text: &str) -> String {
 
 impl Rendered {
     pub fn verdict(pos: Pos, v: &kensa::Verdict, format: OutFormat) -> Rendered {
-        let text = match format {
-            OutFormat::Jsonl | OutFormat::Json => json(v),
-            OutFormat::Yaml => yaml(v),
-            OutFormat::Table | OutFormat::Html => String::new(),
-        };
+        let mut text = Vec::new();
+        match format {
+            OutFormat::Jsonl | OutFormat::Json => {
+                text.reserve(512);
+                kensa::internal::json_bytes(v, &mut text);
+            }
+            OutFormat::Yaml => text = yaml(v).into_bytes(),
+            OutFormat::Table | OutFormat::Html => {}
+        }
         let shown = (format == OutFormat::Html).then(|| super::report::eval::Shown::verdict(pos_text(&pos), v));
         let row = (format == OutFormat::Table).then(|| Row {
             pos: pos_text(&pos),
@@ -127,9 +132,9 @@ impl Rendered {
         obj.insert(String::from("error"), serde_json::Value::String(message.clone()));
         let obj = serde_json::Value::Object(obj);
         let text = match format {
-            OutFormat::Jsonl | OutFormat::Json => json(&obj),
-            OutFormat::Yaml => yaml(&obj),
-            OutFormat::Table | OutFormat::Html => String::new(),
+            OutFormat::Jsonl | OutFormat::Json => json(&obj).into_bytes(),
+            OutFormat::Yaml => yaml(&obj).into_bytes(),
+            OutFormat::Table | OutFormat::Html => Vec::new(),
         };
         let shown =
             (format == OutFormat::Html).then(|| super::report::eval::Shown::error(pos_text(&pos), message.clone()));
@@ -221,7 +226,7 @@ impl<W: Write> Writer<W> {
         match self.format {
             OutFormat::Jsonl => {
                 for r in items {
-                    self.out.write_all(r.text.as_bytes())?;
+                    self.out.write_all(&r.text)?;
                     self.out.write_all(b"\n")?;
                 }
             }
@@ -229,12 +234,13 @@ impl<W: Write> Writer<W> {
                 for r in items {
                     self.out.write_all(if self.first { b"\n" } else { b",\n" })?;
                     self.first = false;
-                    self.out.write_all(r.text.as_bytes())?;
+                    self.out.write_all(&r.text)?;
                 }
             }
             OutFormat::Yaml => {
                 for r in items {
-                    let mut lines = r.text.lines();
+                    let text = String::from_utf8_lossy(&r.text);
+                    let mut lines = text.lines();
                     if let Some(first) = lines.next() {
                         writeln!(self.out, "- {first}")?;
                     }

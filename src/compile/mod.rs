@@ -16,6 +16,7 @@ use crate::builtins::{self, Imp};
 use crate::check::{CandRef, Env, FieldTy, Resolved, TableData, TemplatePart};
 use crate::linkage::{self, Comparator, Test};
 use crate::normalize::date::Date;
+use crate::record_json::Json;
 use crate::source::SourceMap;
 use crate::syntax::ast::{self, BinOp, CmpOp, Decision, Expr, ExprKind, Quant, Severity};
 
@@ -362,7 +363,7 @@ pub struct Program {
 impl Program {
     /// The id of a record, as text (`None` without an id field or value).
     pub fn record_id(&self, record: &serde_json::Value) -> Option<String> {
-        record.get(self.id_key.as_deref()?).and_then(id_text)
+        record.get(self.id_key.as_deref()?).and_then(|v| id_text(&Json::from_value(v)))
     }
 
     pub fn node(&self, id: NodeId) -> Option<&Node> {
@@ -371,10 +372,10 @@ impl Program {
 }
 
 /// The value of a record's id field as text (see [`Program::record_id`]).
-pub fn id_text(v: &serde_json::Value) -> Option<String> {
+pub fn id_text(v: &Json<'_>) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Some(s.trim().to_string()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(s.trim().to_string()),
+        Json::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }

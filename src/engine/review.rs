@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Engine, today_in_japan};
 use crate::eval::{self, Candidate, RecordError};
 use crate::normalize::digits::{DigitRuns, mask_digit_runs};
+use crate::record_json::Json;
 use crate::registry::Registry;
 
 /// A record and one registry record, compared as the `match` block compares them.
@@ -59,20 +60,21 @@ impl Engine {
     ) -> Result<Vec<PairView>, RecordError> {
         let Some(m) = &self.program.matching else { return Ok(Vec::new()) };
         let today = self.today.unwrap_or_else(today_in_japan);
-        self.limits.check_record(record)?;
-        let chosen = self.find_candidates(record, registry, today, true)?;
+        let doc = Json::from_value(record);
+        self.limits.check_json(&doc)?;
+        let chosen = self.find_candidates(&doc, registry, today, true)?;
         let wanted: Vec<&serde_json::Value> = chosen
             .records
             .iter()
             .map(|r| &**r)
             .filter(|r| ids.is_empty() || self.record_id(r).is_some_and(|id| ids.contains(&id)))
             .collect();
-        let candidates: Vec<Candidate<'_>> = wanted.iter().map(|r| Candidate { record: r }).collect();
-        let matches = eval::compare_candidates(&self.program, record, today, &candidates, &chosen.terms)?;
-        let mine = eval::profile::profile(&self.program, record, today)?.compared_texts();
+        let candidates: Vec<Candidate<'_>> = wanted.iter().map(|r| Candidate::new(r)).collect();
+        let matches = eval::compare_candidates(&self.program, &doc, today, &candidates, &chosen.terms)?;
+        let mine = eval::profile::profile(&self.program, &doc, today)?.compared_texts();
         let mut out = Vec::with_capacity(matches.len());
         for (other, cm) in wanted.iter().zip(matches) {
-            let theirs = eval::profile::profile(&self.program, other, today)?.compared_texts();
+            let theirs = eval::profile::profile(&self.program, &Json::from_value(other), today)?.compared_texts();
             let comparisons = cm
                 .comparisons
                 .into_iter()

@@ -8,6 +8,7 @@
 pub(crate) mod profile;
 mod verdict;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -16,6 +17,7 @@ use crate::check::FieldTy;
 use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Privacy, Program, SetTable, id_text};
 use crate::linkage;
 use crate::normalize::date::Date;
+use crate::record_json::Json;
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
@@ -87,29 +89,66 @@ pub struct CrowdedKey {
 }
 
 /// A registry record the `match` block found for the record being evaluated.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Candidate<'c> {
-    pub record: &'c serde_json::Value,
+    /// The record as the evaluator reads it.
+    doc: Json<'c>,
+}
+
+impl<'c> Candidate<'c> {
+    pub fn new(record: &'c serde_json::Value) -> Candidate<'c> {
+        Candidate { doc: Json::from_value(record) }
+    }
 }
 
 /// The blocking keys of a record: (index of the `block on …` line, key text). Absent keys are
 /// left out. The registry stores the same keys for its records.
 /// With them, the term keys of the values its `frequency` comparisons count
 /// ([`crate::registry::TERM_BLOCK`]): a store counts those instead of indexing by them.
-pub fn blocking_keys(program: &Program, record: &serde_json::Value, today: Date) -> Vec<(u32, String)> {
+pub fn blocking_keys(program: &Program, record: &Json<'_>, today: Date) -> Vec<(u32, String)> {
     let Some(m) = &program.matching else { return Vec::new() };
-    let serde_json::Value::Object(obj) = record else { return Vec::new() };
+    let Json::Object(obj) = record else { return Vec::new() };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions::reading(today);
     if frame.load_record(obj, &opts, &mut Vec::new()).is_err() {
         return Vec::new();
     }
-    let mut keys = keys_of(&mut frame, m);
+    lookup_keys(&mut frame, m)
+}
+
+/// The blocking keys and term keys of the record loaded into `frame` (see [`blocking_keys`]).
+fn lookup_keys<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) -> Vec<(u32, String)> {
+    let mut keys = keys_of(frame, m);
     if m.compares.iter().any(|c| c.frequency.is_some()) {
         let values: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
         keys.extend(profile::term_keys(m, &values));
     }
     keys
+}
+
+/// The registry records a record is judged against, as the engine chose them from a lookup of
+/// its keys.
+pub struct Chosen {
+    pub records: Vec<std::sync::Arc<serde_json::Value>>,
+    /// The record's crowded keys, of which only the closest records were kept.
+    pub crowded: Vec<CrowdedKey>,
+    /// The counts of the record's term keys.
+    pub terms: Vec<crate::registry::TermStat>,
+}
+
+/// Finds a record's candidates from its blocking keys (and term keys).
+pub type Lookup<'a> = dyn FnMut(&[(u32, String)]) -> Result<Chosen, RecordError> + 'a;
+
+/// What a record is judged against.
+enum Against<'a, 'c> {
+    /// No registry: rules about candidates are not applicable.
+    Nothing,
+    /// These candidates; `crowded` are the record's keys of which only the closest candidates
+    /// were chosen, `terms` the counts of its term keys.
+    Candidates(&'a [Candidate<'c>], &'a [CrowdedKey], &'a [crate::registry::TermStat]),
+    /// The candidates a lookup finds for the keys computed in the very frame the rules then run
+    /// in: the record is read once, and what the keys and the rules share is computed once.
+    Lookup(&'a mut Lookup<'a>),
 }
 
 /// The blocking keys of the record loaded into `frame`.
@@ -128,12 +167,12 @@ fn keys_of<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) ->
 /// How a record compares with each candidate: the evidence behind `probability`.
 pub fn compare_candidates(
     program: &Program,
-    record: &serde_json::Value,
+    record: &Json<'_>,
     today: Date,
     candidates: &[Candidate<'_>],
     terms: &[crate::registry::TermStat],
 ) -> Result<Vec<CandidateMatch>, RecordError> {
-    let serde_json::Value::Object(obj) = record else {
+    let Json::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let mut frame = Frame::new(program, Ctx { today }, candidates);
@@ -157,11 +196,11 @@ pub fn compare_candidates(
 /// cannot be read): how the engine chooses the closest records of a crowded key.
 pub fn probabilities(
     program: &Program,
-    record: &serde_json::Value,
+    record: &Json<'_>,
     today: Date,
     candidates: &[Candidate<'_>],
 ) -> Result<Vec<f64>, RecordError> {
-    let serde_json::Value::Object(obj) = record else {
+    let Json::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
     let Some(m) = &program.matching else { return Ok(vec![0.0; candidates.len()]) };
@@ -173,21 +212,17 @@ pub fn probabilities(
 }
 
 /// Evaluate one record without a registry: rules about candidates are not applicable.
-pub fn evaluate(program: &Program, record: &serde_json::Value, opts: &EvalOptions) -> Result<Verdict, RecordError> {
-    run(program, record, opts, None, None)
+pub fn evaluate(program: &Program, record: &Json<'_>, opts: &EvalOptions) -> Result<Verdict, RecordError> {
+    run(program, record, opts, Against::Nothing, None)
 }
 
 /// Judge the fields of a partly filled record (`opts.partial`): the rules whose fields are all
 /// filled run, the others wait; rules about registry candidates always wait (they are judged
 /// on the whole record).
-pub fn check_fields(
-    program: &Program,
-    record: &serde_json::Value,
-    opts: &EvalOptions,
-) -> Result<FieldCheck, RecordError> {
+pub fn check_fields(program: &Program, record: &Json<'_>, opts: &EvalOptions) -> Result<FieldCheck, RecordError> {
     let opts = EvalOptions { partial: true, ..*opts };
     let mut pending = Vec::new();
-    let verdict = run(program, record, &opts, None, Some(&mut pending))?;
+    let verdict = run(program, record, &opts, Against::Nothing, Some(&mut pending))?;
     Ok(FieldCheck { verdict, pending })
 }
 
@@ -195,31 +230,49 @@ pub fn check_fields(
 /// are its keys of which only the closest candidates were chosen.
 pub fn evaluate_with(
     program: &Program,
-    record: &serde_json::Value,
+    record: &Json<'_>,
     opts: &EvalOptions,
     candidates: &[Candidate<'_>],
     crowded: &[CrowdedKey],
     terms: &[crate::registry::TermStat],
 ) -> Result<Verdict, RecordError> {
-    run(program, record, opts, Some((candidates, crowded, terms)), None)
+    run(program, record, opts, Against::Candidates(candidates, crowded, terms), None)
+}
+
+/// Evaluate one record against the registry records `lookup` finds for its keys.
+pub fn evaluate_looking_up(
+    program: &Program,
+    record: &Json<'_>,
+    opts: &EvalOptions,
+    lookup: &mut Lookup<'_>,
+) -> Result<Verdict, RecordError> {
+    run(program, record, opts, Against::Lookup(lookup), None)
 }
 
 /// Evaluate a record; with `pending` (checking a partly filled form, `opts.partial`), a rule
 /// that reads a field not filled yet, or registry candidates, is not run but listed there.
 fn run(
     program: &Program,
-    record: &serde_json::Value,
+    record: &Json<'_>,
     opts: &EvalOptions,
-    registry: Option<(&[Candidate<'_>], &[CrowdedKey], &[crate::registry::TermStat])>,
+    against: Against<'_, '_>,
     mut pending: Option<&mut Vec<PendingRule>>,
 ) -> Result<Verdict, RecordError> {
-    let candidates = registry.map(|(c, _, _)| c);
-    let serde_json::Value::Object(obj) = record else {
+    let Json::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
-    let mut frame = Frame::new(program, Ctx { today: opts.today }, candidates.unwrap_or(&[]));
-    frame.registry = candidates.is_some();
-    frame.terms = registry.map(|(_, _, t)| t.to_vec()).unwrap_or_default();
+    // What a lookup finds, kept here for the frame to borrow.
+    let chosen: Chosen;
+    let looked_up: Vec<Candidate<'_>>;
+    let registry = !matches!(against, Against::Nothing);
+    let mut crowded: &[CrowdedKey] = &[];
+    let mut frame = Frame::new(program, Ctx { today: opts.today }, &[]);
+    frame.registry = registry;
+    if let Against::Candidates(c, cr, t) = &against {
+        frame.candidates = c;
+        frame.terms = t.to_vec();
+        crowded = cr;
+    }
     frame.show_secrets = opts.show_secrets;
     frame.budget = opts.budget;
     frame.deadline = opts.deadline;
@@ -231,9 +284,17 @@ fn run(
     // Which rules fired, for a `decide` that names rules.
     let mut fired = if program.decide_reads_fired { vec![false; program.rules.len()] } else { Vec::new() };
     frame.load_record(obj, opts, &mut findings)?;
+    if let (Against::Lookup(lookup), Some(m)) = (against, &program.matching) {
+        let keys = lookup_keys(&mut frame, m);
+        chosen = lookup(&keys)?;
+        looked_up = chosen.records.iter().map(|r| Candidate::new(r)).collect();
+        frame.candidates = &looked_up;
+        frame.terms.clone_from(&chosen.terms);
+        crowded = &chosen.crowded;
+    }
     // The findings about fields the record lacks or that cannot be read.
     let schema_findings = findings.len();
-    if let (Some((_, crowded, _)), Some(m)) = (registry, &program.matching) {
+    if let Some(m) = &program.matching {
         findings.extend(crowded.iter().map(|c| crowded_finding(m, c)));
     }
     for f in &findings {
@@ -259,7 +320,7 @@ fn run(
         // Without a registry, a rule about candidates cannot be judged: it is not applicable
         // whatever its `when` says, and is not evaluated at all.
         let mut outcome =
-            if registry.is_none() && rule.reads_candidates { RuleOutcome::NotApplicable } else { frame.run_rule(rule) };
+            if !registry && rule.reads_candidates { RuleOutcome::NotApplicable } else { frame.run_rule(rule) };
         if frame.steps > check_above {
             if frame.steps > opts.budget {
                 return Err(over_budget(rule, opts.budget));
@@ -408,26 +469,26 @@ fn ord_holds(o: Ordering, op: CmpOp) -> bool {
 }
 
 /// What kind of JSON value `v` is, for a [`RecordError`] (in English, as errors are).
-fn json_kind(v: &serde_json::Value) -> &'static str {
+pub(crate) fn json_kind(v: &Json<'_>) -> &'static str {
     match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "true/false",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "text",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "true/false",
+        Json::Number(_) => "a number",
+        Json::String(_) => "text",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
     }
 }
 
 /// What kind of JSON value `v` is: a code for a finding's params, and the words of its message.
-fn json_kind_ja(v: &serde_json::Value) -> (&'static str, &'static str) {
+fn json_kind_ja(v: &Json<'_>) -> (&'static str, &'static str) {
     match v {
-        serde_json::Value::Null => ("null", "null"),
-        serde_json::Value::Bool(_) => ("bool", "真偽値"),
-        serde_json::Value::Number(_) => ("number", "数値"),
-        serde_json::Value::String(_) => ("text", "文字列"),
-        serde_json::Value::Array(_) => ("list", "リスト"),
-        serde_json::Value::Object(_) => ("object", "オブジェクト"),
+        Json::Null => ("null", "null"),
+        Json::Bool(_) => ("bool", "真偽値"),
+        Json::Number(_) => ("number", "数値"),
+        Json::String(_) => ("text", "文字列"),
+        Json::Array(_) => ("list", "リスト"),
+        Json::Object(_) => ("object", "オブジェクト"),
     }
 }
 
@@ -447,7 +508,7 @@ struct Frame<'p, 'r> {
     /// A registry was consulted; without one, conditions about candidates are unknown.
     registry: bool,
     /// The record's value of the id field (filled while reading the record).
-    id_value: Option<&'r serde_json::Value>,
+    id_value: Option<&'r Json<'r>>,
     /// Show `secret` values in messages and evidence in full (`EvalOptions::show_secrets`).
     show_secrets: bool,
     /// Evaluation steps taken so far, and the cost of the rule being evaluated (a quantifier
@@ -556,10 +617,10 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         cand: &'r Candidate<'r>,
     ) -> Option<CandFrame<'p, 'r>> {
         let program = self.program;
-        let serde_json::Value::Object(obj) = cand.record else { return None };
+        let Json::Object(obj) = &cand.doc else { return None };
         let mut frame = Frame::new(program, self.ctx, &[]);
         frame.load_record(obj, &EvalOptions::reading(self.ctx.today), &mut Vec::new()).ok()?;
-        let id = program.record_id(cand.record).unwrap_or_default();
+        let id = frame.id_value.and_then(id_text).unwrap_or_default();
         let mut levels = Vec::with_capacity(m.compares.len());
         let mut weights = Vec::with_capacity(m.compares.len());
         let mut adjusted = Vec::with_capacity(m.compares.len());
@@ -619,7 +680,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
     /// Read a record (the schema's root fields) into the slots.
     fn load_record(
         &mut self,
-        obj: &'r serde_json::Map<String, serde_json::Value>,
+        obj: &'r [(Cow<'r, str>, Json<'r>)],
         opts: &EvalOptions,
         findings: &mut Vec<Finding>,
     ) -> Result<(), RecordError> {
@@ -630,7 +691,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
     /// Read the fields `slots` (JSON keys `keys`, same order) of one object of the record.
     fn load_object(
         &mut self,
-        obj: &'r serde_json::Map<String, serde_json::Value>,
+        obj: &'r [(Cow<'r, str>, Json<'r>)],
         slots: &'p [u32],
         keys: &'p [Box<str>],
         prefix: &str,
@@ -640,9 +701,9 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         let program = self.program;
         // The record's value for each of `slots`, by position: one pass over the record's keys
         // instead of one map lookup per schema field (comparing lengths first, so it is cheap).
-        let mut inline: [Option<&'r serde_json::Value>; 32] = [None; 32];
-        let mut spilled: Vec<Option<&'r serde_json::Value>>;
-        let given: &mut [Option<&'r serde_json::Value>] = match inline.get_mut(..slots.len()) {
+        let mut inline: [Option<&'r Json<'r>>; 32] = [None; 32];
+        let mut spilled: Vec<Option<&'r Json<'r>>>;
+        let given: &mut [Option<&'r Json<'r>>] = match inline.get_mut(..slots.len()) {
             Some(g) => g,
             None => {
                 spilled = vec![None; slots.len()];
@@ -651,8 +712,16 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         };
         // Keys of `obj` that are schema fields; fewer than `obj.len()` means unknown keys.
         let mut known_keys = 0;
+        // Records mostly list their fields in the schema's order: the field after the last one
+        // found is tried first.
+        let mut next = 0;
         for (key, v) in obj {
-            let at = keys.iter().position(|k| **k == **key);
+            let at = if keys.get(next).is_some_and(|k| **k == **key) {
+                Some(next)
+            } else {
+                keys.iter().position(|k| **k == **key)
+            };
+            next = at.map_or(next, |i| i + 1);
             if let Some(given) = at.and_then(|i| given.get_mut(i)) {
                 *given = Some(v);
                 known_keys += 1;
@@ -664,7 +733,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 self.id_value = value;
             }
             match value {
-                None | Some(serde_json::Value::Null) => {
+                None | Some(Json::Null) => {
                     // Checking part of a form, a field not filled in yet is no problem.
                     if !field.optional && !opts.partial {
                         findings.push(schema_finding(
@@ -678,14 +747,14 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     }
                 }
                 // … and a blank text is a field not filled in yet.
-                Some(serde_json::Value::String(t)) if opts.partial && t.trim().is_empty() => {}
+                Some(Json::String(t)) if opts.partial && t.trim().is_empty() => {}
                 Some(v) => {
                     if let Some(filled) = self.filled.get_mut(slot as usize) {
                         *filled = true;
                     }
                     if let FieldTy::Group = field.ty {
                         match v {
-                            serde_json::Value::Object(inner) => {
+                            Json::Object(inner) => {
                                 self.set(slot, Value::Group);
                                 self.load_object(
                                     inner,
@@ -714,35 +783,35 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         }
         // Fields the schema does not know.
         if known_keys < obj.len() {
-            for key in obj.keys() {
-                let known = keys.iter().any(|k| **k == **key);
-                if !known {
-                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                    // A field name is no number either (a CSV whose header row is a record).
-                    let path = if opts.show_secrets {
-                        path
-                    } else {
-                        Privacy::DigitRuns(Privacy::DEFAULT_DIGITS).apply(&path).into_owned()
-                    };
-                    // A schema field of a similar name is probably what was meant (`givn_name`).
-                    let suggestion = crate::diagnostic::did_you_mean(key, keys.iter().map(|k| &**k))
-                        .map(|k| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") });
-                    if opts.strict {
-                        return Err(RecordError::UnknownField { path, suggestion });
-                    }
-                    let mut params = vec![(String::from("field"), serde_json::Value::String(path.clone()))];
-                    let message = match &suggestion {
-                        Some(s) => {
-                            params.push((String::from("suggestion"), serde_json::Value::String(s.clone())));
-                            format!("スキーマにない項目 `{path}` は無視されました。`{s}` のことですか")
-                        }
-                        None => format!("スキーマにない項目 `{path}` は無視されました"),
-                    };
-                    let mut f =
-                        schema_finding(SCHEMA_UNKNOWN_FIELD, Severity::Warn, message, &path, Vec::new(), params);
-                    f.penalty = 0;
-                    findings.push(f);
+            // In the order of their names, as they have always been reported.
+            let mut unknown: Vec<&str> =
+                obj.iter().map(|(k, _)| &**k).filter(|k| !keys.iter().any(|s| **s == **k)).collect();
+            unknown.sort_unstable();
+            for key in unknown {
+                let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+                // A field name is no number either (a CSV whose header row is a record).
+                let path = if opts.show_secrets {
+                    path
+                } else {
+                    Privacy::DigitRuns(Privacy::DEFAULT_DIGITS).apply(&path).into_owned()
+                };
+                // A schema field of a similar name is probably what was meant (`givn_name`).
+                let suggestion = crate::diagnostic::did_you_mean(key, keys.iter().map(|k| &**k))
+                    .map(|k| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") });
+                if opts.strict {
+                    return Err(RecordError::UnknownField { path, suggestion });
                 }
+                let mut params = vec![(String::from("field"), serde_json::Value::String(path.clone()))];
+                let message = match &suggestion {
+                    Some(s) => {
+                        params.push((String::from("suggestion"), serde_json::Value::String(s.clone())));
+                        format!("スキーマにない項目 `{path}` は無視されました。`{s}` のことですか")
+                    }
+                    None => format!("スキーマにない項目 `{path}` は無視されました"),
+                };
+                let mut f = schema_finding(SCHEMA_UNKNOWN_FIELD, Severity::Warn, message, &path, Vec::new(), params);
+                f.penalty = 0;
+                findings.push(f);
             }
         }
         Ok(())
@@ -1144,8 +1213,8 @@ struct Why {
 
 /// Convert a JSON value to the field's declared type; `Err(Some(why))` when it cannot be and
 /// more can be said than the type.
-fn convert<'r>(v: &'r serde_json::Value, ty: &FieldTy) -> Result<Value<'r>, Option<Why>> {
-    use serde_json::Value as J;
+fn convert<'r>(v: &'r Json<'r>, ty: &FieldTy) -> Result<Value<'r>, Option<Why>> {
+    use Json as J;
     match (ty, v) {
         (FieldTy::Text, J::String(s)) => Ok(Value::text(s)),
         // A number where text is expected is refused, not turned into text: a code written
@@ -1221,16 +1290,11 @@ fn shown_as(privacy: Privacy, opts: &EvalOptions) -> Option<Privacy> {
 /// (masked as `privacy` says), or the kind of value it is; params: `field`, `expected` (the
 /// type), `value` or `found` (the kind: `list`, `object`, …), and with `why` its `reason` and
 /// `reason_code`.
-fn type_finding(
-    field: &crate::compile::Field,
-    v: &serde_json::Value,
-    privacy: Option<Privacy>,
-    why: Option<Why>,
-) -> Finding {
+fn type_finding(field: &crate::compile::Field, v: &Json<'_>, privacy: Option<Privacy>, why: Option<Why>) -> Finding {
     let path = &*field.path;
     let text = match v {
-        serde_json::Value::String(s) => Some(crate::display::shorten(s, crate::display::QUOTED_CHARS).into_owned()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(crate::display::shorten(s, crate::display::QUOTED_CHARS).into_owned()),
+        Json::Number(n) => Some(n.to_string()),
         _ => None,
     };
     let mut params = vec![
@@ -1322,12 +1386,12 @@ fn to_json(v: &Value<'_>, privacy: Privacy) -> serde_json::Value {
 /// The length in characters of a JSON text (or the longest text of a list) when it is longer
 /// than `max`. Characters are never more than bytes, so most values are decided by their
 /// length in bytes, without counting.
-fn too_long(v: &serde_json::Value, max: u32) -> Option<usize> {
+fn too_long(v: &Json<'_>, max: u32) -> Option<usize> {
     let max = max as usize;
     let over = |t: &str| (t.len() > max).then(|| t.chars().count()).filter(|&n| n > max);
     match v {
-        serde_json::Value::String(s) => over(s),
-        serde_json::Value::Array(items) => items.iter().filter_map(|x| x.as_str().and_then(over)).max(),
+        Json::String(s) => over(s),
+        Json::Array(items) => items.iter().filter_map(|x| x.as_str().and_then(over)).max(),
         _ => None,
     }
 }

@@ -9,6 +9,7 @@ use crate::builtins::Ctx;
 use crate::compile::{CCompare, CMatch, Program};
 use crate::linkage::{self, Cmp, Comparator};
 use crate::normalize::date::Date;
+use crate::record_json::Json;
 use crate::registry::{TERM_BLOCK, TermStat};
 use crate::value::Value;
 
@@ -207,11 +208,11 @@ impl MatchProfile {
 
 /// The profile of one record. A record that is not an object, or whose fields cannot be read
 /// at all, is an error; fields of the wrong type are simply absent from the profile.
-pub fn profile(program: &Program, record: &serde_json::Value, today: Date) -> Result<MatchProfile, RecordError> {
-    let serde_json::Value::Object(obj) = record else {
+pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<MatchProfile, RecordError> {
+    let Json::Object(obj) = record else {
         return Err(RecordError::NotAnObject { found: json_kind(record) });
     };
-    let id = program.record_id(record);
+    let id = program.id_key.as_deref().and_then(|k| record.get(k)).and_then(crate::compile::id_text);
     let Some(m) = &program.matching else {
         return Ok(MatchProfile { id, keys: Vec::new(), values: Box::new([]), adjust: Box::new([]) });
     };
