@@ -382,7 +382,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         let chosen = self.find_candidates(record, registry, today, skip_itself)?;
-        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate::new(c)).collect();
+        let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(Candidate::found).collect();
         eval::compare_candidates(&self.program, record, today, &candidates, &chosen.terms)
     }
 
@@ -420,9 +420,9 @@ impl Engine {
         }
         let terms = std::mem::take(&mut lookup.terms);
         if lookup.crowded.is_empty() {
-            return Ok(Chosen { records: lookup.into_records(), crowded: Vec::new(), terms });
+            return Ok(Chosen { records: lookup.records, crowded: Vec::new(), terms });
         }
-        let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(|f| Candidate::new(&f.record)).collect();
+        let candidates: Vec<Candidate<'_>> = lookup.records.iter().map(Candidate::found).collect();
         let probability = eval::probabilities(&self.program, record, today, &candidates)?;
         let mut keep = vec![false; lookup.records.len()];
         let mut crowded_bits = 0u64;
@@ -453,7 +453,7 @@ impl Engine {
             .into_iter()
             .zip(keep)
             .filter(|(f, kept)| *kept || f.keys & !crowded_bits != 0)
-            .map(|(f, _)| f.record)
+            .map(|(f, _)| f)
             .collect();
         Ok(Chosen { records, crowded: notes, terms })
     }
@@ -794,7 +794,7 @@ impl Engine {
                         return false;
                     }
                 };
-                let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(|c| Candidate::new(c)).collect();
+                let candidates: Vec<Candidate<'_>> = chosen.records.iter().map(Candidate::found).collect();
                 let verdict =
                     eval::evaluate_with(&self.program, &doc, &opts, &candidates, &chosen.crowded, &chosen.terms);
                 let accept = matches!(&verdict, Ok(v) if v.decision == crate::Decision::Accept);
@@ -812,9 +812,11 @@ impl Engine {
     /// Build an in-memory registry from enrolled records, keyed by these rules.
     pub fn memory_registry(&self, records: impl IntoIterator<Item = serde_json::Value>) -> MemoryRegistry {
         let mut reg = MemoryRegistry::new();
+        let today = self.today.unwrap_or_else(today_in_japan);
         for r in records {
-            let keys = self.blocking_keys(&r);
-            reg.insert(r, keys);
+            // Keys and compared values in one pass: candidates found later are not read again.
+            let (keys, profile) = eval::profile::stored(&self.program, &Json::from_value(&r), today);
+            reg.insert_profiled(r, keys, profile);
         }
         reg
     }

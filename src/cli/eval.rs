@@ -109,35 +109,49 @@ pub fn run(args: Args) -> u8 {
     let explain = args.explain;
     let format = args.format;
 
-    let flush = |batch: &mut Batch, writer: &mut Writer<_>| -> io::Result<()> {
-        let rendered: Vec<Rendered> = pool.install(|| {
-            batch
-                .par_drain(..)
-                .map(|(pos, raw)| process(&engine, registry.as_deref(), pos, raw, explain, format))
-                .collect()
-        });
-        writer.write_all(rendered)
+    let judge = |batch: Batch| -> Vec<Rendered> {
+        batch
+            .into_par_iter()
+            .map(|(pos, raw)| process(&engine, registry.as_deref(), pos, raw, explain, format))
+            .collect()
     };
 
-    let result: io::Result<()> = (|| {
+    // Reading, judging and writing overlap: the calling thread reads the next batch and writes
+    // the finished ones, in order, while the pool judges (at most `IN_FLIGHT` batches held).
+    let result: io::Result<()> = pool.in_place_scope(|scope| {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Vec<Rendered>)>();
+        let mut pipe = Pipeline { sent: 0, written: 0, finished: std::collections::BTreeMap::new(), done: done_rx };
+        let submit = |batch: Batch, pipe: &mut Pipeline, writer: &mut Writer<_>| -> io::Result<()> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let (seq, tx, judge) = (pipe.sent, done_tx.clone(), &judge);
+            pipe.sent += 1;
+            scope.spawn(move |_| {
+                // The receiver is gone only when writing failed; the error is reported there.
+                let _ = tx.send((seq, judge(batch)));
+            });
+            pipe.write_until(IN_FLIGHT - 1, writer)
+        };
         writer.begin()?;
         for (path, fmt) in &plan {
             let read = if input::is_live(path) {
                 // Answer what has arrived before waiting for more: the records of the files
                 // before this one, then each record (or each run of records already there).
-                if !batch.is_empty() {
-                    flush(&mut batch, &mut writer)?;
-                    writer.flush()?;
-                }
+                submit(std::mem::take(&mut batch), &mut pipe, &mut writer)?;
+                pipe.write_until(0, &mut writer)?;
+                writer.flush()?;
                 input::read_live(path, *fmt, show_file, &limits, batch_size, &mut |records| {
-                    flush(records, &mut writer)?;
+                    submit(std::mem::take(records), &mut pipe, &mut writer)?;
+                    pipe.write_until(0, &mut writer)?;
                     writer.flush()
                 })
             } else {
                 let mut sink = |pos: Pos, raw: Raw| -> io::Result<()> {
                     batch.push((pos, raw));
                     if batch.len() >= batch_size {
-                        flush(&mut batch, &mut writer)?;
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                        submit(full, &mut pipe, &mut writer)?;
                     }
                     Ok(())
                 };
@@ -145,9 +159,10 @@ pub fn run(args: Args) -> u8 {
             };
             read.map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
         }
-        flush(&mut batch, &mut writer)?;
+        submit(std::mem::take(&mut batch), &mut pipe, &mut writer)?;
+        pipe.write_until(0, &mut writer)?;
         writer.end()
-    })();
+    });
 
     let stats = writer.stats();
     if let Err(e) = result {
@@ -160,6 +175,39 @@ pub fn run(args: Args) -> u8 {
     }
     say!("{}", stats.summary());
     if stats.errors > 0 { exit::SOME_FAILED } else { exit::OK }
+}
+
+/// Batches being judged or judged and not yet written, at most: one being read, the others
+/// judged in the meantime.
+const IN_FLIGHT: u64 = 3;
+
+/// The batches handed to the pool and the order their results are written in.
+struct Pipeline {
+    /// Batches handed over so far, and written so far (each numbered in reading order).
+    sent: u64,
+    written: u64,
+    /// Results that came back before an earlier batch's.
+    finished: std::collections::BTreeMap<u64, Vec<Rendered>>,
+    done: std::sync::mpsc::Receiver<(u64, Vec<Rendered>)>,
+}
+
+impl Pipeline {
+    /// Write finished batches, in order, until at most `pending` are still out.
+    fn write_until<W: io::Write>(&mut self, pending: u64, writer: &mut Writer<W>) -> io::Result<()> {
+        while self.sent - self.written > pending {
+            let next = match self.finished.remove(&self.written) {
+                Some(r) => r,
+                None => {
+                    let (seq, r) = self.done.recv().map_err(|_| io::Error::other("a worker thread stopped"))?;
+                    self.finished.insert(seq, r);
+                    continue;
+                }
+            };
+            writer.write_all(next)?;
+            self.written += 1;
+        }
+        Ok(())
+    }
 }
 
 fn process(

@@ -358,6 +358,15 @@ pub struct Program {
     pub id_key: Option<Box<str>>,
     /// The slot of that field (one of `roots`).
     pub id_slot: Option<u32>,
+    /// Unique in the process: what a value computed by this program (a registry's
+    /// [`crate::eval::StoredProfile`]) is checked against before it is used.
+    pub uid: u64,
+}
+
+/// The next [`Program::uid`].
+fn next_uid() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Program {
@@ -538,6 +547,7 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     let caches = share::share(&mut cx.nodes, arena_roots, first_cache);
     costs(&cx.nodes, &lets, &mut rules, matching.as_mut());
     Program {
+        uid: next_uid(),
         fields,
         roots,
         root_keys,

@@ -66,7 +66,7 @@ impl Engine {
         let wanted: Vec<&serde_json::Value> = chosen
             .records
             .iter()
-            .map(|r| &**r)
+            .map(|f| &*f.record)
             .filter(|r| ids.is_empty() || self.record_id(r).is_some_and(|id| ids.contains(&id)))
             .collect();
         let candidates: Vec<Candidate<'_>> = wanted.iter().map(|r| Candidate::new(r)).collect();

@@ -21,8 +21,8 @@ use crate::record_json::Json;
 use crate::syntax::ast::{CmpOp, Decision, Quant, Severity};
 use crate::value::{Txt, Value};
 
-pub use profile::MatchProfile;
 pub use profile::{MIN_COUNTED, TermCounts};
+pub use profile::{MatchProfile, StoredProfile};
 pub(crate) use profile::{compare as compare_profiles, probability as profile_probability, profile, weigh};
 pub use verdict::{
     CandidateMatch, Comparison, FieldCheck, Finding, PendingRule, RecordError, RuleOutcome, TraceEntry, Verdict,
@@ -93,11 +93,18 @@ pub struct CrowdedKey {
 pub struct Candidate<'c> {
     /// The record as the evaluator reads it.
     doc: Json<'c>,
+    /// What the `match` block computed of it when it was stored, if the registry kept that.
+    profile: Option<&'c StoredProfile>,
 }
 
 impl<'c> Candidate<'c> {
     pub fn new(record: &'c serde_json::Value) -> Candidate<'c> {
-        Candidate { doc: Json::from_value(record) }
+        Candidate { doc: Json::from_value(record), profile: None }
+    }
+
+    /// A record a registry lookup found, with its stored profile when it has one.
+    pub fn found(found: &'c crate::registry::Found) -> Candidate<'c> {
+        Candidate { doc: Json::from_value(&found.record), profile: found.profile.as_deref() }
     }
 }
 
@@ -129,7 +136,7 @@ fn lookup_keys<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch
 /// The registry records a record is judged against, as the engine chose them from a lookup of
 /// its keys.
 pub struct Chosen {
-    pub records: Vec<std::sync::Arc<serde_json::Value>>,
+    pub records: Vec<crate::registry::Found>,
     /// The record's crowded keys, of which only the closest records were kept.
     pub crowded: Vec<CrowdedKey>,
     /// The counts of the record's term keys.
@@ -158,6 +165,8 @@ fn keys_of<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) ->
         match frame.eval(*b) {
             Value::Null => {}
             Value::Text(t) if t.as_str().is_empty() => {}
+            // Text as it is, without the formatting machinery of `to_string`.
+            Value::Text(t) => keys.push((u32::try_from(i).unwrap_or(u32::MAX), t.as_str().to_string())),
             v => keys.push((u32::try_from(i).unwrap_or(u32::MAX), v.to_string())),
         }
     }
@@ -287,7 +296,7 @@ fn run(
     if let (Against::Lookup(lookup), Some(m)) = (against, &program.matching) {
         let keys = lookup_keys(&mut frame, m);
         chosen = lookup(&keys)?;
-        looked_up = chosen.records.iter().map(|r| Candidate::new(r)).collect();
+        looked_up = chosen.records.iter().map(Candidate::found).collect();
         frame.candidates = &looked_up;
         frame.terms.clone_from(&chosen.terms);
         crowded = &chosen.crowded;
@@ -620,14 +629,26 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         let Json::Object(obj) = &cand.doc else { return None };
         let mut frame = Frame::new(program, self.ctx, &[]);
         frame.load_record(obj, &EvalOptions::reading(self.ctx.today), &mut Vec::new()).ok()?;
-        let id = frame.id_value.and_then(id_text).unwrap_or_default();
+        let id = match cand.profile {
+            Some(p) => p.id().map(str::to_string),
+            None => frame.id_value.and_then(id_text),
+        };
+        let id = id.unwrap_or_default();
         let mut levels = Vec::with_capacity(m.compares.len());
         let mut weights = Vec::with_capacity(m.compares.len());
         let mut adjusted = Vec::with_capacity(m.compares.len());
         let mut total = 0.0;
         for (i, (c, a)) in m.compares.iter().zip(mine).enumerate() {
-            let b = frame.eval(c.value);
-            let (a, b) = (comparable(a), comparable(&b));
+            // The value computed when the record was stored, or computed now.
+            let evaluated;
+            let b = match cand.profile.and_then(|p| p.value(program, self.ctx.today, i)) {
+                Some(stored) => stored,
+                None => {
+                    evaluated = frame.eval(c.value);
+                    comparable(&evaluated)
+                }
+            };
+            let a = comparable(a);
             if let (Some(x), Some(y)) = (a, b) {
                 self.steps = self.steps.saturating_add(linkage::work(c.comparator, x, y));
             }

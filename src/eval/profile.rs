@@ -206,6 +206,48 @@ impl MatchProfile {
     }
 }
 
+/// What the `match` block computes of an enrolled record (its compared values and id), kept
+/// beside the record by a registry that holds records in memory
+/// ([`crate::registry::MemoryRegistry`]), so that a record found again and again is not read
+/// and normalized again each time. Used only by the program (and `today`) that computed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredProfile {
+    program: u64,
+    today: Date,
+    profile: MatchProfile,
+}
+
+impl StoredProfile {
+    /// The compared value of `compare` line `i`, when this profile was computed by `program`
+    /// for `today`.
+    pub(crate) fn value(&self, program: &Program, today: Date, i: usize) -> Option<Option<Cmp<'_>>> {
+        if self.program != program.uid || self.today != today {
+            return None;
+        }
+        self.profile.values.get(i).map(Compared::as_cmp)
+    }
+
+    /// The record's id, as [`crate::Engine::record_id`] gives it.
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.profile.id.as_deref()
+    }
+}
+
+/// A record about to be stored: its blocking and term keys ([`super::blocking_keys`]) and its
+/// [`StoredProfile`], computed in one frame; no profile when the record cannot be read.
+pub fn stored(program: &Program, record: &Json<'_>, today: Date) -> (Vec<(u32, String)>, Option<StoredProfile>) {
+    let (Json::Object(obj), Some(m)) = (record, &program.matching) else { return (Vec::new(), None) };
+    let mut frame = Frame::new(program, Ctx { today }, &[]);
+    if frame.load_record(obj, &EvalOptions::reading(today), &mut Vec::new()).is_err() {
+        return (Vec::new(), None);
+    }
+    let keys = super::lookup_keys(&mut frame, m);
+    let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
+    let id = frame.id_value.and_then(crate::compile::id_text);
+    let profile = MatchProfile { id, keys: Vec::new(), values, adjust: Box::new([]) };
+    (keys, Some(StoredProfile { program: program.uid, today, profile }))
+}
+
 /// The profile of one record. A record that is not an object, or whose fields cannot be read
 /// at all, is an error; fields of the wrong type are simply absent from the profile.
 pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<MatchProfile, RecordError> {

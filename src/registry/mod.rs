@@ -6,7 +6,6 @@
 //! a server database — sees the same keys. Nothing in the rule layer depends on how a store
 //! keeps its records.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 mod integrity;
@@ -120,7 +119,7 @@ impl Lookup {
                 }
                 None => {
                     by_seq.insert(seq, found.len());
-                    found.push((seq, Found { record, keys: bit }));
+                    found.push((seq, Found { record, keys: bit, profile: None }));
                 }
             }
         }
@@ -142,6 +141,9 @@ pub struct Found {
     /// Bit `i` is set when the record shares the `i`-th key of the query (the 64th bit stands
     /// for every key from the 64th on).
     pub keys: u64,
+    /// What the rules' `match` block computed of the record when it was stored, when the
+    /// store kept that ([`MemoryRegistry`] does): the evaluator then does not compute it again.
+    pub profile: Option<Arc<crate::eval::StoredProfile>>,
 }
 
 /// A key shared by more than [`MAX_PER_KEY`] records.
@@ -473,10 +475,14 @@ impl Fnv1a {
 #[derive(Debug, Default)]
 pub struct MemoryRegistry {
     records: Vec<Arc<serde_json::Value>>,
-    index: HashMap<(u32, String), Vec<u32>>,
+    /// Per record, what the `match` block computed of it ([`MemoryRegistry::insert_profiled`]).
+    profiles: Vec<Option<Arc<crate::eval::StoredProfile>>>,
+    // FxHash: the keys are computed by the rules from records the registry's owner loaded, and a
+    // lookup inserts nothing, so SipHash's protection against chosen keys buys nothing here.
+    index: rustc_hash::FxHashMap<(u32, String), Vec<u32>>,
     /// Term keys: records per value, and per term (records, Σ count²).
-    terms: HashMap<(u32, String), u64>,
-    term_totals: HashMap<u32, (u64, u64)>,
+    terms: rustc_hash::FxHashMap<(u32, String), u64>,
+    term_totals: rustc_hash::FxHashMap<u32, (u64, u64)>,
 }
 
 impl MemoryRegistry {
@@ -486,8 +492,20 @@ impl MemoryRegistry {
 
     /// Add a record with the keys the rules computed for it.
     pub fn insert(&mut self, record: serde_json::Value, keys: Vec<(u32, String)>) {
+        self.insert_profiled(record, keys, None);
+    }
+
+    /// [`MemoryRegistry::insert`] with what the `match` block computed of the record
+    /// (`Engine::memory_registry` computes both in one pass).
+    pub fn insert_profiled(
+        &mut self,
+        record: serde_json::Value,
+        keys: Vec<(u32, String)>,
+        profile: Option<crate::eval::StoredProfile>,
+    ) {
         let Ok(n) = u32::try_from(self.records.len()) else { return };
         self.records.push(Arc::new(record));
+        self.profiles.push(profile.map(Arc::new));
         for k in keys {
             if is_term(k.0) {
                 let term = k.0;
@@ -525,7 +543,16 @@ impl Registry for MemoryRegistry {
                 }
             }
         }
-        Ok(Lookup { terms, ..Lookup::from_rows(rows, keys, &counts) })
+        // `from_rows` gives each record once, in enrollment order: the order of their positions.
+        let mut positions: Vec<i64> = rows.iter().map(|(seq, _, _)| *seq).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        let mut lookup = Lookup { terms, ..Lookup::from_rows(rows, keys, &counts) };
+        for (f, at) in lookup.records.iter_mut().zip(positions) {
+            let profile = usize::try_from(at).ok().and_then(|i| self.profiles.get(i));
+            f.profile = profile.cloned().flatten();
+        }
+        Ok(lookup)
     }
 
     fn len(&self) -> usize {
