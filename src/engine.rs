@@ -526,7 +526,7 @@ impl Engine {
     /// `profiles`, sorted) and how many pairs were compared. A key shared by very many records
     /// contributes only the next [`MAX_PER_KEY`] after each record.
     pub fn duplicate_pairs(&self, profiles: &[MatchProfile], threshold: f64) -> PairScan {
-        let index = BlockIndex::new(profiles.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
+        let index = BlockIndex::new(profiles.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
         PairScan { crowded_keys: index.crowded(), ..self.scan(profiles, profiles, &index, true, threshold) }
     }
 
@@ -535,7 +535,7 @@ impl Engine {
     /// `threshold` (`left` in `records`, `right` in `registry`, sorted) and how many pairs were
     /// compared.
     pub fn link_pairs(&self, registry: &[MatchProfile], records: &[MatchProfile], threshold: f64) -> PairScan {
-        let index = BlockIndex::new(registry.iter().map(MatchProfile::keys)).with_cap(MAX_PER_KEY);
+        let index = BlockIndex::new(registry.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
         PairScan { crowded_keys: index.crowded(), ..self.scan(records, registry, &index, false, threshold) }
     }
 
@@ -557,7 +557,7 @@ impl Engine {
             |(mut pairs, mut compared, mut buf): (Vec<ScoredPair>, u64, Vec<u32>), i| {
                 let Some(a) = left.get(i) else { return (pairs, compared, buf) };
                 let after = if within { Some(u32::try_from(i).unwrap_or(u32::MAX)) } else { None };
-                index.candidates(a.keys(), after, &mut buf);
+                index.candidates(a.key_hashes(), after, &mut buf);
                 for &j in &buf {
                     let Some(b) = right.get(j as usize) else { continue };
                     if within && a.id().is_some() && a.id() == b.id() {

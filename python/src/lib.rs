@@ -463,7 +463,8 @@ fn judge(engine: &Engine, registry: Option<&dyn Registry>, record: &Value, expla
 
 /// Read one JSONL line as `kensa eval` does and judge it.
 fn judge_line(engine: &Engine, registry: Option<&dyn Registry>, line: &str, explain: bool) -> Result<Verdict, String> {
-    kensa::internal::parse_record(line).and_then(|v| judge(engine, registry, &v, explain))
+    // Borrowing the line's text, as `kensa eval` reads it (the same checks and messages).
+    engine.judge_json(line, registry, explain).map_err(|e| e.to_string())
 }
 
 /// The non-empty lines of a JSONL buffer with their 1-based line numbers.
@@ -736,12 +737,7 @@ impl PyEngine {
                     Ok(p) => {
                         ids.push(p.id().map(str::to_string));
                         errors.push(None);
-                        let mut hashes: Vec<i64> = p
-                            .keys()
-                            .iter()
-                            .filter(|(block, _)| !kensa::registry::is_term(*block))
-                            .map(|(block, key)| kensa::internal::key_hash(*block, key).cast_signed())
-                            .collect();
+                        let mut hashes: Vec<i64> = p.key_hashes().iter().map(|h| h.cast_signed()).collect();
                         hashes.sort_unstable();
                         hashes.dedup();
                         keys.extend(hashes.into_iter().map(|h| (i, h)));

@@ -50,7 +50,9 @@ impl Compared {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatchProfile {
     id: Option<String>,
-    keys: Vec<(u32, String)>,
+    /// The blocking keys as [`crate::linkage::block::key_hash`]es: equal keys are what
+    /// blocking asks about, and a hash is 8 bytes where the text was an allocation.
+    keys: Box<[u64]>,
     values: Box<[Compared]>,
     /// Per `compare` line, the term-frequency adjustment of this record's value
     /// ([`crate::Engine::weigh_by_frequency`]); empty until weighed.
@@ -200,8 +202,9 @@ impl MatchProfile {
             .collect()
     }
 
-    /// The blocking keys: (index of the `block on …` line, key text); absent keys left out.
-    pub fn keys(&self) -> &[(u32, String)] {
+    /// The blocking keys, hashed with their `block on …` line
+    /// ([`crate::internal::key_hash`]); absent keys left out.
+    pub fn key_hashes(&self) -> &[u64] {
         &self.keys
     }
 }
@@ -244,7 +247,7 @@ pub fn stored(program: &Program, record: &Json<'_>, today: Date) -> (Vec<(u32, S
     let keys = super::lookup_keys(&mut frame, m);
     let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
     let id = frame.id_value.and_then(crate::compile::id_text);
-    let profile = MatchProfile { id, keys: Vec::new(), values, adjust: Box::new([]) };
+    let profile = MatchProfile { id, keys: Box::new([]), values, adjust: Box::new([]) };
     (keys, Some(StoredProfile { program: program.uid, today, profile }))
 }
 
@@ -256,12 +259,13 @@ pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<Matc
     };
     let id = program.id_key.as_deref().and_then(|k| record.get(k)).and_then(crate::compile::id_text);
     let Some(m) = &program.matching else {
-        return Ok(MatchProfile { id, keys: Vec::new(), values: Box::new([]), adjust: Box::new([]) });
+        return Ok(MatchProfile { id, keys: Box::new([]), values: Box::new([]), adjust: Box::new([]) });
     };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
-    let keys = super::keys_of(&mut frame, m);
+    let keys =
+        super::keys_of(&mut frame, m).iter().map(|(block, key)| crate::linkage::block::key_hash(*block, key)).collect();
     let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
     Ok(MatchProfile { id, keys, values, adjust: Box::new([]) })
 }

@@ -61,11 +61,11 @@ pub struct ScoredPair {
 
 impl BlockIndex {
     /// Index records `0..` by their keys (sorted on the current rayon pool).
-    pub fn new<'k>(keys: impl IntoIterator<Item = &'k [(u32, String)]>) -> BlockIndex {
+    pub fn new<'k>(keys: impl IntoIterator<Item = &'k [u64]>) -> BlockIndex {
         let mut entries: Vec<(u64, u32)> = Vec::new();
         for (i, ks) in keys.into_iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };
-            entries.extend(ks.iter().map(|(block, key)| (key_hash(*block, key), i)));
+            entries.extend(ks.iter().map(|&hash| (hash, i)));
         }
         crate::par::sort_unstable(&mut entries);
         // A record with the same key twice is listed once.
@@ -95,10 +95,10 @@ impl BlockIndex {
     /// The records sharing a key with `keys`, each once, ascending, into `out` (cleared first).
     /// With `after`, only records after that position (each unordered pair of one file is
     /// then seen once); each key contributes at most `cap` records.
-    pub fn candidates(&self, keys: &[(u32, String)], after: Option<u32>, out: &mut Vec<u32>) {
+    pub fn candidates(&self, keys: &[u64], after: Option<u32>, out: &mut Vec<u32>) {
         out.clear();
-        for (block, key) in keys {
-            let Some(&(start, len)) = self.runs.get(&key_hash(*block, key)) else { continue };
+        for hash in keys {
+            let Some(&(start, len)) = self.runs.get(hash) else { continue };
             let run = self.members.get(start as usize..(start as usize).saturating_add(len as usize)).unwrap_or(&[]);
             let from = after.map_or(0, |a| run.partition_point(|&j| j <= a));
             out.extend(run.get(from..).unwrap_or(&[]).iter().take(self.cap));
@@ -112,8 +112,8 @@ impl BlockIndex {
 mod tests {
     use super::*;
 
-    fn k(list: &[(u32, &str)]) -> Vec<(u32, String)> {
-        list.iter().map(|(b, s)| (*b, s.to_string())).collect()
+    fn k(list: &[(u32, &str)]) -> Vec<u64> {
+        list.iter().map(|(b, s)| key_hash(*b, s)).collect()
     }
 
     #[test]

@@ -126,24 +126,59 @@ pub fn level(comparator: Comparator, tests: &[Test], a: Cmp<'_>, b: Cmp<'_>) -> 
 /// The level of a comparison of parts: texts joined by [`PART_SEPARATOR`]. A part agrees when
 /// it is the same non-empty text on both sides; a side whose parts are all empty is absent.
 fn parts_level(tests: &[Test], x: &str, y: &str) -> Option<usize> {
-    if x.chars().all(|c| c == PART_SEPARATOR) || y.chars().all(|c| c == PART_SEPARATOR) {
+    // Each side split once (names have two parts; more than `Parts::MAX` are split again per
+    // part, as they come).
+    let (xs, ys) = (Parts::of(x), Parts::of(y));
+    if xs.all_empty() || ys.all_empty() {
         return None;
     }
-    fn part(s: &str, i: usize) -> &str {
-        s.split(PART_SEPARATOR).nth(i).unwrap_or("")
-    }
     let agrees = |i: usize, j: usize| {
-        let (p, q) = (part(x, i), part(y, j));
+        let (p, q) = (xs.get(i), ys.get(j));
         !p.is_empty() && p == q
     };
-    let n = x.split(PART_SEPARATOR).count().max(y.split(PART_SEPARATOR).count());
+    let n = xs.len.max(ys.len);
     tests.iter().position(|t| match *t {
         Test::Same => (0..n).all(|i| agrees(i, i)),
         Test::PartSame(i) => agrees(usize::from(i), usize::from(i)),
-        Test::Swapped => n == 2 && agrees(0, 1) && agrees(1, 0) && part(x, 0) != part(x, 1),
+        Test::Swapped => n == 2 && agrees(0, 1) && agrees(1, 0) && xs.get(0) != xs.get(1),
         Test::Else => true,
         _ => false,
     })
+}
+
+/// A text's parts (split at [`PART_SEPARATOR`]).
+struct Parts<'a> {
+    text: &'a str,
+    first: [&'a str; Parts::MAX],
+    len: usize,
+}
+
+impl<'a> Parts<'a> {
+    const MAX: usize = 4;
+
+    fn of(text: &'a str) -> Parts<'a> {
+        let mut first = [""; Parts::MAX];
+        let mut len = 0;
+        for (slot, part) in (0..).zip(text.split(PART_SEPARATOR)) {
+            if let Some(s) = first.get_mut(slot) {
+                *s = part;
+            }
+            len = slot + 1;
+        }
+        Parts { text, first, len }
+    }
+
+    fn get(&self, i: usize) -> &'a str {
+        match self.first.get(i) {
+            Some(p) if i < self.len => p,
+            Some(_) => "",
+            None => self.text.split(PART_SEPARATOR).nth(i).unwrap_or(""),
+        }
+    }
+
+    fn all_empty(&self) -> bool {
+        (0..self.len).all(|i| self.get(i).is_empty())
+    }
 }
 
 /// Which parts of a comparison of parts agree at a level (bit `i` for part `i`), for the
