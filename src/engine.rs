@@ -488,9 +488,18 @@ impl Engine {
     /// What the `match` block needs of `record` (id, blocking keys, compared values), computed
     /// once: batch jobs hold profiles instead of records and compare pairs of them.
     pub fn match_profile(&self, record: &serde_json::Value) -> Result<MatchProfile, RecordError> {
-        let record = Json::from_value(record);
-        self.limits.check_json(&record)?;
-        eval::profile(&self.program, &record, self.today.unwrap_or_else(today_in_japan))
+        self.profile_doc(&Json::from_value(record))
+    }
+
+    /// [`Engine::match_profile`] of a record given as JSON text (a JSONL line), read as
+    /// [`Engine::judge_json`] reads it.
+    pub fn match_profile_json(&self, text: &str) -> Result<MatchProfile, RecordError> {
+        self.profile_doc(&crate::record_json::parse_doc(text).map_err(RecordError::Malformed)?)
+    }
+
+    fn profile_doc(&self, record: &Json<'_>) -> Result<MatchProfile, RecordError> {
+        self.limits.check_json(record)?;
+        eval::profile(&self.program, record, self.today.unwrap_or_else(today_in_japan))
     }
 
     /// How profile `other` compares with `profile`: probability, levels and weights (`id` is
@@ -526,7 +535,7 @@ impl Engine {
     /// `profiles`, sorted) and how many pairs were compared. A key shared by very many records
     /// contributes only the next [`MAX_PER_KEY`] after each record.
     pub fn duplicate_pairs(&self, profiles: &[MatchProfile], threshold: f64) -> PairScan {
-        let index = BlockIndex::new(profiles.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
+        let index = BlockIndex::shared(profiles.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
         PairScan { crowded_keys: index.crowded(), ..self.scan(profiles, profiles, &index, true, threshold) }
     }
 

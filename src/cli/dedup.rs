@@ -158,7 +158,12 @@ pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>
         let done: Vec<(Pos, Result<MatchProfile, String>)> = std::mem::take(batch)
             .into_par_iter()
             .map(|(pos, raw)| {
-                let profile = raw.into_value().and_then(|v| engine.match_profile(&v).map_err(|e| e.to_string()));
+                let profile = match raw {
+                    // A line is read borrowing its text, as `kensa eval` reads it.
+                    Raw::Json(line) => input::json_line(&line)
+                        .and_then(|text| engine.match_profile_json(text).map_err(|e| e.to_string())),
+                    raw => raw.into_value().and_then(|v| engine.match_profile(&v).map_err(|e| e.to_string())),
+                };
                 (pos, profile)
             })
             .collect();

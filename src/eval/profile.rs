@@ -15,32 +15,58 @@ use crate::value::Value;
 
 use super::{CandidateMatch, Comparison, EvalOptions, Frame, RecordError, comparable, json_kind};
 
-/// One compared value of a profile.
-#[derive(Clone, Debug, PartialEq)]
-enum Compared {
+/// One compared value of a profile; a text is a range of [`Compared::texts`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
     Absent,
-    Text(Box<str>),
+    Text(u32, u32),
     Date(Date),
     Number(f64),
 }
 
+/// The compared values of one record, packed: every text in one allocation (a batch job
+/// holds millions of profiles; an allocation per value was most of their memory).
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Compared {
+    texts: Box<str>,
+    slots: Box<[Slot]>,
+}
+
 impl Compared {
-    fn of(v: &Value<'_>) -> Compared {
-        match comparable(v) {
-            Some(Cmp::Text(t)) => Compared::Text(t.into()),
-            Some(Cmp::Date(d)) => Compared::Date(d),
-            Some(Cmp::Number(x)) => Compared::Number(x),
-            None => Compared::Absent,
+    fn of<'v>(values: impl IntoIterator<Item = &'v Value<'v>>) -> Compared {
+        let mut texts = String::new();
+        let slots = values
+            .into_iter()
+            .map(|v| match comparable(v) {
+                Some(Cmp::Text(t)) => {
+                    let start = u32::try_from(texts.len()).unwrap_or(u32::MAX);
+                    texts.push_str(t);
+                    Slot::Text(start, u32::try_from(texts.len()).unwrap_or(u32::MAX))
+                }
+                Some(Cmp::Date(d)) => Slot::Date(d),
+                Some(Cmp::Number(x)) => Slot::Number(x),
+                None => Slot::Absent,
+            })
+            .collect();
+        Compared { texts: texts.into_boxed_str(), slots }
+    }
+
+    fn cmp(&self, slot: &Slot) -> Option<Cmp<'_>> {
+        match *slot {
+            Slot::Absent => None,
+            Slot::Text(start, end) => Some(Cmp::Text(self.texts.get(start as usize..end as usize).unwrap_or(""))),
+            Slot::Date(d) => Some(Cmp::Date(d)),
+            Slot::Number(x) => Some(Cmp::Number(x)),
         }
     }
 
-    fn as_cmp(&self) -> Option<Cmp<'_>> {
-        match self {
-            Compared::Absent => None,
-            Compared::Text(t) => Some(Cmp::Text(t)),
-            Compared::Date(d) => Some(Cmp::Date(*d)),
-            Compared::Number(x) => Some(Cmp::Number(*x)),
-        }
+    /// The value of `compare` line `i` (`None` absent; also past the last line).
+    fn get(&self, i: usize) -> Option<Cmp<'_>> {
+        self.slots.get(i).and_then(|s| self.cmp(s))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Option<Cmp<'_>>> {
+        self.slots.iter().map(|s| self.cmp(s))
     }
 }
 
@@ -53,10 +79,10 @@ pub struct MatchProfile {
     /// The blocking keys as [`crate::linkage::block::key_hash`]es: equal keys are what
     /// blocking asks about, and a hash is 8 bytes where the text was an allocation.
     keys: Box<[u64]>,
-    values: Box<[Compared]>,
+    values: Compared,
     /// Per `compare` line, the term-frequency adjustment of this record's value
-    /// ([`crate::Engine::weigh_by_frequency`]); empty until weighed.
-    adjust: Box<[Option<f64>]>,
+    /// ([`crate::Engine::weigh_by_frequency`]), NaN for none; empty until weighed.
+    adjust: Box<[f64]>,
 }
 
 /// How many records of a population have each value that a `frequency` comparison counts:
@@ -144,10 +170,10 @@ pub fn counted_terms(m: &CMatch, profile: &MatchProfile) -> Vec<(usize, String)>
 }
 
 /// The values counted by the `frequency` compare lines, of compared values `values`.
-fn counted_values<'v>(m: &CMatch, values: &'v [Compared]) -> impl Iterator<Item = (usize, &'v str)> {
-    m.compares.iter().zip(values).enumerate().filter_map(|(i, (c, v))| {
+fn counted_values<'v>(m: &CMatch, values: &'v Compared) -> impl Iterator<Item = (usize, &'v str)> {
+    m.compares.iter().zip(values.iter()).enumerate().filter_map(|(i, (c, v))| {
         let f = c.frequency.as_ref()?;
-        let Compared::Text(t) = v else { return None };
+        let Some(Cmp::Text(t)) = v else { return None };
         Some((i, f.counted(c.comparator == Comparator::Parts, t)?))
     })
 }
@@ -178,7 +204,7 @@ pub(super) fn adjustment(c: &CCompare, mine: Option<Cmp<'_>>, stat: Option<TermS
 
 /// The term keys of a record's compared values: `(TERM_BLOCK + i, value)`.
 pub(super) fn term_keys(m: &CMatch, values: &[crate::value::Value<'_>]) -> Vec<(u32, String)> {
-    let compared: Vec<Compared> = values.iter().map(Compared::of).collect();
+    let compared = Compared::of(values);
     counted_values(m, &compared).map(|(i, v)| (term_block(i), v.to_string())).collect()
 }
 
@@ -193,11 +219,10 @@ impl MatchProfile {
     pub(crate) fn compared_texts(&self) -> Vec<Option<String>> {
         self.values
             .iter()
-            .map(|v| match v {
-                Compared::Absent => None,
-                Compared::Text(t) => Some(t.replace(crate::linkage::PART_SEPARATOR, " / ")),
-                Compared::Date(d) => Some(d.to_string()),
-                Compared::Number(x) => Some(x.to_string()),
+            .map(|v| match v? {
+                Cmp::Text(t) => Some(t.replace(crate::linkage::PART_SEPARATOR, " / ")),
+                Cmp::Date(d) => Some(d.to_string()),
+                Cmp::Number(x) => Some(x.to_string()),
             })
             .collect()
     }
@@ -227,7 +252,7 @@ impl StoredProfile {
         if self.program != program.uid || self.today != today {
             return None;
         }
-        self.profile.values.get(i).map(Compared::as_cmp)
+        (i < self.profile.values.slots.len()).then(|| self.profile.values.get(i))
     }
 
     /// The record's id, as [`crate::Engine::record_id`] gives it.
@@ -245,7 +270,8 @@ pub fn stored(program: &Program, record: &Json<'_>, today: Date) -> (Vec<(u32, S
         return (Vec::new(), None);
     }
     let keys = super::lookup_keys(&mut frame, m);
-    let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
+    let computed: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
+    let values = Compared::of(&computed);
     let id = frame.id_value.and_then(crate::compile::id_text);
     let profile = MatchProfile { id, keys: Box::new([]), values, adjust: Box::new([]) };
     (keys, Some(StoredProfile { program: program.uid, today, profile }))
@@ -259,15 +285,15 @@ pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<Matc
     };
     let id = program.id_key.as_deref().and_then(|k| record.get(k)).and_then(crate::compile::id_text);
     let Some(m) = &program.matching else {
-        return Ok(MatchProfile { id, keys: Box::new([]), values: Box::new([]), adjust: Box::new([]) });
+        return Ok(MatchProfile { id, keys: Box::new([]), values: Compared::default(), adjust: Box::new([]) });
     };
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
     let keys =
         super::keys_of(&mut frame, m).iter().map(|(block, key)| crate::linkage::block::key_hash(*block, key)).collect();
-    let values = m.compares.iter().map(|c| Compared::of(&frame.eval(c.value))).collect();
-    Ok(MatchProfile { id, keys, values, adjust: Box::new([]) })
+    let computed: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
+    Ok(MatchProfile { id, keys, values: Compared::of(&computed), adjust: Box::new([]) })
 }
 
 /// Weigh each profile's values by how common they are in `counts`.
@@ -282,7 +308,7 @@ pub fn weigh(m: &CMatch, profiles: &mut [MatchProfile], counts: &TermCounts) {
             .zip(p.values.iter())
             .enumerate()
             .map(|(i, (c, v))| {
-                let stat = match v.as_cmp() {
+                let stat = match v {
                     Some(Cmp::Text(t)) => c
                         .frequency
                         .as_ref()
@@ -290,7 +316,7 @@ pub fn weigh(m: &CMatch, profiles: &mut [MatchProfile], counts: &TermCounts) {
                         .map(|value| counts.stat(i, value)),
                     _ => None,
                 };
-                adjustment(c, v.as_cmp(), stat)
+                adjustment(c, v, stat).unwrap_or(f64::NAN)
             })
             .collect();
     }
@@ -318,7 +344,7 @@ pub(super) fn score(
 
 /// The adjustment of profile `a`'s compare line `i`.
 fn adjust_of(a: &MatchProfile, i: usize) -> Option<f64> {
-    a.adjust.get(i).copied().flatten()
+    a.adjust.get(i).copied().filter(|x| !x.is_nan())
 }
 
 /// The match probability of two profiles; allocates nothing.
@@ -328,7 +354,7 @@ pub fn probability(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> f64 {
         .iter()
         .zip(a.values.iter().zip(b.values.iter()))
         .enumerate()
-        .map(|(i, (c, (x, y)))| score(c, x.as_cmp(), y.as_cmp(), adjust_of(a, i)).1)
+        .map(|(i, (c, (x, y)))| score(c, x, y, adjust_of(a, i)).1)
         .sum();
     linkage::probability(m.prior, total)
 }
@@ -340,7 +366,7 @@ pub fn compare(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> CandidateMatch
     let mut weights = Vec::with_capacity(m.compares.len());
     let mut adjusted = Vec::with_capacity(m.compares.len());
     for (i, (c, (x, y))) in m.compares.iter().zip(a.values.iter().zip(b.values.iter())).enumerate() {
-        let (level, w, adj) = score(c, x.as_cmp(), y.as_cmp(), adjust_of(a, i));
+        let (level, w, adj) = score(c, x, y, adjust_of(a, i));
         levels.push(level);
         weights.push(w);
         adjusted.push(adj);

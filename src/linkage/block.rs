@@ -62,6 +62,17 @@ pub struct ScoredPair {
 impl BlockIndex {
     /// Index records `0..` by their keys (sorted on the current rayon pool).
     pub fn new<'k>(keys: impl IntoIterator<Item = &'k [u64]>) -> BlockIndex {
+        BlockIndex::build(keys, 1)
+    }
+
+    /// [`BlockIndex::new`] for pairs within the indexed records (dedup): a key that only one
+    /// record has pairs it with nobody and is not kept (most keys, as most people are unique).
+    pub fn shared<'k>(keys: impl IntoIterator<Item = &'k [u64]>) -> BlockIndex {
+        BlockIndex::build(keys, 2)
+    }
+
+    /// An index of the keys that at least `min` records have.
+    fn build<'k>(keys: impl IntoIterator<Item = &'k [u64]>, min: usize) -> BlockIndex {
         let mut entries: Vec<(u64, u32)> = Vec::new();
         for (i, ks) in keys.into_iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };
@@ -70,14 +81,21 @@ impl BlockIndex {
         crate::par::sort_unstable(&mut entries);
         // A record with the same key twice is listed once.
         entries.dedup();
-        let mut runs = HashMap::with_capacity_and_hasher(entries.len() / 2, BuildHasherDefault::default());
-        let mut start = 0u32;
-        for run in entries.chunk_by(|a, b| a.0 == b.0) {
-            let (Some(first), Ok(len)) = (run.first(), u32::try_from(run.len())) else { break };
+        let kept = |run: &&[(u64, u32)]| run.len() >= min;
+        let keys = entries.chunk_by(|a, b| a.0 == b.0).filter(kept).count();
+        let mut runs = HashMap::with_capacity_and_hasher(keys, BuildHasherDefault::default());
+        let mut members = Vec::with_capacity(entries.len());
+        for run in entries.chunk_by(|a, b| a.0 == b.0).filter(kept) {
+            let (Some(first), Ok(start), Ok(len)) =
+                (run.first(), u32::try_from(members.len()), u32::try_from(run.len()))
+            else {
+                break;
+            };
             runs.insert(first.0, (start, len));
-            start = start.saturating_add(len);
+            members.extend(run.iter().map(|(_, i)| *i));
         }
-        BlockIndex { runs, members: entries.into_iter().map(|(_, i)| i).collect(), cap: usize::MAX }
+        members.shrink_to_fit();
+        BlockIndex { runs, members, cap: usize::MAX }
     }
 
     /// Each key contributes at most `cap` records to a query.
@@ -133,5 +151,12 @@ mod tests {
         let capped = BlockIndex::new(keys.iter().map(Vec::as_slice)).with_cap(1);
         capped.candidates(&keys[0], Some(0), &mut out);
         assert_eq!(out, [1, 2]);
+        // Within one file, a key only one record has finds nobody, and is not kept.
+        let shared = BlockIndex::shared(keys.iter().map(Vec::as_slice));
+        shared.candidates(&keys[0], Some(0), &mut out);
+        assert_eq!(out, [1, 2, 3]);
+        shared.candidates(&k(&[(0, "b")]), None, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(shared.runs.len(), 2);
     }
 }
