@@ -12,6 +12,8 @@ pub mod digits;
 pub mod kana;
 pub mod name;
 pub mod postal;
+mod spelling;
+mod tables;
 pub mod variant;
 pub mod width;
 pub mod zengin;
