@@ -134,8 +134,9 @@ impl Lookup {
     }
 }
 
-/// One candidate of a lookup.
-#[derive(Clone, Debug, PartialEq)]
+/// One candidate of a lookup. Two are equal when they are the same record found by the same
+/// keys: the profile is what a store kept to save work, not part of what was found.
+#[derive(Clone, Debug)]
 pub struct Found {
     pub record: Arc<serde_json::Value>,
     /// Bit `i` is set when the record shares the `i`-th key of the query (the 64th bit stands
@@ -144,6 +145,12 @@ pub struct Found {
     /// What the rules' `match` block computed of the record when it was stored, when the
     /// store kept that ([`MemoryRegistry`] does): the evaluator then does not compute it again.
     pub profile: Option<Arc<crate::eval::StoredProfile>>,
+}
+
+impl PartialEq for Found {
+    fn eq(&self, other: &Found) -> bool {
+        self.record == other.record && self.keys == other.keys
+    }
 }
 
 /// A key shared by more than [`MAX_PER_KEY`] records.
