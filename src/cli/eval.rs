@@ -119,7 +119,7 @@ pub fn run(args: Args) -> u8 {
     // Reading, judging and writing overlap: the calling thread reads the next batch and writes
     // the finished ones, in order, while the pool judges (at most `IN_FLIGHT` batches held).
     let result: io::Result<()> = pool.in_place_scope(|scope| {
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Vec<Rendered>)>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Option<Vec<Rendered>>)>();
         let mut pipe = Pipeline { sent: 0, written: 0, finished: std::collections::BTreeMap::new(), done: done_rx };
         let submit = |batch: Batch, pipe: &mut Pipeline, writer: &mut Writer<_>| -> io::Result<()> {
             if batch.is_empty() {
@@ -128,8 +128,10 @@ pub fn run(args: Args) -> u8 {
             let (seq, tx, judge) = (pipe.sent, done_tx.clone(), &judge);
             pipe.sent += 1;
             scope.spawn(move |_| {
-                // The receiver is gone only when writing failed; the error is reported there.
-                let _ = tx.send((seq, judge(batch)));
+                // A batch that panicked (a bug) still answers, so the writer does not wait for
+                // it forever. The receiver is gone only when writing failed, which is reported.
+                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(batch)));
+                let _ = tx.send((seq, judged.ok()));
             });
             pipe.write_until(IN_FLIGHT - 1, writer)
         };
@@ -157,7 +159,12 @@ pub fn run(args: Args) -> u8 {
                 };
                 input::read(path, *fmt, show_file, &limits, &mut sink)
             };
-            read.map_err(|e| io::Error::new(e.kind(), format!("`{path}`: {e}")))?;
+            if let Err(e) = read {
+                // What was read before the error is judged and written all the same.
+                submit(std::mem::take(&mut batch), &mut pipe, &mut writer)?;
+                pipe.write_until(0, &mut writer)?;
+                return Err(io::Error::new(e.kind(), format!("`{path}`: {e}")));
+            }
         }
         submit(std::mem::take(&mut batch), &mut pipe, &mut writer)?;
         pipe.write_until(0, &mut writer)?;
@@ -188,7 +195,8 @@ struct Pipeline {
     written: u64,
     /// Results that came back before an earlier batch's.
     finished: std::collections::BTreeMap<u64, Vec<Rendered>>,
-    done: std::sync::mpsc::Receiver<(u64, Vec<Rendered>)>,
+    /// Judged batches (`None`: judging it failed).
+    done: std::sync::mpsc::Receiver<(u64, Option<Vec<Rendered>>)>,
 }
 
 impl Pipeline {
@@ -199,6 +207,7 @@ impl Pipeline {
                 Some(r) => r,
                 None => {
                     let (seq, r) = self.done.recv().map_err(|_| io::Error::other("a worker thread stopped"))?;
+                    let r = r.ok_or_else(|| io::Error::other("a worker thread failed while judging records"))?;
                     self.finished.insert(seq, r);
                     continue;
                 }

@@ -61,7 +61,8 @@ pub fn json_line(line: &[u8]) -> Result<&str, String> {
 /// Whether a line holds only white space (ASCII or Unicode, as `str::trim` sees it): decided
 /// from its first bytes for a line that starts with a record.
 fn is_blank(line: &[u8]) -> bool {
-    match line.iter().find(|b| !b.is_ascii_whitespace()) {
+    // ASCII white space as `str::trim` sees it (vertical tab included).
+    match line.iter().find(|&&b| !(b.is_ascii() && char::from(b).is_whitespace())) {
         None => true,
         Some(b) if b.is_ascii() => false,
         // Full-width spaces and other Unicode white space, or text that is not UTF-8 (not blank:
@@ -609,5 +610,16 @@ impl<'de> Visitor<'de> for StreamSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let v = kensa::internal::StrictVisitor.visit_map(map)?;
         (self.sink)(Raw::Value(v)).map_err(A::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn blank_lines_are_what_trim_leaves_empty() {
+        for line in ["", " ", "\t\r", "\u{b}\u{c}", "\u{3000}", " \u{a0}\u{2003} ", "{}", "x", "\u{3000}{", "\u{1f}"] {
+            assert_eq!(super::is_blank(line.as_bytes()), line.trim().is_empty(), "{line:?}");
+        }
+        assert!(!super::is_blank(b"\xff\xfe"));
     }
 }
