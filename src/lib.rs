@@ -15,6 +15,7 @@ mod engine;
 mod eval;
 mod format;
 mod ide;
+mod json_write;
 mod limits;
 mod linkage;
 pub mod normalize;

@@ -99,7 +99,7 @@ impl Rendered {
         match format {
             OutFormat::Jsonl | OutFormat::Json => {
                 text.reserve(512);
-                kensa::internal::json_bytes(v, &mut text);
+                v.write_json(&mut text);
             }
             OutFormat::Yaml => text = yaml(v).into_bytes(),
             OutFormat::Table | OutFormat::Html => {}

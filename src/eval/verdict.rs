@@ -25,7 +25,70 @@ impl Verdict {
     /// The verdict as one line of `kensa eval`'s `jsonl` output (without the newline): what
     /// JSON leaves raw (C1 controls, bidi overrides) escaped, so every reader sees the same text.
     pub fn to_json(&self) -> String {
-        crate::display::json_text(self)
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_else(|_| crate::display::json_text(self))
+    }
+
+    /// [`Verdict::to_json`] appended to `out`: the same text, written directly (no serializer,
+    /// strings scanned a word at a time), as `kensa eval` writes every verdict.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json_write as w;
+        let start = out.len();
+        out.push(b'{');
+        w::key(out, "id", true);
+        match &self.id {
+            Some(id) => w::string(out, id),
+            None => out.extend_from_slice(b"null"),
+        }
+        w::key(out, "decision", false);
+        w::string(out, self.decision.as_str());
+        w::key(out, "score", false);
+        w::uint(out, u64::from(self.score));
+        w::key(out, "findings", false);
+        w::list(out, &self.findings, |out, f| f.write_json(out));
+        if let Some(trace) = &self.trace {
+            w::key(out, "trace", false);
+            w::list(out, trace, |out, t| {
+                out.push(b'{');
+                w::key(out, "rule", true);
+                w::string(out, &t.rule);
+                w::key(out, "outcome", false);
+                w::string(out, t.outcome.as_str());
+                out.push(b'}');
+            });
+        }
+        out.push(b'}');
+        // The rare verdict with a character JSON leaves raw (DEL, C1, a bidi control) is
+        // written again, escaping it as `json_text` does.
+        if w::may_be_unsafe(out.get(start..).unwrap_or_default()) {
+            out.truncate(start);
+            crate::display::json_bytes(self, out);
+        }
+    }
+}
+
+impl Finding {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json_write as w;
+        out.push(b'{');
+        w::key(out, "rule", true);
+        w::string(out, &self.rule);
+        w::key(out, "severity", false);
+        w::string(out, self.severity.as_str());
+        w::key(out, "penalty", false);
+        w::uint(out, u64::from(self.penalty));
+        w::key(out, "message", false);
+        w::string(out, &self.message);
+        w::key(out, "params", false);
+        w::object(out, self.params.iter().map(|(k, v)| (k.as_str(), v)));
+        w::key(out, "fields", false);
+        w::strings(out, &self.fields);
+        w::key(out, "evidence", false);
+        w::object(out, self.evidence.iter().map(|(k, v)| (k.as_str(), v)));
+        w::key(out, "related", false);
+        w::strings(out, &self.related);
+        out.push(b'}');
     }
 }
 
@@ -190,5 +253,57 @@ mod ordered {
             }
         }
         d.deserialize_map(InOrder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn finding(message: &str, evidence: serde_json::Value) -> Finding {
+        Finding {
+            rule: String::from("bank.holder_is_registrant"),
+            severity: Severity::Review,
+            penalty: 50,
+            message: message.to_string(),
+            params: vec![(String::from("bank.holder_kana"), serde_json::json!("ｻﾜﾀﾞ ｸﾐｺ"))],
+            fields: vec![String::from("bank.holder_kana"), String::from("\"quoted\\path\"")],
+            evidence: vec![(String::from("candidates"), evidence), (String::from("n"), serde_json::json!(0.123))],
+            related: vec![String::from("R-1"), String::from("R\t2")],
+        }
+    }
+
+    /// `write_json` (what `kensa eval` writes) is the text serde_json and `json_safe` make, with
+    /// and without the characters that send it down the slow path.
+    #[test]
+    fn written_json_is_the_serialized_json() {
+        let evidence = serde_json::json!([{"id": "R-1", "probability": 0.98, "weights": {"b": {"level": "same", "weight": 7.5}, "a": null}}]);
+        let verdicts = [
+            Verdict { id: None, decision: Decision::Accept, score: 100, findings: Vec::new(), trace: None },
+            Verdict {
+                id: Some(String::from("E-1")),
+                decision: Decision::Review,
+                score: 50,
+                findings: vec![finding("口座名義「ｻﾜﾀﾞ ｸﾐｺ」が一致しません\n改行", evidence.clone())],
+                trace: Some(vec![
+                    TraceEntry { rule: String::from("a"), outcome: RuleOutcome::Fired },
+                    TraceEntry { rule: String::from("b"), outcome: RuleOutcome::NotApplicable },
+                ]),
+            },
+            Verdict {
+                id: Some(String::from("E\u{202e}2\u{7f}")),
+                decision: Decision::Reject,
+                score: 0,
+                findings: vec![finding("C1 \u{85} and LS \u{2028}", evidence), finding("", serde_json::Value::Null)],
+                trace: Some(Vec::new()),
+            },
+        ];
+        for v in &verdicts {
+            let mut out = b"prefix".to_vec();
+            v.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("prefix{}", crate::display::json_text(v)));
+            assert_eq!(v.to_json(), crate::display::json_text(v));
+        }
     }
 }

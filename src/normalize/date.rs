@@ -241,8 +241,28 @@ pub fn years_between(from: Date, to: Date) -> i32 {
 }
 
 impl fmt::Display for Date {
+    /// `YYYY-MM-DD` (a year outside 0–9999 as it is). Written from the digits directly: dates
+    /// become text in blocking keys and findings of nearly every record.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let (Ok(year), true) = (u16::try_from(self.year), self.year <= 9999 && self.month <= 99 && self.day <= 99)
+        else {
+            return write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day);
+        };
+        let digit = |n: u16| b'0' + (n % 10) as u8;
+        let (m, d) = (u16::from(self.month), u16::from(self.day));
+        let text = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(m / 10),
+            digit(m),
+            b'-',
+            digit(d / 10),
+            digit(d),
+        ];
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
@@ -441,6 +461,14 @@ fn tokenize(s: &str) -> Option<Vec<Tok>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn iso_text_is_zero_padded() {
+        for (y, m, d) in [(1, 1, 1), (999, 12, 31), (1926, 12, 25), (2026, 2, 28), (9999, 12, 31), (10000, 1, 1)] {
+            let date = Date { year: y, month: m, day: d };
+            assert_eq!(date.to_string(), format!("{y:04}-{m:02}-{d:02}"));
+        }
+    }
 
     fn p(s: &str) -> String {
         match parse(s) {
