@@ -361,6 +361,10 @@ pub struct Program {
     /// Unique in the process: what a value computed by this program (a registry's
     /// [`crate::eval::StoredProfile`]) is checked against before it is used.
     pub uid: u64,
+    /// What rules about candidates read of a candidate: field slots (`candidate.field`) and
+    /// `let` bindings, sorted. A registry keeps their values beside each record it holds.
+    pub cand_fields: Box<[u32]>,
+    pub cand_lets: Box<[u32]>,
 }
 
 /// The next [`Program::uid`].
@@ -546,8 +550,18 @@ pub fn compile(env: &Env, sources: &SourceMap) -> Program {
     let arena_roots = share::Roots { lets: &mut lets, rules: &mut rules, matching: matching.as_mut() };
     let caches = share::share(&mut cx.nodes, arena_roots, first_cache);
     costs(&cx.nodes, &lets, &mut rules, matching.as_mut());
+    let cand_reads = |pick: fn(&Node) -> Option<u32>| -> Box<[u32]> {
+        let mut v: Vec<u32> = cx.nodes.iter().filter_map(pick).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.into_boxed_slice()
+    };
+    let cand_fields = cand_reads(|n| if let Node::CandField(s) = n { Some(*s) } else { None });
+    let cand_lets = cand_reads(|n| if let Node::CandLet(i) = n { Some(*i) } else { None });
     Program {
         uid: next_uid(),
+        cand_fields,
+        cand_lets,
         fields,
         roots,
         root_keys,

@@ -537,7 +537,14 @@ struct Frame<'p, 'r> {
 /// One registry candidate: its fields, and how it compares with the record.
 struct CandFrame<'p, 'r> {
     id: String,
-    frame: Frame<'p, 'r>,
+    /// The candidate's fields, read on first use (a rule about a candidate's field or
+    /// binding): with a stored profile, comparing needs none of them.
+    frame: Option<Frame<'p, 'r>>,
+    /// The candidate as the registry gave it, for reading `frame`.
+    doc: &'r [(Cow<'r, str>, Json<'r>)],
+    /// What the registry kept of it for this program (`StoredProfile::covers`): its fields
+    /// and bindings are read from there, and `frame` only for a value it did not keep.
+    stored: Option<&'r StoredProfile>,
     levels: Vec<Option<usize>>,
     weights: Vec<f64>,
     /// The term-frequency adjustment included in each weight.
@@ -627,11 +634,16 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
     ) -> Option<CandFrame<'p, 'r>> {
         let program = self.program;
         let Json::Object(obj) = &cand.doc else { return None };
-        let mut frame = Frame::new(program, self.ctx, &[]);
-        frame.load_record(obj, &EvalOptions::reading(self.ctx.today), &mut Vec::new()).ok()?;
-        let id = match cand.profile {
+        // A stored profile holds the compared values and the id, computed from a record that
+        // was read without error (`profile::stored`): the record is read now only without one.
+        let stored = cand.profile.filter(|p| p.covers(program, self.ctx.today));
+        let mut frame = None;
+        let id = match stored {
             Some(p) => p.id().map(str::to_string),
-            None => frame.id_value.and_then(id_text),
+            None => {
+                let loaded = frame.insert(self.load_candidate(obj)?);
+                loaded.id_value.and_then(id_text)
+            }
         };
         let id = id.unwrap_or_default();
         let mut levels = Vec::with_capacity(m.compares.len());
@@ -641,12 +653,13 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         for (i, (c, a)) in m.compares.iter().zip(mine).enumerate() {
             // The value computed when the record was stored, or computed now.
             let evaluated;
-            let b = match cand.profile.and_then(|p| p.value(program, self.ctx.today, i)) {
-                Some(stored) => stored,
-                None => {
+            let b = match (stored.and_then(|p| p.value(program, self.ctx.today, i)), frame.as_mut()) {
+                (Some(stored), _) => stored,
+                (None, Some(frame)) => {
                     evaluated = frame.eval(c.value);
                     comparable(&evaluated)
                 }
+                (None, None) => None,
             };
             let a = comparable(a);
             if let (Some(x), Some(y)) = (a, b) {
@@ -659,7 +672,38 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             adjusted.push(adj);
         }
         let probability = linkage::probability(m.prior, total);
-        Some(CandFrame { id, frame, levels, weights, adjusted, probability })
+        Some(CandFrame { id, frame, doc: obj, stored, levels, weights, adjusted, probability })
+    }
+
+    /// A candidate's fields read into a frame of their own; `None` when they cannot be read.
+    fn load_candidate(&self, obj: &'r [(Cow<'r, str>, Json<'r>)]) -> Option<Frame<'p, 'r>> {
+        let mut frame = Frame::new(self.program, self.ctx, &[]);
+        frame.load_record(obj, &EvalOptions::reading(self.ctx.today), &mut Vec::new()).ok()?;
+        Some(frame)
+    }
+
+    /// What the registry kept of the candidate a quantifier is looking at.
+    fn current_stored(&self) -> Option<&'r StoredProfile> {
+        self.cand_frames.as_ref()?.get(self.current?)?.stored
+    }
+
+    /// The frame of the candidate a quantifier is looking at, its fields read on first use.
+    fn current_candidate_frame(&mut self) -> Option<&mut Frame<'p, 'r>> {
+        let i = self.current?;
+        let doc = self.cand_frames.as_ref()?.get(i)?.doc;
+        let unread = self.cand_frames.as_ref()?.get(i)?.frame.is_none();
+        // Read without error when its profile was stored, so this always succeeds; a frame
+        // with no fields (every value absent) stands in if it ever did not.
+        let loaded = if unread {
+            Some(self.load_candidate(doc).unwrap_or_else(|| Frame::new(self.program, self.ctx, &[])))
+        } else {
+            None
+        };
+        let c = self.cand_frames.as_mut()?.get_mut(i)?;
+        if let Some(f) = loaded {
+            c.frame = Some(f);
+        }
+        c.frame.as_mut()
     }
 
     fn quantify(&mut self, quant: Quant, cond: Option<NodeId>) -> Value<'r> {
@@ -1107,7 +1151,12 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     match self.eval(*p) {
                         Value::Null => return Value::Null,
                         Value::Text(t) => out.push_str(t.as_str()),
-                        other => out.push_str(&other.to_string()),
+                        // A year or a date in a blocking key: written without a String of its own.
+                        Value::Int(n) => out.push_str(itoa::Buffer::new().format(n)),
+                        other => {
+                            use std::fmt::Write as _;
+                            let _ = write!(out, "{other}");
+                        }
                     }
                 }
                 Value::Text(Txt::Shared(Rc::from(out)))
@@ -1135,11 +1184,17 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             },
             Node::Quant { quant, cond } => self.quantify(*quant, *cond),
             Node::CandField(slot) => {
-                self.current_candidate().and_then(|c| c.frame.slots.get(*slot as usize).cloned()).unwrap_or_default()
+                if let Some(v) = self.current_stored().and_then(|p| p.field(*slot)) {
+                    return v;
+                }
+                self.current_candidate_frame().and_then(|f| f.slots.get(*slot as usize).cloned()).unwrap_or_default()
             }
-            Node::CandLet(i) => match (self.current_candidate(), program.lets.get(*i as usize)) {
-                (Some(c), Some(_)) => c.frame.eval_let(*i as usize),
-                _ => Value::Null,
+            Node::CandLet(i) => match self.current_stored().and_then(|p| p.binding(*i)) {
+                Some(v) => v,
+                None => match (program.lets.get(*i as usize), self.current_candidate_frame()) {
+                    (Some(_), Some(f)) => f.eval_let(*i as usize),
+                    _ => Value::Null,
+                },
             },
             Node::CandProbability => self.current_candidate().map_or(Value::Null, |c| Value::Float(c.probability)),
             Node::CandLevel(i) => {

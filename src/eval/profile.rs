@@ -243,6 +243,62 @@ pub struct StoredProfile {
     program: u64,
     today: Date,
     profile: MatchProfile,
+    /// The values rules about candidates read of this record (`Program::cand_fields`,
+    /// `Program::cand_lets`), so that judging a record against it reads nothing of its JSON.
+    kept: Kept,
+}
+
+/// A value of a stored record, kept: text as a range of [`Kept::texts`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum KeptValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Date(Date),
+    Text(u32, u32),
+    Group,
+}
+
+/// The kept values of one stored record: (field slot or `let` index, value), sorted; a value
+/// that is a list is not kept (it is computed from the record when a rule asks).
+#[derive(Clone, Debug, PartialEq, Default)]
+struct Kept {
+    texts: Box<str>,
+    fields: Box<[(u32, KeptValue)]>,
+    lets: Box<[(u32, KeptValue)]>,
+}
+
+impl Kept {
+    fn keep(v: &Value<'_>, texts: &mut String) -> Option<KeptValue> {
+        Some(match v {
+            Value::Null => KeptValue::Null,
+            Value::Bool(b) => KeptValue::Bool(*b),
+            Value::Int(n) => KeptValue::Int(*n),
+            Value::Float(x) => KeptValue::Float(*x),
+            Value::Date(d) => KeptValue::Date(*d),
+            Value::Group => KeptValue::Group,
+            Value::Text(t) => {
+                let start = u32::try_from(texts.len()).ok()?;
+                texts.push_str(t.as_str());
+                KeptValue::Text(start, u32::try_from(texts.len()).ok()?)
+            }
+            Value::List(_) => return None,
+        })
+    }
+
+    fn find<'k>(&'k self, list: &[(u32, KeptValue)], key: u32) -> Option<Value<'k>> {
+        let at = list.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(match list.get(at)?.1 {
+            KeptValue::Null => Value::Null,
+            KeptValue::Bool(b) => Value::Bool(b),
+            KeptValue::Int(n) => Value::Int(n),
+            KeptValue::Float(x) => Value::Float(x),
+            KeptValue::Date(d) => Value::Date(d),
+            KeptValue::Group => Value::Group,
+            KeptValue::Text(start, end) => Value::text(self.texts.get(start as usize..end as usize)?),
+        })
+    }
 }
 
 impl StoredProfile {
@@ -255,9 +311,26 @@ impl StoredProfile {
         (i < self.profile.values.slots.len()).then(|| self.profile.values.get(i))
     }
 
+    /// Whether this profile was computed by `program` for `today` (and so holds every compared
+    /// value [`StoredProfile::value`] gives).
+    pub(crate) fn covers(&self, program: &Program, today: Date) -> bool {
+        self.program == program.uid && self.today == today
+    }
+
     /// The record's id, as [`crate::Engine::record_id`] gives it.
     pub(crate) fn id(&self) -> Option<&str> {
         self.profile.id.as_deref()
+    }
+
+    /// The record's value of field slot `slot`, when kept (only for the program that
+    /// [`StoredProfile::covers`]).
+    pub(crate) fn field(&self, slot: u32) -> Option<Value<'_>> {
+        self.kept.find(&self.kept.fields, slot)
+    }
+
+    /// The record's value of `let` binding `i`, when kept.
+    pub(crate) fn binding(&self, i: u32) -> Option<Value<'_>> {
+        self.kept.find(&self.kept.lets, i)
     }
 }
 
@@ -274,7 +347,21 @@ pub fn stored(program: &Program, record: &Json<'_>, today: Date) -> (Vec<(u32, S
     let values = Compared::of(&computed);
     let id = frame.id_value.and_then(crate::compile::id_text);
     let profile = MatchProfile { id, keys: Box::new([]), values, adjust: Box::new([]) };
-    (keys, Some(StoredProfile { program: program.uid, today, profile }))
+    // What rules about candidates will read of this record, computed as a candidate's own
+    // frame computes it (a frame of its own, no candidates of its own).
+    let mut texts = String::new();
+    let fields = program
+        .cand_fields
+        .iter()
+        .filter_map(|&slot| Some((slot, Kept::keep(frame.slots.get(slot as usize)?, &mut texts)?)))
+        .collect();
+    let lets = program
+        .cand_lets
+        .iter()
+        .filter_map(|&i| Some((i, Kept::keep(&frame.eval_let(i as usize), &mut texts)?)))
+        .collect();
+    let kept = Kept { texts: texts.into_boxed_str(), fields, lets };
+    (keys, Some(StoredProfile { program: program.uid, today, profile, kept }))
 }
 
 /// The profile of one record. A record that is not an object, or whose fields cannot be read
