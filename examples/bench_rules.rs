@@ -8,7 +8,12 @@
 //! - `jsonschema is_valid`: the same validator, yes/no only (for reference);
 //! - `kensa structural`: the same checks as a kensa rule file (`bench/w1_rules/structural.kensa`),
 //!   full verdicts with every finding;
-//! - `kensa full`: the standard rules compiled into kensa (`Engine::builtin`), no registry.
+//! - `kensa full`: the standard rules compiled into kensa (`Engine::builtin`), no registry;
+//! - end to end from JSONL text (`… (JSONL)`): the same records as one line of JSON text each,
+//!   and per record everything a command-line job does but the file I/O: `jsonschema`'s line
+//!   parsed into a `serde_json::Value`, its errors listed and written as one JSON line (instance
+//!   path and message of each); kensa's line judged by `Engine::judge_json` (read borrowing the
+//!   text) and its verdict written as the JSON line `kensa eval` writes.
 //!
 //! It also checks that both structural versions decide alike on every record of the largest size
 //! and on hand-written edge cases, and prints everything as one JSON object on standard output.
@@ -79,10 +84,24 @@ enum Tool {
     SchemaValid,
     KensaStructural,
     KensaFull,
+    SchemaErrorsJsonl,
+    KensaStructuralJsonl,
 }
 
 impl Tool {
-    const ALL: [Tool; 4] = [Tool::SchemaErrors, Tool::SchemaValid, Tool::KensaStructural, Tool::KensaFull];
+    const ALL: [Tool; 6] = [
+        Tool::SchemaErrors,
+        Tool::SchemaValid,
+        Tool::KensaStructural,
+        Tool::KensaFull,
+        Tool::SchemaErrorsJsonl,
+        Tool::KensaStructuralJsonl,
+    ];
+
+    /// Whether the tool reads JSONL text (else `serde_json::Value` records).
+    fn reads_text(self) -> bool {
+        matches!(self, Tool::SchemaErrorsJsonl | Tool::KensaStructuralJsonl)
+    }
 
     fn key(self) -> &'static str {
         match self {
@@ -90,6 +109,8 @@ impl Tool {
             Tool::SchemaValid => "schema-valid",
             Tool::KensaStructural => "structural",
             Tool::KensaFull => "full",
+            Tool::SchemaErrorsJsonl => "schema-errors-jsonl",
+            Tool::KensaStructuralJsonl => "structural-jsonl",
         }
     }
 
@@ -99,6 +120,8 @@ impl Tool {
             Tool::SchemaValid => "jsonschema is_valid",
             Tool::KensaStructural => "kensa structural",
             Tool::KensaFull => "kensa full",
+            Tool::SchemaErrorsJsonl => "jsonschema iter_errors (JSONL)",
+            Tool::KensaStructuralJsonl => "kensa structural (JSONL)",
         }
     }
 }
@@ -118,7 +141,33 @@ impl Tools {
             Tool::SchemaValid => usize::from(self.schema.is_valid(record)),
             Tool::KensaStructural => self.structural.evaluate(record).map_or(1, |v| v.findings.len()),
             Tool::KensaFull => self.full.evaluate(record).map_or(1, |v| v.findings.len()),
+            Tool::SchemaErrorsJsonl | Tool::KensaStructuralJsonl => 0,
         }
+    }
+
+    /// The work of a JSONL tool on one line, its output written to `out`; the bytes written.
+    fn run_line(&self, tool: Tool, line: &str, out: &mut Vec<u8>) -> usize {
+        out.clear();
+        match tool {
+            Tool::SchemaErrorsJsonl => match serde_json::from_str::<Value>(line) {
+                Ok(record) => {
+                    let errors: Vec<Value> = self
+                        .schema
+                        .iter_errors(&record)
+                        .map(|e| json!({"path": e.instance_path().as_str(), "message": e.to_string()}))
+                        .collect();
+                    let _ = serde_json::to_writer(&mut *out, &json!({"valid": errors.is_empty(), "errors": errors}));
+                }
+                Err(e) => out.extend_from_slice(e.to_string().as_bytes()),
+            },
+            Tool::KensaStructuralJsonl => match self.structural.judge_json(line, None, false) {
+                Ok(v) => v.write_json(out),
+                Err(e) => out.extend_from_slice(e.to_string().as_bytes()),
+            },
+            _ => {}
+        }
+        out.push(b'\n');
+        out.len()
     }
 
     /// Schema errors of a record.
@@ -171,6 +220,8 @@ fn run(args: Args) -> Result<(), String> {
         defects.push(r.defect);
         records.push(serde_json::to_value(&r).map_err(|e| e.to_string())?);
     }
+    // The same records as JSONL text, for the end-to-end tools.
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
     eprintln!("bench_rules: {largest} records generated in {:.1} s", started.elapsed().as_secs_f64());
 
     if let Some(seconds) = args.profile {
@@ -195,12 +246,21 @@ fn run(args: Args) -> Result<(), String> {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
         for &n in &args.sizes {
             let slice = records.get(..n).unwrap_or(&records);
+            let text = lines.get(..n).unwrap_or(&lines);
             for tool in
                 Tool::ALL.into_iter().filter(|t| args.tools.is_empty() || args.tools.iter().any(|k| k == t.key()))
             {
                 // One pass over the records; a timed run makes `passes` of them.
                 let pass = || {
-                    let total: usize = pool.install(|| slice.par_iter().map(|r| tools.run(tool, r)).sum());
+                    let total: usize = if tool.reads_text() {
+                        pool.install(|| {
+                            text.par_iter()
+                                .map_init(|| Vec::with_capacity(1024), |out, l| tools.run_line(tool, l, out))
+                                .sum()
+                        })
+                    } else {
+                        pool.install(|| slice.par_iter().map(|r| tools.run(tool, r)).sum())
+                    };
                     black_box(total);
                 };
                 let start = Instant::now();
