@@ -110,9 +110,28 @@ pub fn run(args: Args) -> u8 {
     let format = args.format;
 
     let judge = |batch: Batch| -> Vec<Rendered> {
+        let judged = |(pos, raw): (Pos, Raw)| (judge_raw(&engine, registry.as_deref(), raw, explain), pos);
+        if format == OutFormat::Jsonl {
+            // Each worker writes a run of records into one buffer, not a buffer per record.
+            return batch
+                .into_par_iter()
+                .with_min_len(LINES_PER_BLOCK)
+                .fold(Rendered::lines, |mut block, record| {
+                    let (verdict, pos) = judged(record);
+                    block.push_line(pos, verdict);
+                    block
+                })
+                .collect();
+        }
         batch
             .into_par_iter()
-            .map(|(pos, raw)| process(&engine, registry.as_deref(), pos, raw, explain, format))
+            .map(|record| {
+                let (verdict, pos) = judged(record);
+                match verdict {
+                    Ok(v) => Rendered::verdict(pos, &v, format),
+                    Err(msg) => Rendered::error(pos, msg, format),
+                }
+            })
             .collect()
     };
 
@@ -219,28 +238,21 @@ impl Pipeline {
     }
 }
 
-fn process(
+/// Records a worker writes into one buffer at least (JSONL output).
+const LINES_PER_BLOCK: usize = 64;
+
+/// The verdict on one record as read, or what is wrong with it.
+fn judge_raw(
     engine: &kensa::Engine,
     registry: Option<&dyn kensa::registry::Registry>,
-    pos: Pos,
     raw: Raw,
     explain: bool,
-    format: OutFormat,
-) -> Rendered {
-    let judged = match raw {
+) -> Result<kensa::Verdict, String> {
+    match raw {
         // A line is read borrowing its text, not into a `serde_json::Value`.
-        Raw::Json(line) => match input::json_line(&line) {
-            Ok(text) => engine.judge_json(text, registry, explain),
-            Err(msg) => return Rendered::error(pos, msg, format),
-        },
-        raw => match raw.into_value() {
-            Ok(value) => judge(engine, registry, &value, explain),
-            Err(msg) => return Rendered::error(pos, msg, format),
-        },
-    };
-    match judged {
-        Ok(v) => Rendered::verdict(pos, &v, format),
-        Err(e) => Rendered::error(pos, e.to_string(), format),
+        Raw::Json(line) => input::json_line(&line)
+            .and_then(|text| engine.judge_json(text, registry, explain).map_err(|e| e.to_string())),
+        raw => raw.into_value().and_then(|value| judge(engine, registry, &value, explain).map_err(|e| e.to_string())),
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Rendered {
     /// For the HTML report: what it shows of the record.
     shown: Option<super::report::eval::Shown>,
     decision: Option<kensa::Decision>,
+    /// A run of records written as JSONL lines into `text` (each ending in a newline) on one
+    /// worker, with their counts ([`Rendered::lines`]); `None` for one record.
+    lines: Option<Stats>,
 }
 
 struct Row {
@@ -123,7 +126,35 @@ impl Rendered {
                 )
                 .collect(),
         });
-        Rendered { text, row, shown, decision: Some(v.decision) }
+        Rendered { text, row, shown, decision: Some(v.decision), lines: None }
+    }
+
+    /// An empty run of JSONL lines, for [`Rendered::push_line`].
+    pub fn lines() -> Rendered {
+        Rendered {
+            text: Vec::with_capacity(1 << 15),
+            row: None,
+            shown: None,
+            decision: None,
+            lines: Some(Stats::default()),
+        }
+    }
+
+    /// One more record of a run of JSONL lines: its verdict, or the error that took its place,
+    /// written as [`Rendered::verdict`] and [`Rendered::error`] write them.
+    pub fn push_line(&mut self, pos: Pos, judged: Result<kensa::Verdict, String>) {
+        let stats = self.lines.get_or_insert_with(Stats::default);
+        match judged {
+            Ok(v) => {
+                stats.count(Some(v.decision));
+                v.write_json(&mut self.text);
+            }
+            Err(msg) => {
+                stats.count(None);
+                self.text.extend_from_slice(&Rendered::error(pos, msg, OutFormat::Jsonl).text);
+            }
+        }
+        self.text.push(b'\n');
     }
 
     pub fn error(pos: Pos, message: String, format: OutFormat) -> Rendered {
@@ -145,7 +176,7 @@ impl Rendered {
             score: String::new(),
             findings: vec![cell(&message)],
         });
-        Rendered { text, row, shown, decision: None }
+        Rendered { text, row, shown, decision: None, lines: None }
     }
 }
 
@@ -159,6 +190,22 @@ pub struct Stats {
 }
 
 impl Stats {
+    fn count(&mut self, decision: Option<kensa::Decision>) {
+        match decision {
+            Some(kensa::Decision::Accept) => self.accept += 1,
+            Some(kensa::Decision::Review) => self.review += 1,
+            Some(kensa::Decision::Reject) => self.reject += 1,
+            None => self.errors += 1,
+        }
+    }
+
+    fn add(&mut self, other: Stats) {
+        self.accept += other.accept;
+        self.review += other.review;
+        self.reject += other.reject;
+        self.errors += other.errors;
+    }
+
     pub fn summary(&self) -> String {
         let total = self.accept + self.review + self.reject + self.errors;
         format!(
@@ -216,18 +263,18 @@ impl<W: Write> Writer<W> {
 
     pub fn write_all(&mut self, items: Vec<Rendered>) -> io::Result<()> {
         for r in &items {
-            match r.decision {
-                Some(kensa::Decision::Accept) => self.stats.accept += 1,
-                Some(kensa::Decision::Review) => self.stats.review += 1,
-                Some(kensa::Decision::Reject) => self.stats.reject += 1,
-                None => self.stats.errors += 1,
+            match r.lines {
+                Some(counts) => self.stats.add(counts),
+                None => self.stats.count(r.decision),
             }
         }
         match self.format {
             OutFormat::Jsonl => {
                 for r in items {
                     self.out.write_all(&r.text)?;
-                    self.out.write_all(b"\n")?;
+                    if r.lines.is_none() {
+                        self.out.write_all(b"\n")?;
+                    }
                 }
             }
             OutFormat::Json => {
