@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::compile::{self, Program, squash};
 use crate::diagnostic::{Diagnostic, render_plain};
+use crate::eval::profile::Profiles;
 use crate::eval::{
     self, Candidate, CandidateMatch, Chosen, EvalOptions, FieldCheck, MatchProfile, RecordError, Verdict,
 };
@@ -505,7 +506,7 @@ impl Engine {
     /// How profile `other` compares with `profile`: probability, levels and weights (`id` is
     /// `other`'s); `None` without a `match` block.
     pub fn compare_profiles(&self, profile: &MatchProfile, other: &MatchProfile) -> Option<CandidateMatch> {
-        Some(eval::compare_profiles(self.program.matching.as_ref()?, profile, other))
+        Some(eval::compare_profiles(self.program.matching.as_ref()?, profile.view(), other.view()))
     }
 
     /// How many of `population` have each value that the `frequency` comparisons count (the
@@ -535,7 +536,12 @@ impl Engine {
     /// `profiles`, sorted) and how many pairs were compared. A key shared by very many records
     /// contributes only the next [`MAX_PER_KEY`] after each record.
     pub fn duplicate_pairs(&self, profiles: &[MatchProfile], threshold: f64) -> PairScan {
-        let index = BlockIndex::shared(profiles.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
+        self.pairs_within(profiles, threshold)
+    }
+
+    /// [`Engine::duplicate_pairs`] of a slice of profiles or a [`ProfileStore`].
+    fn pairs_within<P: Profiles + ?Sized>(&self, profiles: &P, threshold: f64) -> PairScan {
+        let index = BlockIndex::shared(key_hashes(profiles)).with_cap(MAX_PER_KEY);
         PairScan { crowded_keys: index.crowded(), ..self.scan(profiles, profiles, &index, true, threshold) }
     }
 
@@ -544,32 +550,37 @@ impl Engine {
     /// `threshold` (`left` in `records`, `right` in `registry`, sorted) and how many pairs were
     /// compared.
     pub fn link_pairs(&self, registry: &[MatchProfile], records: &[MatchProfile], threshold: f64) -> PairScan {
-        let index = BlockIndex::new(registry.iter().map(MatchProfile::key_hashes)).with_cap(MAX_PER_KEY);
+        self.pairs_between(registry, records, threshold)
+    }
+
+    /// [`Engine::link_pairs`] of slices of profiles or [`ProfileStore`]s.
+    fn pairs_between<P: Profiles + ?Sized>(&self, registry: &P, records: &P, threshold: f64) -> PairScan {
+        let index = BlockIndex::new(key_hashes(registry)).with_cap(MAX_PER_KEY);
         PairScan { crowded_keys: index.crowded(), ..self.scan(records, registry, &index, false, threshold) }
     }
 
     /// Compare each of `left` with the profiles of `right` that `index` (over `right`) gives;
     /// `within`: `left` and `right` are one file, so each unordered pair is compared once.
-    fn scan(
+    fn scan<P: Profiles + ?Sized>(
         &self,
-        left: &[MatchProfile],
-        right: &[MatchProfile],
+        left: &P,
+        right: &P,
         index: &BlockIndex,
         within: bool,
         threshold: f64,
     ) -> PairScan {
         let Some(m) = &self.program.matching else { return PairScan::default() };
         let (mut pairs, compared, _) = crate::par::fold_range(
-            left.len(),
+            left.count(),
             64,
             || (Vec::new(), 0u64, Vec::new()),
             |(mut pairs, mut compared, mut buf): (Vec<ScoredPair>, u64, Vec<u32>), i| {
-                let Some(a) = left.get(i) else { return (pairs, compared, buf) };
+                let Some(a) = left.at(i) else { return (pairs, compared, buf) };
                 let after = if within { Some(u32::try_from(i).unwrap_or(u32::MAX)) } else { None };
-                index.candidates(a.key_hashes(), after, &mut buf);
+                index.candidates(left.keys(i), after, &mut buf);
                 for &j in &buf {
-                    let Some(b) = right.get(j as usize) else { continue };
-                    if within && a.id().is_some() && a.id() == b.id() {
+                    let Some(b) = right.at(j as usize) else { continue };
+                    if within && a.id.is_some() && a.id == b.id {
                         continue;
                     }
                     compared += 1;
@@ -872,6 +883,11 @@ impl Engine {
             None => Err(CompileError { report }),
         }
     }
+}
+
+/// The blocking keys of each profile, in order: what a [`BlockIndex`] is built from.
+fn key_hashes<P: Profiles + ?Sized>(profiles: &P) -> impl Iterator<Item = &[u64]> + Clone {
+    (0..profiles.count()).map(move |i| profiles.keys(i))
 }
 
 /// Check a rule set without keeping the program: every diagnostic, errors and warnings.

@@ -37,6 +37,8 @@ pub use engine::{
     ComparedPair, CompileError, Engine, Pair, PairRun, PairScan, PairView, Report, check_builtin, check_path,
     today_in_japan,
 };
+/// Many match profiles in a few shared buffers (`Engine::dedup_store`, `Engine::link_store`).
+pub use eval::profile::ProfileStore;
 pub use eval::{
     CandidateMatch, Comparison, FieldCheck, Finding, MIN_COUNTED, MatchProfile, PendingRule, RecordError, RuleOutcome,
     TermCounts, TraceEntry, Verdict,

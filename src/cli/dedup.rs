@@ -11,13 +11,18 @@
 //! weights, and the clusters (always, in the page).
 //! Also holds what `kensa link` and `kensa train` share: reading a file of records, a pool of
 //! workers, a pair as JSON.
+//!
+//! Memory: the profiles are kept in a [`kensa::ProfileStore`] (a few shared buffers), the pairs
+//! as positions and probabilities; each pair's evidence is computed and written a chunk of pairs
+//! at a time, so a million records need a few hundred bytes each.
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kensa::MatchProfile;
+pub use kensa::Pair;
+use kensa::{MatchProfile, ProfileStore, ScoredPair};
 use rayon::prelude::*;
 
 use super::args::{ReadLimits, parse_jobs, parse_probability, parse_today};
@@ -51,20 +56,30 @@ pub enum PairFormat {
     Html,
 }
 
+/// Pairs whose evidence is computed and written together (in parallel): the rest of the run's
+/// pairs stay positions and probabilities.
+const CHUNK: usize = 4096;
+
 /// Write the pairs as `format` asks: JSONL lines (`extra` follow the pairs), or the HTML page
-/// of `run`.
+/// of `run`. `pair` gives a pair its evidence; JSONL is computed and written a chunk at a time.
 pub fn write_pairs(
     format: PairFormat,
-    pairs: &[Pair],
+    pairs: &[ScoredPair],
+    pair: impl Fn(&ScoredPair) -> Option<Pair> + Sync,
     extra: impl Iterator<Item = String>,
     run: &super::report::pairs::Run<'_>,
 ) -> io::Result<()> {
     match format {
         PairFormat::Jsonl => {
-            let rendered: Vec<String> = pairs.par_iter().map(Pair::to_json).collect();
-            write_lines(rendered.into_iter().chain(extra))
+            let chunks = pairs
+                .chunks(CHUNK)
+                .flat_map(|chunk| chunk.par_iter().filter_map(&pair).map(|p| p.to_json()).collect::<Vec<String>>());
+            write_lines(chunks.chain(extra))
         }
-        PairFormat::Html => super::report::write(None, &super::report::pairs::page(run, pairs)),
+        PairFormat::Html => {
+            let all: Vec<Pair> = pairs.par_iter().filter_map(&pair).collect();
+            super::report::write(None, &super::report::pairs::page(run, &all))
+        }
     }
 }
 
@@ -103,13 +118,13 @@ impl MatchOptions {
 
     /// The match profiles of the records of `path` (see [`read_profiles`]), printing the error
     /// on failure; `what` prefixes the message. `--input-format` applies to the main input only.
-    pub fn read(
+    pub fn read<S: Collect>(
         &self,
         engine: &kensa::Engine,
         pool: &rayon::ThreadPool,
         path: &Path,
         what: &str,
-    ) -> Result<Profiles, u8> {
+    ) -> Result<Profiles<S>, u8> {
         let format = if what.is_empty() { self.input_format } else { None };
         pool.install(|| read_profiles(engine, path, format)).map_err(|msg| {
             say!("error: {what}{msg}");
@@ -117,8 +132,6 @@ impl MatchOptions {
         })
     }
 }
-
-pub use kensa::Pair;
 
 /// Load the rules and check that they have a `match` block; the message says what is wrong.
 fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> Result<kensa::Engine, u8> {
@@ -138,9 +151,27 @@ fn load_matching_engine(rules: &Option<PathBuf>, today: Option<kensa::Date>) -> 
 }
 
 /// The match profiles of a file's records, in file order, and how many records were left out.
-pub struct Profiles {
-    pub profiles: Vec<MatchProfile>,
+pub struct Profiles<S = ProfileStore> {
+    pub profiles: S,
     pub left_out: usize,
+}
+
+/// What [`read_profiles`] keeps the profiles in: a [`ProfileStore`] (`dedup`, `link`), or a
+/// `Vec` of them (`train`).
+pub trait Collect: Default + Send {
+    fn add(&mut self, profile: MatchProfile);
+}
+
+impl Collect for ProfileStore {
+    fn add(&mut self, profile: MatchProfile) {
+        self.push(profile);
+    }
+}
+
+impl Collect for Vec<MatchProfile> {
+    fn add(&mut self, profile: MatchProfile) {
+        self.push(profile);
+    }
 }
 
 /// Records read before their profiles are computed together on all cores.
@@ -149,12 +180,16 @@ const BATCH: usize = 4096;
 /// Read a file within the engine's limits and compute each record's match profile on the
 /// current pool, batch by batch (the records themselves are not kept). A record that cannot be read, or has no id (the
 /// schema field marked `id`), is reported on stderr and left out.
-pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>) -> Result<Profiles, String> {
+pub fn read_profiles<S: Collect>(
+    engine: &kensa::Engine,
+    path: &Path,
+    format: Option<Format>,
+) -> Result<Profiles<S>, String> {
     let name = path.display().to_string();
     let format = input::format_of(&name, format)?;
-    let mut out = Profiles { profiles: Vec::new(), left_out: 0 };
+    let mut out = Profiles { profiles: S::default(), left_out: 0 };
     let mut batch: Vec<(Pos, Raw)> = Vec::with_capacity(BATCH);
-    let flush = |batch: &mut Vec<(Pos, Raw)>, out: &mut Profiles| {
+    let flush = |batch: &mut Vec<(Pos, Raw)>, out: &mut Profiles<S>| {
         let done: Vec<(Pos, Result<MatchProfile, String>)> = std::mem::take(batch)
             .into_par_iter()
             .map(|(pos, raw)| {
@@ -170,7 +205,7 @@ pub fn read_profiles(engine: &kensa::Engine, path: &Path, format: Option<Format>
         for (pos, profile) in done {
             let unit = if pos.unit == input::Unit::Line { "line" } else { "record" };
             match profile {
-                Ok(p) if p.id().is_some_and(|id| !id.is_empty()) => out.profiles.push(p),
+                Ok(p) if p.id().is_some_and(|id| !id.is_empty()) => out.profiles.add(p),
                 Ok(_) => {
                     out.left_out += 1;
                     report(out.left_out, || {
@@ -238,8 +273,8 @@ pub fn crowded_note(crowded: usize, which: &str) {
     }
 }
 
-/// Connected components of the pairs with two or more ids: ids sorted, clusters sorted.
-pub fn clusters(pairs: &[Pair]) -> Vec<Vec<String>> {
+/// Connected components of the pairs (of ids) with two or more ids: ids sorted, clusters sorted.
+pub fn clusters<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<Vec<String>> {
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut names: Vec<&str> = Vec::new();
     let mut parent: Vec<usize> = Vec::new();
@@ -256,10 +291,10 @@ pub fn clusters(pairs: &[Pair]) -> Vec<Vec<String>> {
         }
         x
     }
-    let mut edges = Vec::with_capacity(pairs.len());
-    for p in pairs {
+    let mut edges = Vec::new();
+    for (left, right) in pairs {
         let mut ends = [0usize; 2];
-        for (slot, s) in ends.iter_mut().zip([p.left.as_str(), p.right.as_str()]) {
+        for (slot, s) in ends.iter_mut().zip([left, right]) {
             *slot = *index.entry(s).or_insert_with(|| {
                 names.push(s);
                 parent.push(parent.len());
@@ -300,11 +335,16 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     // Agreement on a common value weighs less: counted over the file itself.
-    let found = pool.install(|| engine.dedup(&mut read.profiles, args.threshold));
+    let found = pool.install(|| engine.dedup_store(&mut read.profiles, args.threshold));
     crowded_note(found.crowded_keys, "the next");
-    let (pairs, comparisons) = (found.pairs, found.compared);
+    let (pairs, comparisons, profiles) = (found.pairs, found.compared, &read.profiles);
     let html = args.format == PairFormat::Html;
-    let groups = if args.clusters || html { clusters(&pairs) } else { Vec::new() };
+    let groups = if args.clusters || html {
+        let id = |i: usize| profiles.id(i).unwrap_or_default();
+        clusters(pairs.iter().map(|p| (id(p.left), id(p.right))))
+    } else {
+        Vec::new()
+    };
     let cluster_lines = groups.iter().filter(|_| args.clusters).map(|g| {
         let ids: Vec<String> = g.iter().map(super::output::json).collect();
         format!("{{\"cluster\":[{}]}}", ids.join(","))
@@ -323,7 +363,8 @@ pub fn run(args: Args) -> u8 {
         prior: prior(&engine),
         clusters: Some(&groups),
     };
-    if let Err(e) = pool.install(|| write_pairs(args.format, &pairs, cluster_lines, &run)) {
+    let pair = |p: &ScoredPair| engine.dedup_pair_at(profiles, p);
+    if let Err(e) = pool.install(|| write_pairs(args.format, &pairs, pair, cluster_lines, &run)) {
         say!("error: {e}");
         return exit::UNUSABLE;
     }
@@ -351,14 +392,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
-    fn pair(a: &str, b: &str) -> Pair {
-        Pair { left: a.into(), right: b.into(), probability: 0.9, comparisons: Vec::new() }
-    }
-
     #[test]
     fn clusters_are_connected_components() {
-        let pairs = [pair("a", "b"), pair("c", "d"), pair("b", "e"), pair("f", "e")];
-        assert_eq!(clusters(&pairs), vec![vec!["a", "b", "e", "f"], vec!["c", "d"]]);
+        let pairs = [("a", "b"), ("c", "d"), ("b", "e"), ("f", "e")];
+        assert_eq!(clusters(pairs.into_iter()), vec![vec!["a", "b", "e", "f"], vec!["c", "d"]]);
     }
 
     #[test]

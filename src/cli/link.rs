@@ -50,7 +50,7 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     // Agreement on a common value weighs less: counted over the registry file.
-    let found = pool.install(|| engine.link(&enrolled.profiles, &mut read.profiles, args.threshold, args.best));
+    let found = pool.install(|| engine.link_store(&enrolled.profiles, &mut read.profiles, args.threshold, args.best));
     super::dedup::crowded_note(found.crowded_keys, "the first");
     let (records, registry, linked) = (&read.profiles, &enrolled.profiles, found.linked);
     let (scan, pairs) = (&found, &found.pairs);
@@ -70,7 +70,8 @@ pub fn run(args: Args) -> u8 {
         prior: super::dedup::prior(&engine),
         clusters: None,
     };
-    if let Err(e) = pool.install(|| super::dedup::write_pairs(args.format, pairs, std::iter::empty(), &run)) {
+    let pair = |p: &kensa::ScoredPair| engine.link_pair_at(registry, records, p);
+    if let Err(e) = pool.install(|| super::dedup::write_pairs(args.format, pairs, pair, std::iter::empty(), &run)) {
         say!("error: {e}");
         return exit::UNUSABLE;
     }

@@ -175,7 +175,7 @@ pub fn run(args: Args) -> u8 {
         say!("error: cannot find where some level's `m` and `u` are written; write each level as `name: test m P u P`");
         return exit::UNUSABLE;
     }
-    let read = match args.common.read(&engine, &pool, &args.input, "") {
+    let read = match args.common.read::<Vec<MatchProfile>>(&engine, &pool, &args.input, "") {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -15,13 +15,23 @@ use crate::value::Value;
 
 use super::{CandidateMatch, Comparison, EvalOptions, Frame, RecordError, comparable, json_kind};
 
-/// One compared value of a profile; a text is a range of [`Compared::texts`].
+/// One compared value of a profile; a text is a range of the profile's texts
+/// ([`Compared::texts`]). 12 bytes: a number is kept as the two halves of its bits (and
+/// compared by them: `==` of two profiles), so that no variant needs 8-byte alignment (a batch
+/// job holds one slot per record and `compare` line).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Slot {
     Absent,
     Text(u32, u32),
     Date(Date),
-    Number(f64),
+    Number(u32, u32),
+}
+
+impl Slot {
+    fn number(x: f64) -> Slot {
+        let bits = x.to_bits();
+        Slot::Number((bits >> 32) as u32, bits as u32)
+    }
 }
 
 /// The compared values of one record, packed: every text in one allocation (a batch job
@@ -44,35 +54,50 @@ impl Compared {
                     Slot::Text(start, u32::try_from(texts.len()).unwrap_or(u32::MAX))
                 }
                 Some(Cmp::Date(d)) => Slot::Date(d),
-                Some(Cmp::Number(x)) => Slot::Number(x),
+                Some(Cmp::Number(x)) => Slot::number(x),
                 None => Slot::Absent,
             })
             .collect();
         Compared { texts: texts.into_boxed_str(), slots }
     }
 
-    fn cmp(&self, slot: &Slot) -> Option<Cmp<'_>> {
+    fn view(&self) -> Values<'_> {
+        Values { texts: &self.texts, slots: &self.slots }
+    }
+}
+
+/// The compared values of one profile, wherever they are kept: a [`Compared`] or a place in
+/// a [`ProfileStore`].
+#[derive(Clone, Copy, Debug)]
+struct Values<'a> {
+    texts: &'a str,
+    slots: &'a [Slot],
+}
+
+impl<'a> Values<'a> {
+    fn cmp(self, slot: &Slot) -> Option<Cmp<'a>> {
         match *slot {
             Slot::Absent => None,
             Slot::Text(start, end) => Some(Cmp::Text(self.texts.get(start as usize..end as usize).unwrap_or(""))),
             Slot::Date(d) => Some(Cmp::Date(d)),
-            Slot::Number(x) => Some(Cmp::Number(x)),
+            Slot::Number(high, low) => Some(Cmp::Number(f64::from_bits((u64::from(high) << 32) | u64::from(low)))),
         }
     }
 
     /// The value of `compare` line `i` (`None` absent; also past the last line).
-    fn get(&self, i: usize) -> Option<Cmp<'_>> {
+    fn get(self, i: usize) -> Option<Cmp<'a>> {
         self.slots.get(i).and_then(|s| self.cmp(s))
     }
 
-    fn iter(&self) -> impl Iterator<Item = Option<Cmp<'_>>> {
-        self.slots.iter().map(|s| self.cmp(s))
+    fn iter(self) -> impl Iterator<Item = Option<Cmp<'a>>> {
+        self.slots.iter().map(move |s| self.cmp(s))
     }
 }
 
 /// A record as the rules' `match` block sees it: its id, its blocking keys and the value of
 /// each `compare` line, computed once by [`crate::Engine::match_profile`]. Small (a few
-/// short strings), so a batch job can hold millions of them instead of the records.
+/// short strings), so a batch job can hold millions of them instead of the records; a
+/// [`ProfileStore`] holds them in a fraction of that memory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatchProfile {
     id: Option<String>,
@@ -80,9 +105,42 @@ pub struct MatchProfile {
     /// blocking asks about, and a hash is 8 bytes where the text was an allocation.
     keys: Box<[u64]>,
     values: Compared,
-    /// Per `compare` line, the term-frequency adjustment of this record's value
-    /// ([`crate::Engine::weigh_by_frequency`]), NaN for none; empty until weighed.
+    /// Per `frequency` compare line (in order), the term-frequency adjustment of this record's
+    /// value ([`crate::Engine::weigh_by_frequency`]), NaN for none; empty until weighed.
     adjust: Box<[f64]>,
+}
+
+/// One profile as the comparisons read it, wherever it is kept: a [`MatchProfile`] or a place
+/// in a [`ProfileStore`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ProfileRef<'a> {
+    pub(crate) id: Option<&'a str>,
+    values: Values<'a>,
+    /// As [`MatchProfile::adjust`].
+    adjust: &'a [f64],
+}
+
+/// Profiles by position: a slice of [`MatchProfile`]s or a [`ProfileStore`].
+pub(crate) trait Profiles: Sync {
+    /// How many profiles.
+    fn count(&self) -> usize;
+    /// Profile `i` (`None` past the last).
+    fn at(&self, i: usize) -> Option<ProfileRef<'_>>;
+    /// The blocking keys of profile `i` (none past the last): apart from [`Profiles::at`], as
+    /// only the profile whose candidates are sought needs them.
+    fn keys(&self, i: usize) -> &[u64];
+}
+
+impl Profiles for [MatchProfile] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, i: usize) -> Option<ProfileRef<'_>> {
+        self.get(i).map(MatchProfile::view)
+    }
+    fn keys(&self, i: usize) -> &[u64] {
+        self.get(i).map_or(&[], MatchProfile::key_hashes)
+    }
 }
 
 /// How many records of a population have each value that a `frequency` comparison counts:
@@ -97,9 +155,14 @@ pub struct TermCounts {
 impl TermCounts {
     /// Count the values of `population`.
     pub fn of(m: &CMatch, population: &[MatchProfile]) -> TermCounts {
+        TermCounts::of_all(m, population)
+    }
+
+    /// [`TermCounts::of`] a slice of profiles or a [`ProfileStore`].
+    pub(crate) fn of_all<P: Profiles + ?Sized>(m: &CMatch, population: &P) -> TermCounts {
         let mut t = TermCounts::default();
-        for p in population {
-            for (i, value) in counted_values(m, &p.values) {
+        for p in (0..population.count()).filter_map(|i| population.at(i)) {
+            for (i, value) in counted_values(m, p.values) {
                 *t.counts.entry((i, value.into())).or_default() += 1;
             }
         }
@@ -166,11 +229,11 @@ pub(super) fn term_block(i: usize) -> u32 {
 
 /// The values of `profile` that the `frequency` compare lines count: `(compare line, value)`.
 pub fn counted_terms(m: &CMatch, profile: &MatchProfile) -> Vec<(usize, String)> {
-    counted_values(m, &profile.values).map(|(i, v)| (i, v.to_string())).collect()
+    counted_values(m, profile.values.view()).map(|(i, v)| (i, v.to_string())).collect()
 }
 
 /// The values counted by the `frequency` compare lines, of compared values `values`.
-fn counted_values<'v>(m: &CMatch, values: &'v Compared) -> impl Iterator<Item = (usize, &'v str)> {
+fn counted_values<'v>(m: &CMatch, values: Values<'v>) -> impl Iterator<Item = (usize, &'v str)> {
     m.compares.iter().zip(values.iter()).enumerate().filter_map(|(i, (c, v))| {
         let f = c.frequency.as_ref()?;
         let Some(Cmp::Text(t)) = v else { return None };
@@ -205,7 +268,7 @@ pub(super) fn adjustment(c: &CCompare, mine: Option<Cmp<'_>>, stat: Option<TermS
 /// The term keys of a record's compared values: `(TERM_BLOCK + i, value)`.
 pub(super) fn term_keys(m: &CMatch, values: &[crate::value::Value<'_>]) -> Vec<(u32, String)> {
     let compared = Compared::of(values);
-    counted_values(m, &compared).map(|(i, v)| (term_block(i), v.to_string())).collect()
+    counted_values(m, compared.view()).map(|(i, v)| (term_block(i), v.to_string())).collect()
 }
 
 impl MatchProfile {
@@ -218,6 +281,7 @@ impl MatchProfile {
     /// the parts of a value of parts joined by ` / `. Not masked: for the engine to mask.
     pub(crate) fn compared_texts(&self) -> Vec<Option<String>> {
         self.values
+            .view()
             .iter()
             .map(|v| match v? {
                 Cmp::Text(t) => Some(t.replace(crate::linkage::PART_SEPARATOR, " / ")),
@@ -231,6 +295,154 @@ impl MatchProfile {
     /// ([`crate::internal::key_hash`]); absent keys left out.
     pub fn key_hashes(&self) -> &[u64] {
         &self.keys
+    }
+
+    /// This profile as the comparisons read it.
+    pub(crate) fn view(&self) -> ProfileRef<'_> {
+        ProfileRef { id: self.id.as_deref(), values: self.values.view(), adjust: &self.adjust }
+    }
+}
+
+/// Many [`MatchProfile`]s in a few shared buffers, for a batch job that holds millions of them
+/// (`kensa dedup`, `kensa link`). A profile apart is five allocations of a few bytes each
+/// (about 500 bytes a record with the standard rules, much of it the allocator's); here a
+/// record costs its id, keys and texts, its compared values (12 bytes each) and 24 bytes of
+/// offsets (about 300 bytes a record).
+/// What a comparison reads of a record (id, texts, compared values) lies in two places, so
+/// that comparing with a record found at random costs few cache misses. Profiles compare
+/// exactly as the profiles pushed ([`crate::Engine::dedup_store`]).
+///
+/// The profiles of one store come from one engine: each has the same number of compared values
+/// (one per `compare` line), the first profile's; another profile is cut to it or filled with
+/// absent values. A profile's weighing is not kept: the store is weighed as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileStore {
+    /// Each record's id followed by the texts of its compared values (its slots' ranges are
+    /// within its own texts, as in [`Compared`]), one record after another.
+    text: String,
+    rows: Vec<Row>,
+    /// The records without an id (stored as the empty id), ascending.
+    no_id: Vec<usize>,
+    /// The blocking keys ([`MatchProfile::key_hashes`]) one record after another: record `i`'s
+    /// end at `key_ends[i]`.
+    keys: Vec<u64>,
+    key_ends: Vec<usize>,
+    /// `width` slots a record.
+    slots: Vec<Slot>,
+    width: Option<usize>,
+    /// Once weighed, `adjust_width` adjustments a record (as [`MatchProfile::adjust`]).
+    adjust: Vec<f64>,
+    adjust_width: usize,
+}
+
+/// Where a record's part of [`ProfileStore::text`] ends, and how much of it is the id.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    end: usize,
+    id_len: usize,
+}
+
+/// Where record `i`'s part of a shared buffer starts: where record `i - 1`'s ends.
+fn start<T>(ends: &[T], i: usize, end: impl Fn(&T) -> usize) -> Option<usize> {
+    match i.checked_sub(1) {
+        Some(before) => ends.get(before).map(end),
+        None => Some(0),
+    }
+}
+
+/// Record `i`'s `width` items of a buffer of fixed-width records.
+fn row<T>(items: &[T], width: usize, i: usize) -> Option<&[T]> {
+    let start = i.checked_mul(width)?;
+    items.get(start..start.checked_add(width)?)
+}
+
+impl ProfileStore {
+    /// An empty store.
+    pub fn new() -> ProfileStore {
+        ProfileStore::default()
+    }
+
+    /// How many profiles it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Add a profile (after the others: its position is the count before).
+    pub fn push(&mut self, profile: MatchProfile) {
+        if profile.id.is_none() {
+            self.no_id.push(self.len());
+        }
+        let id = profile.id.as_deref().unwrap_or("");
+        self.text.push_str(id);
+        self.text.push_str(&profile.values.texts);
+        self.rows.push(Row { end: self.text.len(), id_len: id.len() });
+        self.keys.extend_from_slice(&profile.keys);
+        self.key_ends.push(self.keys.len());
+        let width = *self.width.get_or_insert(profile.values.slots.len());
+        let slots = profile.values.slots.iter().copied().chain(std::iter::repeat(Slot::Absent));
+        self.slots.extend(slots.take(width));
+    }
+
+    /// The id of profile `i` (`None` without one, or past the last).
+    pub fn id(&self, i: usize) -> Option<&str> {
+        self.at(i).and_then(|p| p.id)
+    }
+
+    /// Profile `i` as a [`MatchProfile`] of its own (unweighed), `None` past the last.
+    pub fn profile(&self, i: usize) -> Option<MatchProfile> {
+        let p = self.at(i)?;
+        Some(MatchProfile {
+            id: p.id.map(str::to_string),
+            keys: self.keys(i).into(),
+            values: Compared { texts: p.values.texts.into(), slots: p.values.slots.into() },
+            adjust: Box::new([]),
+        })
+    }
+
+    /// Weigh every profile's values by how common they are in `counts` ([`weigh`]).
+    pub(crate) fn weigh(&mut self, m: &CMatch, counts: &TermCounts) {
+        let width = frequency_lines(m);
+        if width == 0 {
+            return;
+        }
+        let mut adjust = Vec::with_capacity(self.len().saturating_mul(width));
+        for p in (0..self.len()).filter_map(|i| self.at(i)) {
+            let before = adjust.len();
+            adjust.extend(adjustments(m, p.values, counts));
+            adjust.resize(before + width, f64::NAN);
+        }
+        self.adjust = adjust;
+        self.adjust_width = width;
+    }
+}
+
+impl Profiles for ProfileStore {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn keys(&self, i: usize) -> &[u64] {
+        let (Some(from), Some(&to)) = (start(&self.key_ends, i, |&end| end), self.key_ends.get(i)) else { return &[] };
+        self.keys.get(from..to).unwrap_or(&[])
+    }
+
+    fn at(&self, i: usize) -> Option<ProfileRef<'_>> {
+        let (from, at) = (start(&self.rows, i, |r| r.end)?, self.rows.get(i)?);
+        let id_end = from.checked_add(at.id_len)?;
+        let id = self.text.get(from..id_end)?;
+        Some(ProfileRef {
+            id: if self.no_id.binary_search(&i).is_ok() { None } else { Some(id) },
+            values: Values {
+                texts: self.text.get(id_end..at.end)?,
+                slots: row(&self.slots, self.width.unwrap_or(0), i)?,
+            },
+            adjust: row(&self.adjust, self.adjust_width, i).unwrap_or(&[]),
+        })
     }
 }
 
@@ -308,7 +520,7 @@ impl StoredProfile {
         if self.program != program.uid || self.today != today {
             return None;
         }
-        (i < self.profile.values.slots.len()).then(|| self.profile.values.get(i))
+        (i < self.profile.values.slots.len()).then(|| self.profile.values.view().get(i))
     }
 
     /// Whether this profile was computed by `program` for `today` (and so holds every compared
@@ -385,28 +597,44 @@ pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<Matc
 
 /// Weigh each profile's values by how common they are in `counts`.
 pub fn weigh(m: &CMatch, profiles: &mut [MatchProfile], counts: &TermCounts) {
-    if m.compares.iter().all(|c| c.frequency.is_none()) {
+    if frequency_lines(m) == 0 {
         return;
     }
     for p in profiles {
-        p.adjust = m
-            .compares
-            .iter()
-            .zip(p.values.iter())
-            .enumerate()
-            .map(|(i, (c, v))| {
-                let stat = match v {
-                    Some(Cmp::Text(t)) => c
-                        .frequency
-                        .as_ref()
-                        .and_then(|f| f.counted(c.comparator == Comparator::Parts, t))
-                        .map(|value| counts.stat(i, value)),
-                    _ => None,
-                };
-                adjustment(c, v, stat).unwrap_or(f64::NAN)
-            })
-            .collect();
+        p.adjust = adjustments(m, p.values.view(), counts).collect();
     }
+}
+
+/// How many `compare` lines have a `frequency` clause (what a profile keeps an adjustment for).
+fn frequency_lines(m: &CMatch) -> usize {
+    m.compares.iter().filter(|c| c.frequency.is_some()).count()
+}
+
+/// The term-frequency adjustments of one profile's values by `counts`, one per `frequency`
+/// compare line (NaN for none): what [`MatchProfile::adjust`] keeps.
+fn adjustments<'a>(m: &'a CMatch, values: Values<'a>, counts: &'a TermCounts) -> impl Iterator<Item = f64> + 'a {
+    m.compares.iter().zip(values.iter()).enumerate().filter(|(_, (c, _))| c.frequency.is_some()).map(
+        move |(i, (c, v))| {
+            let stat = match v {
+                Some(Cmp::Text(t)) => c
+                    .frequency
+                    .as_ref()
+                    .and_then(|f| f.counted(c.comparator == Comparator::Parts, t))
+                    .map(|value| counts.stat(i, value)),
+                _ => None,
+            };
+            adjustment(c, v, stat).unwrap_or(f64::NAN)
+        },
+    )
+}
+
+/// Per `compare` line, its adjustment among `adjust` (one per `frequency` line, as
+/// [`MatchProfile::adjust`] keeps them); `None` for a line without one.
+fn line_adjustments<'a>(m: &'a CMatch, adjust: &'a [f64]) -> impl Iterator<Item = Option<f64>> + 'a {
+    let mut next = adjust.iter();
+    m.compares
+        .iter()
+        .map(move |c| if c.frequency.is_some() { next.next().copied().filter(|x| !x.is_nan()) } else { None })
 }
 
 /// The level one `compare` line gives a pair, its weight (0 when a value is absent) and the
@@ -429,38 +657,34 @@ pub(super) fn score(
     (level, level.and_then(|l| c.weights.get(l).copied()).unwrap_or(0.0) + applied.unwrap_or(0.0), applied)
 }
 
-/// The adjustment of profile `a`'s compare line `i`.
-fn adjust_of(a: &MatchProfile, i: usize) -> Option<f64> {
-    a.adjust.get(i).copied().filter(|x| !x.is_nan())
-}
-
-/// The match probability of two profiles; allocates nothing.
-pub fn probability(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> f64 {
+/// The match probability of two profiles (the adjustments are `a`'s); allocates nothing.
+pub fn probability(m: &CMatch, a: ProfileRef<'_>, b: ProfileRef<'_>) -> f64 {
     let total: f64 = m
         .compares
         .iter()
+        .zip(line_adjustments(m, a.adjust))
         .zip(a.values.iter().zip(b.values.iter()))
-        .enumerate()
-        .map(|(i, (c, (x, y)))| score(c, x, y, adjust_of(a, i)).1)
+        .map(|((c, adjust), (x, y))| score(c, x, y, adjust).1)
         .sum();
     linkage::probability(m.prior, total)
 }
 
 /// How `b` compares with `a`: probability and the level and weight of every `compare` line
-/// (`id` is `b`'s).
-pub fn compare(m: &CMatch, a: &MatchProfile, b: &MatchProfile) -> CandidateMatch {
+/// (`id` is `b`'s; the adjustments are `a`'s).
+pub fn compare(m: &CMatch, a: ProfileRef<'_>, b: ProfileRef<'_>) -> CandidateMatch {
     let mut levels = Vec::with_capacity(m.compares.len());
     let mut weights = Vec::with_capacity(m.compares.len());
     let mut adjusted = Vec::with_capacity(m.compares.len());
-    for (i, (c, (x, y))) in m.compares.iter().zip(a.values.iter().zip(b.values.iter())).enumerate() {
-        let (level, w, adj) = score(c, x, y, adjust_of(a, i));
+    let lines = m.compares.iter().zip(line_adjustments(m, a.adjust));
+    for ((c, adjust), (x, y)) in lines.zip(a.values.iter().zip(b.values.iter())) {
+        let (level, w, adj) = score(c, x, y, adjust);
         levels.push(level);
         weights.push(w);
         adjusted.push(adj);
     }
     let total = weights.iter().sum();
     CandidateMatch {
-        id: b.id.clone().unwrap_or_default(),
+        id: b.id.unwrap_or_default().to_string(),
         probability: linkage::probability(m.prior, total),
         comparisons: comparisons(m, &levels, &weights, &adjusted),
     }
@@ -484,4 +708,44 @@ pub(super) fn comparisons(
             frequency_adjustment: adjusted.get(i).copied().flatten(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn a_slot_is_twelve_bytes_and_keeps_a_number_to_the_bit() {
+        assert_eq!(std::mem::size_of::<Slot>(), 12);
+        let numbers = [0.0, -0.0, 1.5, -2.25e300, f64::MIN_POSITIVE, f64::INFINITY, f64::NAN];
+        let slots: Vec<Slot> = numbers.iter().map(|&x| Slot::number(x)).collect();
+        let values = Values { texts: "", slots: &slots };
+        for (i, x) in numbers.iter().enumerate() {
+            let Some(Cmp::Number(y)) = values.get(i) else { panic!("slot {i}") };
+            assert_eq!(y.to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn a_store_cuts_or_fills_a_profile_to_the_first_ones_width() {
+        let profile = |id: &str, texts: &str, slots: Vec<Slot>| MatchProfile {
+            id: Some(id.to_string()),
+            keys: Box::new([1, 2]),
+            values: Compared { texts: texts.into(), slots: slots.into() },
+            adjust: Box::new([]),
+        };
+        let mut store = ProfileStore::new();
+        store.push(profile("a", "xy", vec![Slot::Text(0, 1), Slot::Absent, Slot::Text(1, 2)]));
+        store.push(profile("b", "", vec![Slot::number(3.0)]));
+        store.push(profile("c", "z", vec![Slot::Text(0, 1), Slot::Absent, Slot::Absent, Slot::Text(0, 1)]));
+        let b = store.at(1).map(|p| p.values.slots.to_vec());
+        assert_eq!(b, Some(vec![Slot::number(3.0), Slot::Absent, Slot::Absent]));
+        let c = store.at(2).map(|p| (p.values.texts, p.values.slots.len(), p.values.get(0)));
+        assert!(matches!(c, Some(("z", 3, Some(Cmp::Text("z"))))), "{c:?}");
+        let a = store.at(0).map(|p| (p.id, p.values.get(2)));
+        assert!(matches!(a, Some((Some("a"), Some(Cmp::Text("y"))))), "{a:?}");
+        assert!(store.at(3).is_none());
+        assert_eq!((Profiles::keys(&store, 2), Profiles::keys(&store, 3)), (&[1, 2][..], &[][..]));
+    }
 }

@@ -50,6 +50,15 @@ pub fn key_hash(block: u32, key: &str) -> u64 {
     h
 }
 
+/// About how many keys [`BlockIndex::build`] sorts at a time (16 MB of entries).
+const PART: usize = 1 << 20;
+
+/// Which of `parts` parts of the build a key hash belongs to (the hash's bits mixed, so that
+/// the parts are about equal whatever bits of the hash vary most).
+fn part_of(hash: u64, parts: u64) -> u64 {
+    (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % parts
+}
+
 /// A pair of records and its match probability: `left` and `right` are positions in the
 /// caller's slices.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,41 +70,70 @@ pub struct ScoredPair {
 
 impl BlockIndex {
     /// Index records `0..` by their keys (sorted on the current rayon pool).
-    pub fn new<'k>(keys: impl IntoIterator<Item = &'k [u64]>) -> BlockIndex {
+    pub fn new<'k, I>(keys: I) -> BlockIndex
+    where
+        I: IntoIterator<Item = &'k [u64]>,
+        I::IntoIter: Clone,
+    {
         BlockIndex::build(keys, 1)
     }
 
     /// [`BlockIndex::new`] for pairs within the indexed records (dedup): a key that only one
     /// record has pairs it with nobody and is not kept (most keys, as most people are unique).
-    pub fn shared<'k>(keys: impl IntoIterator<Item = &'k [u64]>) -> BlockIndex {
+    pub fn shared<'k, I>(keys: I) -> BlockIndex
+    where
+        I: IntoIterator<Item = &'k [u64]>,
+        I::IntoIter: Clone,
+    {
         BlockIndex::build(keys, 2)
     }
 
     /// An index of the keys that at least `min` records have.
-    fn build<'k>(keys: impl IntoIterator<Item = &'k [u64]>, min: usize) -> BlockIndex {
+    fn build<'k, I>(keys: I, min: usize) -> BlockIndex
+    where
+        I: IntoIterator<Item = &'k [u64]>,
+        I::IntoIter: Clone,
+    {
+        BlockIndex::build_in_parts(keys, min, PART)
+    }
+
+    /// [`BlockIndex::build`], sorting the keys a part at a time (each part the keys whose hash
+    /// falls in it, about `part` of them), so that beyond the index itself only one part is
+    /// held: `keys` is walked once to count them and once a part.
+    fn build_in_parts<'k, I>(keys: I, min: usize, part: usize) -> BlockIndex
+    where
+        I: IntoIterator<Item = &'k [u64]>,
+        I::IntoIter: Clone,
+    {
+        let keys = keys.into_iter();
+        let total: usize = keys.clone().map(<[u64]>::len).sum();
+        let parts = u64::try_from(total.div_ceil(part.max(1))).unwrap_or(u64::MAX).max(1);
         let mut entries: Vec<(u64, u32)> = Vec::new();
-        for (i, ks) in keys.into_iter().enumerate() {
-            let Ok(i) = u32::try_from(i) else { break };
-            entries.extend(ks.iter().map(|&hash| (hash, i)));
+        let mut runs: Vec<(u64, (u32, u32))> = Vec::new();
+        let mut members = Vec::new();
+        for part in 0..parts {
+            entries.clear();
+            for (i, ks) in keys.clone().enumerate() {
+                let Ok(i) = u32::try_from(i) else { break };
+                entries.extend(ks.iter().filter(|&&hash| part_of(hash, parts) == part).map(|&hash| (hash, i)));
+            }
+            crate::par::sort_unstable(&mut entries);
+            // A record with the same key twice is listed once.
+            entries.dedup();
+            for run in entries.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() >= min) {
+                let (Some(first), Ok(start), Ok(len)) =
+                    (run.first(), u32::try_from(members.len()), u32::try_from(run.len()))
+                else {
+                    break;
+                };
+                runs.push((first.0, (start, len)));
+                members.extend(run.iter().map(|(_, i)| *i));
+            }
         }
-        crate::par::sort_unstable(&mut entries);
-        // A record with the same key twice is listed once.
-        entries.dedup();
-        let kept = |run: &&[(u64, u32)]| run.len() >= min;
-        let keys = entries.chunk_by(|a, b| a.0 == b.0).filter(kept).count();
-        let mut runs = HashMap::with_capacity_and_hasher(keys, BuildHasherDefault::default());
-        let mut members = Vec::with_capacity(entries.len());
-        for run in entries.chunk_by(|a, b| a.0 == b.0).filter(kept) {
-            let (Some(first), Ok(start), Ok(len)) =
-                (run.first(), u32::try_from(members.len()), u32::try_from(run.len()))
-            else {
-                break;
-            };
-            runs.insert(first.0, (start, len));
-            members.extend(run.iter().map(|(_, i)| *i));
-        }
+        let mut index = HashMap::with_capacity_and_hasher(runs.len(), BuildHasherDefault::default());
+        index.extend(runs);
         members.shrink_to_fit();
-        BlockIndex { runs, members, cap: usize::MAX }
+        BlockIndex { runs: index, members, cap: usize::MAX }
     }
 
     /// Each key contributes at most `cap` records to a query.
@@ -158,5 +196,30 @@ mod tests {
         shared.candidates(&k(&[(0, "b")]), None, &mut out);
         assert!(out.is_empty());
         assert_eq!(shared.runs.len(), 2);
+    }
+
+    #[test]
+    fn an_index_built_in_parts_finds_what_one_part_finds() {
+        // 300 records with 3 keys each out of 40 texts: many shared keys, some twice in a record.
+        let keys: Vec<Vec<u64>> = (0..300u32)
+            .map(|i| k(&[(0, &(i % 40).to_string()), (1, &(i * 7 % 40).to_string()), (0, &(i % 13).to_string())]))
+            .collect();
+        for min in [1, 2] {
+            let whole = BlockIndex::build_in_parts(keys.iter().map(Vec::as_slice), min, usize::MAX);
+            let parts = BlockIndex::build_in_parts(keys.iter().map(Vec::as_slice), min, 7);
+            assert_eq!(parts.runs.len(), whole.runs.len());
+            assert_eq!(parts.members.len(), whole.members.len());
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (i, ks) in keys.iter().enumerate() {
+                for after in [None, Some(i as u32)] {
+                    whole.candidates(ks, after, &mut a);
+                    parts.candidates(ks, after, &mut b);
+                    assert_eq!(a, b);
+                }
+            }
+        }
+        // The parts are about equal.
+        let sizes = (0..8).map(|p| (0..8000u64).filter(|&h| part_of(key_hash(0, &h.to_string()), 8) == p).count());
+        assert!(sizes.clone().all(|n| (800..1200).contains(&n)), "{:?}", sizes.collect::<Vec<_>>());
     }
 }
