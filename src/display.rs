@@ -118,20 +118,9 @@ pub fn json_text(v: &impl serde::Serialize) -> String {
     }
 }
 
-/// [`json_text`] appended to `out`, as bytes: how `kensa eval` writes each verdict line. The
-/// value is written once; only when a byte that starts an unsafe character is found in what was
-/// written (one vectorized scan) is it written again, escaping as it goes.
-pub fn json_bytes(v: &impl serde::Serialize, out: &mut Vec<u8>) {
-    let start = out.len();
-    // Writing into a Vec cannot fail; a value that cannot be serialized writes what it had.
-    let _ = serde_json::to_writer(&mut *out, v);
-    let written = out.get(start..).unwrap_or_default();
-    // Outside strings JSON has none of these bytes, and C0 controls are escaped in strings
-    // already: every other unsafe character (DEL, C1, U+061C, U+2028…) starts with one of them.
-    if memchr::memchr3(0xc2, 0xd8, 0xe2, written).is_none() && memchr::memchr(0x7f, written).is_none() {
-        return;
-    }
-    out.truncate(start);
+/// [`json_text`] appended to `out` as bytes, escaping the unsafe characters as each string is
+/// written: for a value known to hold one (`Verdict::write_json` writes the others directly).
+pub fn json_bytes_escaping(v: &impl serde::Serialize, out: &mut Vec<u8>) {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter);
     let _ = v.serialize(&mut ser);
 }
@@ -245,7 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn json_bytes_is_json_text() {
+    fn json_bytes_escaping_is_json_text() {
         let values = [
             serde_json::json!({"id": "A\u{1b}\u{9b}\u{202e}", "山田": ["\u{7f}x\u{2028}", "ｻﾜﾀﾞ", "\u{61c}\u{200e}\u{2066}"]}),
             serde_json::json!({"n": 1.5, "t": true, "z": null, "é": "café «» …"}),
@@ -253,7 +242,7 @@ mod tests {
         ];
         for v in values {
             let mut out = Vec::new();
-            json_bytes(&v, &mut out);
+            json_bytes_escaping(&v, &mut out);
             assert_eq!(String::from_utf8(out).unwrap_or_default(), json_text(&v));
         }
     }

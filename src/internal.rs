@@ -2,7 +2,7 @@
 //! library API. Not covered by semver.
 
 pub use crate::builtins::{Builtin, PTy, all as builtins};
-pub use crate::display::{escape_controls, escape_text, json_bytes, json_safe, json_text, shorten};
+pub use crate::display::{escape_controls, escape_text, json_safe, json_text, shorten};
 /// The hash a blocking key is indexed by (for jobs that form candidate pairs elsewhere).
 pub use crate::linkage::block::key_hash;
 /// The text comparators of the `match` block (for the fuzz targets).

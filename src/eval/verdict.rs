@@ -63,7 +63,7 @@ impl Verdict {
         // written again, escaping it as `json_text` does.
         if w::may_be_unsafe(out.get(start..).unwrap_or_default()) {
             out.truncate(start);
-            crate::display::json_bytes(self, out);
+            crate::display::json_bytes_escaping(self, out);
         }
     }
 }
