@@ -532,6 +532,8 @@ struct Frame<'p, 'r> {
     filled: Vec<bool>,
     /// The registry's counts of the record's term keys (`frequency` comparisons).
     terms: Vec<crate::registry::TermStat>,
+    /// Where `++` writes its text before it is shared (kept between uses).
+    scratch: String,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -572,6 +574,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             deadline: None,
             filled: Vec::new(),
             terms: Vec::new(),
+            scratch: String::new(),
         }
     }
 
@@ -999,16 +1002,23 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         for &i in &self.matched {
             let Some(c) = frames.get(i) else { continue };
             ids.push(c.id.clone());
+            // Built as maps directly: `json!` would serialize `weights` into a copy of itself.
             let mut weights = serde_json::Map::new();
             for (((cmp, level), w), adj) in m.compares.iter().zip(&c.levels).zip(&c.weights).zip(&c.adjusted) {
                 let level = level.and_then(|l| cmp.levels.get(l)).map_or("absent", |n| &**n);
-                let mut item = serde_json::json!({"level": level, "weight": round3(*w)});
-                if let (Some(a), Some(obj)) = (adj, item.as_object_mut()) {
-                    obj.insert(String::from("frequency_adjustment"), serde_json::json!(round3(*a)));
+                let mut item = serde_json::Map::new();
+                item.insert(String::from("level"), serde_json::Value::from(level));
+                item.insert(String::from("weight"), serde_json::Value::from(round3(*w)));
+                if let Some(a) = adj {
+                    item.insert(String::from("frequency_adjustment"), serde_json::Value::from(round3(*a)));
                 }
-                weights.insert(cmp.name.to_string(), item);
+                weights.insert(cmp.name.to_string(), serde_json::Value::Object(item));
             }
-            items.push(serde_json::json!({"id": c.id, "probability": round3(c.probability), "weights": weights}));
+            let mut item = serde_json::Map::new();
+            item.insert(String::from("id"), serde_json::Value::from(c.id.as_str()));
+            item.insert(String::from("probability"), serde_json::Value::from(round3(c.probability)));
+            item.insert(String::from("weights"), serde_json::Value::Object(weights));
+            items.push(serde_json::Value::Object(item));
         }
         if !items.is_empty() {
             evidence.push((String::from("candidates"), serde_json::Value::Array(items)));
@@ -1146,10 +1156,16 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 }
             }
             Node::Concat(parts) => {
-                let mut out = String::with_capacity(parts.len() * 16);
+                // Written into the frame's buffer, so the text costs one allocation (its `Rc`).
+                // A concatenation inside another finds the buffer taken and uses its own.
+                let mut out = std::mem::take(&mut self.scratch);
+                out.clear();
                 for p in parts.iter() {
                     match self.eval(*p) {
-                        Value::Null => return Value::Null,
+                        Value::Null => {
+                            self.scratch = out;
+                            return Value::Null;
+                        }
                         Value::Text(t) => out.push_str(t.as_str()),
                         // A year or a date in a blocking key: written without a String of its own.
                         Value::Int(n) => out.push_str(itoa::Buffer::new().format(n)),
@@ -1159,7 +1175,9 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                         }
                     }
                 }
-                Value::Text(Txt::Shared(Rc::from(out)))
+                let text = Rc::from(out.as_str());
+                self.scratch = out;
+                Value::Text(Txt::Shared(text))
             }
             Node::Add(a, b) => {
                 let (a, b) = (self.eval(*a), self.eval(*b));
