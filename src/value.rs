@@ -79,7 +79,7 @@ impl<'a> Value<'a> {
             Value::Text(Txt::Shared(rc)) => match f(&rc) {
                 // A borrowed result may be a shorter slice (`trim`): keep `rc` only if whole.
                 Cow::Borrowed(b) if b.len() == rc.len() => Value::Text(Txt::Shared(rc)),
-                Cow::Borrowed(b) => Value::owned(b.to_string()),
+                Cow::Borrowed(b) => Value::shared(b),
                 Cow::Owned(o) => Value::owned(o),
             },
             _ => Value::Null,
