@@ -136,7 +136,7 @@ struct Spelling<'a> {
 /// * `muni_buckets.rs`: the buckets, nationwide (key 0) then for each prefecture (key = its
 ///   code), sorted by folded first character within a key;
 /// * `muni_bucket_of.rs`: the bucket of a key and a first character (a `match`);
-/// * `muni_by_name.rs`: one municipality of each name (the first), sorted by name;
+/// * `muni_by_name.rs`: the municipalities sorted by name (then in list order);
 /// * `muni_wards.rs` and `muni_wards_of.rs`: the wards of each designated city.
 ///
 /// A spelling is a municipality's name, its name without 郡 or Japan Post's spelling; a bucket
@@ -208,8 +208,8 @@ fn write_muni_index(out: &Path, munis: &[Muni]) -> Result<()> {
 
     // Sorted by name, then index: the first of a name is kept.
     let mut by_name: Vec<(&str, usize)> = munis.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+    // Sorted by name, then list order; a name two prefectures have is there twice.
     by_name.sort_unstable();
-    by_name.dedup_by_key(|e| e.0);
     write_array(out, "muni_by_name.rs", by_name.iter().map(|&(_, i)| i))?;
 
     let (mut wards, mut wards_of) = (Vec::new(), Vec::new());

@@ -105,7 +105,7 @@ pub fn unconfirmed_ward(a: &Address) -> Option<&str> {
     if a.known_town.is_some() {
         return None;
     }
-    let id = a.municipality.and_then(muni_by_name)?;
+    let id = muni_of(a)?;
     if !municipality(id).is_some_and(|m| m.designated) {
         return None;
     }
@@ -125,7 +125,7 @@ pub fn unconfirmed_town(a: &Address) -> Option<&str> {
         return None;
     }
     let town = a.town.as_deref().filter(|t| !t.is_empty())?;
-    let id = a.municipality.and_then(muni_by_name)?;
+    let id = muni_of(a)?;
     if municipality(id).is_none_or(|m| m.designated) || town_buckets(id).is_empty() {
         return None;
     }
@@ -464,8 +464,8 @@ static MUNI_SPELLINGS: &[MuniSpelling] = &include!(concat!(env!("OUT_DIR"), "/mu
 /// The buckets of every municipality, then those of each prefecture in code order (found by
 /// [`muni_bucket`]).
 static MUNI_BUCKETS: &[MuniBucket] = &include!(concat!(env!("OUT_DIR"), "/muni_buckets.rs"));
-/// One municipality of each KEN_ALL name (`札幌市中央区`, `桑名郡木曽岬町`, `札幌市`; the first
-/// in the list of a name two prefectures have), sorted by name.
+/// The municipalities by KEN_ALL name (`札幌市中央区`, `桑名郡木曽岬町`, `札幌市`), sorted by
+/// name, then in list order (a name two prefectures have is there twice).
 static MUNI_BY_NAME: &[u16] = &include!(concat!(env!("OUT_DIR"), "/muni_by_name.rs"));
 /// The wards of the designated cities, city after city, in list order.
 static WARDS: &[u16] = &include!(concat!(env!("OUT_DIR"), "/muni_wards.rs"));
@@ -486,10 +486,22 @@ fn muni_bucket(pref: Option<u8>, first: char) -> Option<&'static MuniBucket> {
     MUNI_BUCKETS.get(bucket?)
 }
 
-/// The municipality of a KEN_ALL name (the first of a name two prefectures have).
-fn muni_by_name(name: &str) -> Option<u16> {
-    let found = MUNI_BY_NAME.binary_search_by(|&id| municipality(id).map_or("", |m| m.name).cmp(name));
-    MUNI_BY_NAME.get(found.ok()?).copied()
+/// The municipality of a KEN_ALL name in prefecture `pref`: two names are in two prefectures
+/// each (府中市: 東京都 and 広島県; 伊達市: 北海道 and 福島県). Without a prefecture, or
+/// with one that has no municipality of that name, the first in the list.
+fn muni_by_name(pref: Option<&str>, name: &str) -> Option<u16> {
+    let name_of = |id: u16| municipality(id).map_or("", |m| m.name);
+    let from = MUNI_BY_NAME.partition_point(|&id| name_of(id) < name);
+    let mut named = MUNI_BY_NAME.get(from..)?.iter().copied().take_while(|&id| name_of(id) == name);
+    let first = named.next()?;
+    let Some(code) = pref.and_then(prefecture_code) else { return Some(first) };
+    let in_pref = |id: u16| municipality(id).is_some_and(|m| m.pref == code);
+    Some(std::iter::once(first).chain(named).find(|&id| in_pref(id)).unwrap_or(first))
+}
+
+/// The municipality an address was read in.
+fn muni_of(a: &Address) -> Option<u16> {
+    muni_by_name(a.prefecture, a.municipality?)
 }
 
 /// The wards of a designated city (none for any other municipality).
@@ -1352,9 +1364,11 @@ mod tests {
         assert!(muni_bucket(Some(0), '札').is_none());
         assert!(muni_bucket(Some(1), '札').is_some() && muni_bucket(Some(13), '札').is_none());
         for m in MUNICIPALITIES {
-            assert_eq!(muni_by_name(m.name), by_name.get(m.name).copied(), "{}", m.name);
+            assert_eq!(muni_by_name(None, m.name), by_name.get(m.name).copied(), "{}", m.name);
+            let own = muni_by_name(prefecture_name(m.pref), m.name).and_then(municipality);
+            assert_eq!(own.map(|o| (o.pref, o.name)), Some((m.pref, m.name)));
         }
-        assert_eq!(muni_by_name("札幌"), None);
+        assert_eq!(muni_by_name(None, "札幌"), None);
         let mut wards = 0;
         for (ci, city) in MUNICIPALITIES.iter().enumerate() {
             let expected: Vec<u16> = (0..MUNICIPALITIES.len() as u16)
@@ -1614,6 +1628,15 @@ mod tests {
             ("千葉県千葉市中央区市場町22番8号", "-|-"),
             ("東京都小平市学園東町６１６", "-|-"),
             ("東京都千代田区永田町1-7-1 永田ビル", "-|-"),
+            // Two prefectures have a 府中市 and a 伊達市: a town is confirmed in the one written.
+            ("東京都府中市浅間町1-1", "-|-"),
+            ("広島県府中市浅間町1-1", "-|浅間町"),
+            ("広島県府中市鵜飼町1-1", "-|-"),
+            ("東京都府中市鵜飼町1-1", "-|鵜飼町"),
+            ("福島県伊達市保原町栄町1", "-|-"),
+            ("北海道伊達市保原町栄町1", "-|保原町栄町"),
+            ("北海道伊達市大滝区清原町1", "-|-"),
+            ("福島県伊達市大滝区清原町1", "-|大滝区清原町"),
             // Kyoto: the street and its direction come before the town.
             ("京都府京都市中京区烏丸通三条上る場之町1", "-|-"),
             ("京都府京都市中京区烏丸通三条上ル場之町1", "-|-"),
