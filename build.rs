@@ -206,7 +206,6 @@ fn write_muni_index(out: &Path, munis: &[Muni]) -> Result<()> {
     std::fs::write(out.join("muni_bucket_of.rs"), tree)?;
     write_array(out, "muni_folded.rs", folded.iter().map(|c| format!("{c:?}")))?;
 
-    // Sorted by name, then index: the first of a name is kept.
     let mut by_name: Vec<(&str, usize)> = munis.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
     // Sorted by name, then list order; a name two prefectures have is there twice.
     by_name.sort_unstable();

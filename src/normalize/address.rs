@@ -1327,7 +1327,8 @@ mod tests {
     /// The municipality index `build.rs` generates is the one the parser built at run time
     /// before: for each folded first character, nationwide and for each prefecture, every
     /// spelling (name, name without 郡, Japan Post's spelling) longest first, then in list order;
-    /// the first municipality of each name; the wards of each designated city in list order.
+    /// the municipality of each name (the first, or the one in a prefecture given); the wards of
+    /// each designated city in list order.
     #[test]
     fn muni_index_is_built_from_the_list() {
         /// (municipality, spelling, spelling folded) by (prefecture or 0, folded first character).
