@@ -558,8 +558,8 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
     fn new(program: &'p Program, ctx: Ctx, candidates: &'r [Candidate<'r>]) -> Self {
         Frame {
             program,
-            slots: vec![Value::Null; program.fields.len()],
-            lets: vec![None; program.memo_slots],
+            slots: std::iter::repeat_with(|| Value::Null).take(program.fields.len()).collect(),
+            lets: std::iter::repeat_with(|| None).take(program.memo_slots).collect(),
             ctx,
             candidates,
             cand_frames: None,
