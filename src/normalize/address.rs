@@ -492,11 +492,11 @@ fn muni_bucket(pref: Option<u8>, first: char) -> Option<&'static MuniBucket> {
 fn muni_by_name(pref: Option<&str>, name: &str) -> Option<u16> {
     let name_of = |id: u16| municipality(id).map_or("", |m| m.name);
     let from = MUNI_BY_NAME.partition_point(|&id| name_of(id) < name);
-    let mut named = MUNI_BY_NAME.get(from..)?.iter().copied().take_while(|&id| name_of(id) == name);
-    let first = named.next()?;
-    let Some(code) = pref.and_then(prefecture_code) else { return Some(first) };
-    let in_pref = |id: u16| municipality(id).is_some_and(|m| m.pref == code);
-    Some(std::iter::once(first).chain(named).find(|&id| in_pref(id)).unwrap_or(first))
+    let to = MUNI_BY_NAME.partition_point(|&id| name_of(id) <= name);
+    let named = MUNI_BY_NAME.get(from..to)?;
+    let code = pref.and_then(prefecture_code);
+    let in_pref = |id: &&u16| code.is_some_and(|c| municipality(**id).is_some_and(|m| m.pref == c));
+    named.iter().find(in_pref).or(named.first()).copied()
 }
 
 /// The municipality an address was read in.
