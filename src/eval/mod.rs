@@ -125,8 +125,9 @@ pub fn blocking_keys(program: &Program, record: &Json<'_>, today: Date) -> Vec<(
 
 /// The blocking keys and term keys of the record loaded into `frame` (see [`blocking_keys`]).
 fn lookup_keys<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) -> Vec<(u32, String)> {
-    let mut keys = keys_of(frame, m);
-    if m.compares.iter().any(|c| c.frequency.is_some()) {
+    let counted = m.compares.iter().filter(|c| c.frequency.is_some()).count();
+    let mut keys = keys_of(frame, m, counted);
+    if counted > 0 {
         let values: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
         keys.extend(profile::term_keys(m, &values));
     }
@@ -159,8 +160,9 @@ enum Against<'a, 'c> {
 }
 
 /// The blocking keys of the record loaded into `frame`.
-fn keys_of<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch) -> Vec<(u32, String)> {
-    let mut keys = Vec::with_capacity(m.blocks.len());
+/// `room`: how many more keys the caller adds.
+fn keys_of<'p: 'r, 'r>(frame: &mut Frame<'p, 'r>, m: &crate::compile::CMatch, room: usize) -> Vec<(u32, String)> {
+    let mut keys = Vec::with_capacity(m.blocks.len() + room);
     for (i, b) in m.blocks.iter().enumerate() {
         match frame.eval(*b) {
             Value::Null => {}
@@ -532,8 +534,6 @@ struct Frame<'p, 'r> {
     filled: Vec<bool>,
     /// The registry's counts of the record's term keys (`frequency` comparisons).
     terms: Vec<crate::registry::TermStat>,
-    /// Where `++` writes its text before it is shared (kept between uses).
-    scratch: String,
 }
 
 /// One registry candidate: its fields, and how it compares with the record.
@@ -574,7 +574,6 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             deadline: None,
             filled: Vec::new(),
             terms: Vec::new(),
-            scratch: String::new(),
         }
     }
 
@@ -961,7 +960,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     message.push_str(&show(&v, privacy));
                     // A placeholder written twice is one parameter.
                     if !params.iter().any(|(k, _)| **k == **label) {
-                        params.push((label.to_string(), to_json(&v, privacy)));
+                        params.push((String::from(&**label), to_json(&v, privacy)));
                     }
                 }
             }
@@ -975,19 +974,19 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 for e in rule.evidence.get(i).map(|b| &b[..]).unwrap_or(&[]) {
                     let v = self.eval(e.node);
                     let privacy = if self.show_secrets { Privacy::Plain } else { e.privacy };
-                    evidence.push((e.label.to_string(), to_json(&v, privacy)));
+                    evidence.push((String::from(&*e.label), to_json(&v, privacy)));
                 }
                 related = self.related_evidence(&mut evidence);
                 break;
             }
         }
         Finding {
-            rule: rule.id.to_string(),
+            rule: String::from(&*rule.id),
             severity: rule.severity,
             penalty: rule.penalty,
             message,
             params,
-            fields: rule.fields.iter().map(|f| f.to_string()).collect(),
+            fields: rule.fields.iter().map(|f| String::from(&**f)).collect(),
             evidence,
             related,
         }
@@ -1012,7 +1011,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 if let Some(a) = adj {
                     item.insert(String::from("frequency_adjustment"), serde_json::Value::from(round3(*a)));
                 }
-                weights.insert(cmp.name.to_string(), serde_json::Value::Object(item));
+                weights.insert(String::from(&*cmp.name), serde_json::Value::Object(item));
             }
             let mut item = serde_json::Map::new();
             item.insert(String::from("id"), serde_json::Value::from(c.id.as_str()));
@@ -1156,16 +1155,12 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 }
             }
             Node::Concat(parts) => {
-                // Written into the frame's buffer, so the text costs one allocation (its `Rc`).
-                // A concatenation inside another finds the buffer taken and uses its own.
-                let mut out = std::mem::take(&mut self.scratch);
-                out.clear();
+                // Written into a buffer kept between records, so the text costs one allocation
+                // (its `Rc`).
+                let mut out = ConcatBuffer::take();
                 for p in parts.iter() {
                     match self.eval(*p) {
-                        Value::Null => {
-                            self.scratch = out;
-                            return Value::Null;
-                        }
+                        Value::Null => return Value::Null,
                         Value::Text(t) => out.push_str(t.as_str()),
                         // A year or a date in a blocking key: written without a String of its own.
                         Value::Int(n) => out.push_str(itoa::Buffer::new().format(n)),
@@ -1175,9 +1170,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                         }
                     }
                 }
-                let text = Rc::from(out.as_str());
-                self.scratch = out;
-                Value::Text(Txt::Shared(text))
+                Value::Text(Txt::Shared(Rc::from(out.as_str())))
             }
             Node::Add(a, b) => {
                 let (a, b) = (self.eval(*a), self.eval(*b));
@@ -1242,6 +1235,48 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             | Node::InSet { .. }
             | Node::Matches(..)
             | Node::Cached { .. } => Value::Null,
+        }
+    }
+}
+
+thread_local! {
+    /// The buffers of [`ConcatBuffer`]: one per level of concatenations inside concatenations.
+    static CONCAT_BUFFERS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Where `++` writes its text before the text is shared: a buffer of this thread, kept with
+/// its capacity between records and handed back when dropped (on every path out).
+struct ConcatBuffer(String);
+
+impl ConcatBuffer {
+    /// Longer buffers are not kept: one huge field must not hold its memory for good.
+    const KEPT: usize = 4096;
+
+    fn take() -> ConcatBuffer {
+        ConcatBuffer(CONCAT_BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default())
+    }
+}
+
+impl std::ops::Deref for ConcatBuffer {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ConcatBuffer {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.0
+    }
+}
+
+impl Drop for ConcatBuffer {
+    fn drop(&mut self) {
+        let mut s = std::mem::take(&mut self.0);
+        if s.capacity() <= Self::KEPT {
+            s.clear();
+            // `try_with`: during thread teardown the buffer is simply freed.
+            let _ = CONCAT_BUFFERS.try_with(|b| b.borrow_mut().push(s));
         }
     }
 }

@@ -43,10 +43,11 @@ struct Compared {
 }
 
 impl Compared {
-    fn of<'v>(values: impl IntoIterator<Item = &'v Value<'v>>) -> Compared {
-        let mut texts = String::new();
+    fn of<'v>(values: &'v [Value<'v>]) -> Compared {
+        let room = values.iter().map(|v| v.as_text().map_or(0, str::len)).sum();
+        let mut texts = String::with_capacity(room);
         let slots = values
-            .into_iter()
+            .iter()
             .map(|v| match comparable(v) {
                 Some(Cmp::Text(t)) => {
                     let start = u32::try_from(texts.len()).unwrap_or(u32::MAX);
@@ -267,8 +268,13 @@ pub(super) fn adjustment(c: &CCompare, mine: Option<Cmp<'_>>, stat: Option<TermS
 
 /// The term keys of a record's compared values: `(TERM_BLOCK + i, value)`.
 pub(super) fn term_keys(m: &CMatch, values: &[crate::value::Value<'_>]) -> Vec<(u32, String)> {
-    let compared = Compared::of(values);
-    counted_values(m, compared.view()).map(|(i, v)| (term_block(i), v.to_string())).collect()
+    // As `counted_values`, on the values as they are (no `Compared` copy of them).
+    let counted = m.compares.iter().zip(values).enumerate().filter_map(|(i, (c, v))| {
+        let f = c.frequency.as_ref()?;
+        let Some(Cmp::Text(t)) = comparable(v) else { return None };
+        Some((i, f.counted(c.comparator == Comparator::Parts, t)?))
+    });
+    counted.map(|(i, v)| (term_block(i), v.to_string())).collect()
 }
 
 impl MatchProfile {
@@ -589,8 +595,10 @@ pub fn profile(program: &Program, record: &Json<'_>, today: Date) -> Result<Matc
     let mut frame = Frame::new(program, Ctx { today }, &[]);
     let opts = EvalOptions::reading(today);
     frame.load_record(obj, &opts, &mut Vec::new())?;
-    let keys =
-        super::keys_of(&mut frame, m).iter().map(|(block, key)| crate::linkage::block::key_hash(*block, key)).collect();
+    let keys = super::keys_of(&mut frame, m, 0)
+        .iter()
+        .map(|(block, key)| crate::linkage::block::key_hash(*block, key))
+        .collect();
     let computed: Vec<Value<'_>> = m.compares.iter().map(|c| frame.eval(c.value)).collect();
     Ok(MatchProfile { id, keys, values: Compared::of(&computed), adjust: Box::new([]) })
 }

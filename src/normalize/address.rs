@@ -798,28 +798,32 @@ impl Numbers {
 
     /// `一丁目3-1` with a 丁目; `3番1号` without (unambiguous when re-parsed).
     fn write_key(&self, out: &mut String) {
-        use std::fmt::Write as _;
+        // Numbers with `itoa`, not `write!`: the formatting machinery costs more than the key.
+        let num = |out: &mut String, n| out.push_str(itoa::Buffer::new().format(n));
         if let Some(c) = self.chome {
             write_kanji(c, out);
             out.push_str("丁目");
             match (self.ban, self.go) {
                 (Some(b), Some(g)) => {
-                    let _ = write!(out, "{b}-{g}");
+                    num(out, b);
+                    out.push('-');
+                    num(out, g);
                 }
-                (Some(b), None) => {
-                    let _ = write!(out, "{b}");
-                }
+                (Some(b), None) => num(out, b),
                 (None, Some(g)) => {
-                    let _ = write!(out, "{g}号");
+                    num(out, g);
+                    out.push('号');
                 }
                 (None, None) => {}
             }
         } else {
             if let Some(b) = self.ban {
-                let _ = write!(out, "{b}番");
+                num(out, b);
+                out.push('番');
             }
             if let Some(g) = self.go {
-                let _ = write!(out, "{g}号");
+                num(out, g);
+                out.push('号');
             }
         }
     }

@@ -6,6 +6,7 @@
 //! a server database — sees the same keys. Nothing in the rule layer depends on how a store
 //! keeps its records.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 mod integrity;
@@ -51,9 +52,22 @@ pub fn is_term(block: u32) -> bool {
 /// `(block index, key)` pairs: the keys of a record or of a query.
 pub type Keys = Vec<(u32, String)>;
 
-/// The term keys and the blocking keys of a query, each in order.
-pub fn split_terms(keys: &[(u32, String)]) -> (Keys, Keys) {
-    keys.iter().cloned().partition(|(b, _)| is_term(*b))
+/// Keys of a query, borrowed from it or copied.
+pub type KeysOf<'a> = Cow<'a, [(u32, String)]>;
+
+/// The term keys and the blocking keys of a query, each in order. Keys as the engine computes
+/// them (the blocking keys, then the term keys) are borrowed; any other order is copied.
+pub fn split_terms(keys: &[(u32, String)]) -> (KeysOf<'_>, KeysOf<'_>) {
+    let first_term = keys.iter().position(|(b, _)| is_term(*b)).unwrap_or(keys.len());
+    match keys.split_at_checked(first_term) {
+        Some((blocks, terms)) if terms.iter().all(|(b, _)| is_term(*b)) => {
+            (Cow::Borrowed(terms), Cow::Borrowed(blocks))
+        }
+        _ => {
+            let (terms, blocks): (Keys, Keys) = keys.iter().cloned().partition(|(b, _)| is_term(*b));
+            (Cow::Owned(terms), Cow::Owned(blocks))
+        }
+    }
 }
 
 /// How common a value is in a store: what a `frequency` comparison weighs agreement by.
@@ -531,12 +545,12 @@ impl MemoryRegistry {
 impl Registry for MemoryRegistry {
     fn candidates(&self, keys: &[(u32, String)]) -> Result<Lookup, RegistryError> {
         let (terms, keys) = split_terms(keys);
-        let keys = keys.as_slice();
+        let keys = &*keys;
         let terms = terms
-            .into_iter()
+            .iter()
             .map(|k| {
                 let (total, squares) = self.term_totals.get(&k.0).copied().unwrap_or_default();
-                TermStat { term: k.0, count: self.terms.get(&k).copied().unwrap_or(0), total, squares }
+                TermStat { term: k.0, count: self.terms.get(k).copied().unwrap_or(0), total, squares }
             })
             .collect();
         let mut rows = Vec::new();
@@ -597,6 +611,29 @@ mod tests {
         }
         assert!(is_conninfo("host=db dbname=kensa"));
         assert!(!is_conninfo("registry.db") && !is_conninfo("a=b.db"));
+    }
+
+    #[test]
+    fn terms_split_from_blocking_keys_in_order() {
+        let t = |i: u32| TERM_BLOCK + i;
+        let key = |b: u32, k: &str| (b, k.to_string());
+        // As the engine computes them: borrowed.
+        let keys = [key(0, "a"), key(2, "b"), key(t(0), "x"), key(t(1), "y")];
+        let (terms, blocks) = split_terms(&keys);
+        assert!(matches!((&terms, &blocks), (Cow::Borrowed(_), Cow::Borrowed(_))));
+        assert_eq!(*terms, [key(t(0), "x"), key(t(1), "y")]);
+        assert_eq!(*blocks, [key(0, "a"), key(2, "b")]);
+        // Mixed (a caller's own order): copied, each kind in its order.
+        let keys = [key(t(1), "y"), key(0, "a"), key(t(0), "x"), key(2, "b")];
+        let (terms, blocks) = split_terms(&keys);
+        assert_eq!(*terms, [key(t(1), "y"), key(t(0), "x")]);
+        assert_eq!(*blocks, [key(0, "a"), key(2, "b")]);
+        // Only one kind, or none.
+        let (terms, blocks) = split_terms(&keys[1..2]);
+        assert!(terms.is_empty());
+        assert_eq!(*blocks, [key(0, "a")]);
+        let (terms, blocks) = split_terms(&[]);
+        assert!(terms.is_empty() && blocks.is_empty());
     }
 
     #[test]

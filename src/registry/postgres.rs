@@ -799,7 +799,7 @@ fn candidates_on(
     if keys.is_empty() {
         return Ok(Lookup { terms, ..Lookup::default() });
     }
-    let keys = keys.as_slice();
+    let keys = &*keys;
     let (blocks, texts) = key_arrays(keys);
     let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
     let result = client.query(&st.candidates, &[&blocks, &texts, &limit])?;
@@ -925,7 +925,7 @@ impl Enroll for PostgresRegistry {
                 )));
             }
             let mut counted = TermRows::default();
-            for (t, v) in &terms {
+            for (t, v) in terms.iter() {
                 counted.push(*t, v);
             }
             counted.count(&mut tx).map_err(|e| self.err("cannot count the record's values", &e))?;

@@ -670,7 +670,7 @@ fn term_stats(conn: &Connection, terms: &[(u32, String)]) -> rusqlite::Result<Ve
 fn candidates_on(conn: &Connection, keys: &[(u32, String)]) -> rusqlite::Result<Lookup> {
     let (terms, keys) = super::split_terms(keys);
     let terms = if terms.is_empty() { Vec::new() } else { term_stats(conn, &terms)? };
-    let keys = keys.as_slice();
+    let keys = &*keys;
     let limit = i64::try_from(SCAN_PER_KEY).unwrap_or(i64::MAX);
     let mut rows: Vec<(i64, Arc<serde_json::Value>, usize)> = Vec::new();
     let mut read: rustc_hash::FxHashMap<i64, Arc<serde_json::Value>> = rustc_hash::FxHashMap::default();
