@@ -47,9 +47,30 @@ pub fn variant_table_len() -> usize {
     TABLE.len()
 }
 
+/// The first character a variant can be (CJK Extension A); the table lists none below it.
+const FIRST_VARIANT: u32 = 0x3400;
+
+/// One bit per character from [`FIRST_VARIANT`] on, set for the characters the table lists:
+/// most kanji of a name are not variants, and one bit says so without a binary search.
+static LISTED: LazyLock<Vec<u64>> = LazyLock::new(|| {
+    let mut bits = Vec::new();
+    for &(from, _) in TABLE.iter() {
+        let Some(i) = (from as u32).checked_sub(FIRST_VARIANT) else { continue };
+        let word = (i / 64) as usize;
+        if bits.len() <= word {
+            bits.resize(word + 1, 0);
+        }
+        if let Some(w) = bits.get_mut(word) {
+            *w |= 1 << (i % 64);
+        }
+    }
+    bits
+});
+
 /// The standard form of one character, if the table lists it.
 pub fn variant_of(c: char) -> Option<char> {
-    if (c as u32) < 0x3400 {
+    let i = (c as u32).checked_sub(FIRST_VARIANT)?;
+    if LISTED.get((i / 64) as usize).is_none_or(|w| w & (1 << (i % 64)) == 0) {
         return None;
     }
     let t = &*TABLE;
@@ -141,6 +162,15 @@ mod tests {
         }
         let data_lines = TABLE_TSV.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(data_lines, variant_table_len());
+    }
+
+    #[test]
+    fn the_bitmap_lists_exactly_the_tables_characters() {
+        // Every character, against a plain search of the table.
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let searched = TABLE.binary_search_by_key(&c, |p| p.0).ok().map(|i| TABLE[i].1);
+            assert_eq!(variant_of(c), searched, "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
