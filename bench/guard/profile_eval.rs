@@ -8,7 +8,10 @@
 //!
 //! Each record is handed over as its JSON line and judged with `Engine::judge_json`, as
 //! `kensa eval` judges a JSONL file (reading included, writing not); with `--values`, as a
-//! `serde_json::Value` to `Engine::evaluate`, as a library caller holding values does.
+//! `serde_json::Value` to `Engine::evaluate`, as a library caller holding values does. With
+//! `--registry`, each line is judged against an in-memory registry (`Engine::memory_registry`)
+//! that holds every other record again under another id, as `kensa eval --registry` judges:
+//! every record is looked up by its blocking keys, and half of them find themselves enrolled.
 //! Setup (generating the records, compiling the rules, loading the postal data with a first
 //! evaluation) happens outside `evaluate_all`, so collecting only inside it counts the
 //! evaluator's instructions per record. `bench/guard/check` runs it this way.
@@ -21,6 +24,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use kensa::registry::Registry;
 use kensa::{Date, Decision, Engine};
 
 #[path = "../../benches/common/gen.rs"]
@@ -44,8 +48,12 @@ struct Args {
     addresses: bool,
     /// Hand each record to `Engine::evaluate` as a `serde_json::Value` instead of judging its
     /// JSON line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "registry")]
     values: bool,
+    /// Judge each JSON line against a registry holding every other record again, under the
+    /// id `<id>-R` (built before counting).
+    #[arg(long)]
+    registry: bool,
 }
 
 /// The records as the driver hands them over.
@@ -81,6 +89,17 @@ fn main() -> ExitCode {
     if let Some(first) = values.first() {
         let _ = engine.evaluate(first);
     }
+    let registry = args.registry.then(|| {
+        let enrolled = values.iter().step_by(2).cloned().map(|mut v| {
+            if let Some(id) = v.get_mut("id")
+                && let Some(text) = id.as_str()
+            {
+                *id = serde_json::Value::String(format!("{text}-R"));
+            }
+            v
+        });
+        engine.memory_registry(enrolled)
+    });
     let n = values.len();
     let records = if args.values {
         Records::Values(values)
@@ -91,7 +110,7 @@ fn main() -> ExitCode {
     let mut best = f64::INFINITY;
     for _ in 0..args.repeat.max(1) {
         let start = Instant::now();
-        counts = evaluate_all(&engine, &records);
+        counts = evaluate_all(&engine, &records, registry.as_ref().map(|r| r as &dyn Registry));
         best = best.min(start.elapsed().as_secs_f64());
     }
     let [accept, review, reject, errors] = counts;
@@ -103,10 +122,10 @@ fn main() -> ExitCode {
 
 /// The measured part: evaluate every record once; counts of accept, review, reject, error.
 #[inline(never)]
-fn evaluate_all(engine: &Engine, records: &Records) -> [usize; 4] {
+fn evaluate_all(engine: &Engine, records: &Records, registry: Option<&dyn Registry>) -> [usize; 4] {
     let mut counts = [0usize; 4];
     let judged: Box<dyn Iterator<Item = _>> = match records {
-        Records::Lines(lines) => Box::new(lines.iter().map(|l| engine.judge_json(black_box(l), None, false))),
+        Records::Lines(lines) => Box::new(lines.iter().map(|l| engine.judge_json(black_box(l), registry, false))),
         Records::Values(values) => Box::new(values.iter().map(|v| engine.evaluate(black_box(v)))),
     };
     for verdict in judged {
