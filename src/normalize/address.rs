@@ -563,10 +563,12 @@ fn town_buckets(muni: u16) -> std::ops::Range<usize> {
 /// the tables), so the bytes `text` and `name` share at the start are matched characters:
 /// only the rest is compared character by character.
 fn match_prefix(text: &str, name: &str, fold: bool) -> Option<(usize, bool)> {
-    if text.as_bytes().starts_with(name.as_bytes()) {
+    // The shared bytes first (inline, a word at a time): all of `name` is an exact match, and
+    // a name that differs needs them anyway (no `memcmp` call for each name tried).
+    let common = common_prefix(text.as_bytes(), name.as_bytes());
+    if common == name.len() {
         return Some((name.len(), true));
     }
-    let common = common_prefix(text.as_bytes(), name.as_bytes());
     // Back to the start of the character where they differ (a boundary of both texts).
     let mut start = common;
     while start > 0 && !name.is_char_boundary(start) {
