@@ -163,7 +163,7 @@ impl TermCounts {
     pub(crate) fn of_all<P: Profiles + ?Sized>(m: &CMatch, population: &P) -> TermCounts {
         let mut t = TermCounts::default();
         for p in (0..population.count()).filter_map(|i| population.at(i)) {
-            for (i, value) in counted_values(m, p.values) {
+            for (i, value) in counted_values(m, p.values.iter()) {
                 *t.counts.entry((i, value.into())).or_default() += 1;
             }
         }
@@ -230,12 +230,16 @@ pub(super) fn term_block(i: usize) -> u32 {
 
 /// The values of `profile` that the `frequency` compare lines count: `(compare line, value)`.
 pub fn counted_terms(m: &CMatch, profile: &MatchProfile) -> Vec<(usize, String)> {
-    counted_values(m, profile.values.view()).map(|(i, v)| (i, v.to_string())).collect()
+    counted_values(m, profile.values.view().iter()).map(|(i, v)| (i, v.to_string())).collect()
 }
 
-/// The values counted by the `frequency` compare lines, of compared values `values`.
-fn counted_values<'v>(m: &CMatch, values: Values<'v>) -> impl Iterator<Item = (usize, &'v str)> {
-    m.compares.iter().zip(values.iter()).enumerate().filter_map(|(i, (c, v))| {
+/// The values counted by the `frequency` compare lines, of compared values `values` (one
+/// for each compare line, in order).
+fn counted_values<'v>(
+    m: &CMatch,
+    values: impl Iterator<Item = Option<Cmp<'v>>>,
+) -> impl Iterator<Item = (usize, &'v str)> {
+    m.compares.iter().zip(values).enumerate().filter_map(|(i, (c, v))| {
         let f = c.frequency.as_ref()?;
         let Some(Cmp::Text(t)) = v else { return None };
         Some((i, f.counted(c.comparator == Comparator::Parts, t)?))
@@ -268,13 +272,8 @@ pub(super) fn adjustment(c: &CCompare, mine: Option<Cmp<'_>>, stat: Option<TermS
 
 /// The term keys of a record's compared values: `(TERM_BLOCK + i, value)`.
 pub(super) fn term_keys(m: &CMatch, values: &[crate::value::Value<'_>]) -> Vec<(u32, String)> {
-    // As `counted_values`, on the values as they are (no `Compared` copy of them).
-    let counted = m.compares.iter().zip(values).enumerate().filter_map(|(i, (c, v))| {
-        let f = c.frequency.as_ref()?;
-        let Some(Cmp::Text(t)) = comparable(v) else { return None };
-        Some((i, f.counted(c.comparator == Comparator::Parts, t)?))
-    });
-    counted.map(|(i, v)| (term_block(i), v.to_string())).collect()
+    // The values as they are, without a `Compared` copy of them.
+    counted_values(m, values.iter().map(comparable)).map(|(i, v)| (term_block(i), v.to_string())).collect()
 }
 
 impl MatchProfile {
