@@ -1029,32 +1029,41 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
 
     /// The value of a node. Fields and values computed before, the most frequent operands,
     /// are read here without the call to [`Frame::eval_node`].
-    #[inline]
+    #[inline(always)]
     fn eval(&mut self, id: NodeId) -> Value<'r> {
         match self.program.node(id) {
             Some(Node::Field(slot)) => self.slots.get(*slot as usize).cloned().unwrap_or_default(),
-            Some(Node::Let(i) | Node::Cached { slot: i, .. }) => match self.lets.get(*i as usize) {
+            Some(Node::Let(i)) => match self.lets.get(*i as usize) {
                 Some(Some(v)) => v.clone(),
-                _ => self.eval_node(id),
+                // Straight to the binding's expression, not through `eval_node`'s dispatch.
+                _ => self.eval_let(*i as usize),
+            },
+            Some(Node::Cached { slot, node }) => match self.lets.get(*slot as usize) {
+                Some(Some(v)) => v.clone(),
+                _ => self.eval_cached(*slot, *node),
             },
             _ => self.eval_node(id),
         }
+    }
+
+    /// A shared subexpression computed the first time it is needed, and kept.
+    #[inline(never)]
+    fn eval_cached(&mut self, slot: u32, node: NodeId) -> Value<'r> {
+        let v = self.eval_node(node);
+        if let Some(memo) = self.lets.get_mut(slot as usize) {
+            *memo = Some(v.clone());
+        }
+        v
     }
 
     fn eval_node(&mut self, id: NodeId) -> Value<'r> {
         let program = self.program;
         let Some(node) = program.node(id) else { return Value::Null };
         match node {
-            Node::Cached { slot, node } => {
-                if let Some(Some(v)) = self.lets.get(*slot as usize) {
-                    return v.clone();
-                }
-                let v = self.eval(*node);
-                if let Some(memo) = self.lets.get_mut(*slot as usize) {
-                    *memo = Some(v.clone());
-                }
-                v
-            }
+            Node::Cached { slot, node } => match self.lets.get(*slot as usize) {
+                Some(Some(v)) => v.clone(),
+                _ => self.eval_cached(*slot, *node),
+            },
             Node::Const(c) => match c {
                 Const::Null => Value::Null,
                 Const::Bool(b) => Value::Bool(*b),
