@@ -3,8 +3,9 @@
 //! Children are always pushed before their parents, so one forward pass sees every child in
 //! its final form. Folded: builtin calls whose arguments are all constant text (every builtin
 //! over text is pure; the only builtin that reads `today`, `age`, takes a date and is never
-//! folded), `++` of constants, `not`/`and`/`or` of constant conditions, and comparisons and
-//! arithmetic of constant numbers and text. Nodes that become unreachable stay in the arena.
+//! folded), `present`/`absent` of a constant, `++` of constants, `not`/`and`/`or` of constant
+//! conditions, and comparisons and arithmetic of constant numbers and text. Nodes that become
+//! unreachable stay in the arena.
 
 use super::{Const, Node, NodeId};
 use crate::builtins::{Ctx, Imp};
@@ -69,6 +70,7 @@ fn fold_node(nodes: &[Node], n: &Node) -> Option<Const> {
             Const::Bool(b) => Some(Const::Bool(!b)),
             _ => None,
         },
+        Node::Present { value, negated } => Some(Const::Bool(matches!(konst(nodes, *value)?, Const::Null) == *negated)),
         Node::And(a, b) => match (konst(nodes, *a)?, konst(nodes, *b)?) {
             (Const::Bool(x), Const::Bool(y)) => Some(Const::Bool(*x && *y)),
             _ => None,
@@ -130,6 +132,26 @@ mod tests {
         assert!(matches!(&nodes[3], Node::Const(Const::Text(t)) if &**t == "ヤマダ ヤマダ"));
         assert!(matches!(&nodes[5], Node::Const(Const::Bool(false))));
         assert!(matches!(&nodes[7], Node::Concat(_)), "a field is not constant");
+    }
+
+    #[test]
+    fn folds_presence_of_constants_only() {
+        let mut nodes = vec![
+            Node::Const(Const::Null),
+            Node::Present { value: NodeId(0), negated: false },
+            Node::Present { value: NodeId(0), negated: true },
+            Node::Const(Const::Int(0)),
+            Node::Present { value: NodeId(3), negated: false },
+            Node::Present { value: NodeId(3), negated: true },
+            Node::Field(0),
+            Node::Present { value: NodeId(6), negated: false },
+        ];
+        fold(&mut nodes);
+        assert!(matches!(&nodes[1], Node::Const(Const::Bool(false))));
+        assert!(matches!(&nodes[2], Node::Const(Const::Bool(true))));
+        assert!(matches!(&nodes[4], Node::Const(Const::Bool(true))));
+        assert!(matches!(&nodes[5], Node::Const(Const::Bool(false))));
+        assert!(matches!(&nodes[7], Node::Present { .. }), "a field is not constant");
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub enum Node {
         b: NodeId,
     },
     Not(NodeId),
+    /// `present(value)`, or `absent(value)` when `negated`: the commonest calls of the rules,
+    /// answered without a call through a function pointer.
+    Present {
+        value: NodeId,
+        negated: bool,
+    },
     And(NodeId, NodeId),
     Or(NodeId, NodeId),
     Cmp(CmpOp, NodeId, NodeId),
@@ -794,6 +800,9 @@ impl Lower<'_> {
                 let Some(b) = builtins::lookup(&name.name) else { return self.konst(Const::Null) };
                 let ids: Vec<NodeId> = args.iter().map(|a| self.expr(a)).collect();
                 match (b.imp, ids.as_slice()) {
+                    (Imp::F1(_), [a]) if matches!(b.name, "present" | "absent") => {
+                        self.push(Node::Present { value: *a, negated: b.name == "absent" })
+                    }
                     (Imp::F1(_), [a]) => self.push(Node::Call1 { f: b.imp, sees_absent: b.sees_absent, arg: *a }),
                     (Imp::F2(_), [a, c]) => {
                         self.push(Node::Call2 { f: b.imp, sees_absent: b.sees_absent, a: *a, b: *c })

@@ -1103,6 +1103,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 Value::Bool(b) => Value::Bool(!b),
                 _ => Value::Null,
             },
+            Node::Present { value, negated } => Value::Bool(self.eval(*value).is_null() == *negated),
             Node::And(a, b) => match self.eval(*a) {
                 Value::Bool(false) => Value::Bool(false),
                 Value::Bool(true) => match self.eval(*b) {
@@ -1238,6 +1239,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             | Node::Call1 { .. }
             | Node::Call2 { .. }
             | Node::Not(_)
+            | Node::Present { .. }
             | Node::And(..)
             | Node::Or(..)
             | Node::Cmp(..)
