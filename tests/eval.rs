@@ -958,3 +958,47 @@ rule n.positive { when present(n) require n > 0; reject "n must be positive" }
     assert_eq!(rules, ["schema.type"]);
     assert!(v.findings[0].message.contains("引用符で囲んで"), "{}", v.findings[0].message);
 }
+
+/// `present`, `absent` and `blank` (and `not` of each, which the compiler turns round into one
+/// test) on a given, a missing, a blank and a full-width-blank value, in conditions and as
+/// values, with `not` of an unknown kept apart.
+#[test]
+fn presence_and_blankness_with_and_without_not() {
+    let rules = r#"
+rule p.present { require present(household_size)  warn "p" }
+rule p.not_present { require not present(household_size)  warn "p" }
+rule p.absent { require absent(household_size)  warn "p" }
+rule p.not_absent { require not absent(household_size)  warn "p" }
+rule p.not_not_present { require not not present(household_size)  warn "p" }
+rule b.blank { require blank(given_name)  warn "b" }
+rule b.not_blank { require not blank(given_name)  warn "b" }
+rule b.not_not_blank { require not (not blank(given_name))  warn "b" }
+rule b.blank_number { require blank(household_size)  warn "b" }
+rule b.not_blank_in_and { require not blank(given_name) and not absent(household_size)  warn "b" }
+rule b.shown { require family_name == "x"  warn "{blank(given_name)} {not blank(given_name)} {not present(household_size)}" }
+rule u.not_unknown { require not (household_size > 1)  warn "u" }
+"#;
+    let fired = |record: Value| -> Vec<String> {
+        let v = engine(rules).explain(&record).unwrap();
+        v.trace.unwrap().into_iter().filter(|t| t.outcome == RuleOutcome::Fired).map(|t| t.rule).collect()
+    };
+    let message = |record: Value| -> String {
+        let v = engine(rules).evaluate(&record).unwrap();
+        v.findings.iter().find(|f| f.rule == "b.shown").map(|f| f.message.clone()).unwrap()
+    };
+    let given = with(with(hanako(), "household_size", json!(3)), "given_name", json!("花子"));
+    assert_eq!(
+        fired(given.clone()),
+        ["p.not_present", "p.absent", "b.blank", "b.not_not_blank", "b.blank_number", "b.shown", "u.not_unknown"]
+    );
+    assert_eq!(message(given), "false true false");
+
+    // Missing household size, blank given name (full-width and ASCII spaces).
+    let blank = with(with(hanako(), "household_size", Value::Null), "given_name", json!(" \u{3000} "));
+    assert_eq!(
+        fired(blank.clone()),
+        // `not` of an unknown stays unknown: `u.not_unknown` is not applicable, not fired.
+        ["p.present", "p.not_absent", "p.not_not_present", "b.not_blank", "b.not_blank_in_and", "b.shown"]
+    );
+    assert_eq!(message(blank), "true false true");
+}

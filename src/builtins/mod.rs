@@ -109,6 +109,16 @@ fn text_each<'a>(v: Value<'a>, f: for<'s> fn(&'s str) -> Cow<'s, str>) -> Value<
     }
 }
 
+/// `blank(v)`: missing, or text made only of whitespace. The evaluator's `Node::Blank` and
+/// the builtin both answer with this.
+pub(crate) fn is_blank(v: &Value<'_>) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Text(t) => t.as_str().chars().all(char::is_whitespace),
+        _ => false,
+    }
+}
+
 fn pred<'a>(v: &Value<'a>, f: impl Fn(&str) -> bool) -> Value<'a> {
     match v.as_text() {
         Some(s) => Value::Bool(f(s)),
@@ -178,13 +188,7 @@ static BUILTINS: &[Builtin] = &[
         each: false,
         doc: "True when the value is missing, or is text made only of spaces (including full-width spaces).",
         example: r#"blank("　 ") and not blank("山田")"#,
-        imp: Imp::F1(|_, v| {
-            Value::Bool(match &v {
-                Value::Null => true,
-                Value::Text(t) => t.as_str().chars().all(char::is_whitespace),
-                _ => false,
-            })
-        }),
+        imp: Imp::F1(|_, v| Value::Bool(is_blank(&v))),
     },
     Builtin {
         name: "coalesce",

@@ -71,6 +71,14 @@ fn fold_node(nodes: &[Node], n: &Node) -> Option<Const> {
             _ => None,
         },
         Node::Present { value, negated } => Some(Const::Bool(matches!(konst(nodes, *value)?, Const::Null) == *negated)),
+        Node::Blank { value, negated } => {
+            let blank = match konst(nodes, *value)? {
+                Const::Null => true,
+                Const::Text(t) => t.chars().all(char::is_whitespace),
+                _ => false,
+            };
+            Some(Const::Bool(blank != *negated))
+        }
         Node::And(a, b) => match (konst(nodes, *a)?, konst(nodes, *b)?) {
             (Const::Bool(x), Const::Bool(y)) => Some(Const::Bool(*x && *y)),
             _ => None,
@@ -135,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn folds_presence_of_constants_only() {
+    fn folds_presence_and_blankness_of_constants_only() {
         let mut nodes = vec![
             Node::Const(Const::Null),
             Node::Present { value: NodeId(0), negated: false },
@@ -152,6 +160,27 @@ mod tests {
         assert!(matches!(&nodes[4], Node::Const(Const::Bool(true))));
         assert!(matches!(&nodes[5], Node::Const(Const::Bool(false))));
         assert!(matches!(&nodes[7], Node::Present { .. }), "a field is not constant");
+
+        let mut nodes = vec![
+            Node::Const(Const::Text(" \u{3000}".into())),
+            Node::Blank { value: NodeId(0), negated: false },
+            Node::Blank { value: NodeId(0), negated: true },
+            Node::Const(Const::Text("山田".into())),
+            Node::Blank { value: NodeId(3), negated: false },
+            Node::Const(Const::Null),
+            Node::Blank { value: NodeId(5), negated: false },
+            Node::Const(Const::Int(0)),
+            Node::Blank { value: NodeId(7), negated: false },
+        ];
+        fold(&mut nodes);
+        let folded: Vec<_> = [1, 2, 4, 6, 8]
+            .iter()
+            .map(|&i| match &nodes[i] {
+                Node::Const(Const::Bool(b)) => *b,
+                other => panic!("not folded: {other:?}"),
+            })
+            .collect();
+        assert_eq!(folded, [true, false, false, true, false]);
     }
 
     #[test]

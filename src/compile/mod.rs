@@ -60,6 +60,11 @@ pub enum Node {
         value: NodeId,
         negated: bool,
     },
+    /// `blank(value)`, or `not blank(value)` when `negated` (the same shortcut).
+    Blank {
+        value: NodeId,
+        negated: bool,
+    },
     And(NodeId, NodeId),
     Or(NodeId, NodeId),
     Cmp(CmpOp, NodeId, NodeId),
@@ -803,6 +808,7 @@ impl Lower<'_> {
                     (Imp::F1(_), [a]) if matches!(b.name, "present" | "absent") => {
                         self.push(Node::Present { value: *a, negated: b.name == "absent" })
                     }
+                    (Imp::F1(_), [a]) if b.name == "blank" => self.push(Node::Blank { value: *a, negated: false }),
                     (Imp::F1(_), [a]) => self.push(Node::Call1 { f: b.imp, sees_absent: b.sees_absent, arg: *a }),
                     (Imp::F2(_), [a, c]) => {
                         self.push(Node::Call2 { f: b.imp, sees_absent: b.sees_absent, a: *a, b: *c })
@@ -812,7 +818,13 @@ impl Lower<'_> {
             }
             ExprKind::Not(x) => {
                 let x = self.expr(x);
-                self.push(Node::Not(x))
+                // `not present(…)`, `not blank(…)`: one node with the test turned round (both
+                // are always true or false, never absent, so `not` is exact).
+                match self.nodes.get(x.0 as usize) {
+                    Some(&Node::Present { value, negated }) => self.push(Node::Present { value, negated: !negated }),
+                    Some(&Node::Blank { value, negated }) => self.push(Node::Blank { value, negated: !negated }),
+                    _ => self.push(Node::Not(x)),
+                }
             }
             ExprKind::SingleEq { lhs, rhs, .. } => {
                 let (a, b) = (self.expr(lhs), self.expr(rhs));

@@ -1104,6 +1104,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 _ => Value::Null,
             },
             Node::Present { value, negated } => Value::Bool(self.eval(*value).is_null() == *negated),
+            Node::Blank { value, negated } => Value::Bool(crate::builtins::is_blank(&self.eval(*value)) != *negated),
             Node::And(a, b) => match self.eval(*a) {
                 Value::Bool(false) => Value::Bool(false),
                 Value::Bool(true) => match self.eval(*b) {
@@ -1240,6 +1241,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             | Node::Call2 { .. }
             | Node::Not(_)
             | Node::Present { .. }
+            | Node::Blank { .. }
             | Node::And(..)
             | Node::Or(..)
             | Node::Cmp(..)
