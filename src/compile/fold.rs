@@ -3,7 +3,7 @@
 //! Children are always pushed before their parents, so one forward pass sees every child in
 //! its final form. Folded: builtin calls whose arguments are all constant text (every builtin
 //! over text is pure; the only builtin that reads `today`, `age`, takes a date and is never
-//! folded), `present`/`absent` of a constant, `++` of constants, `not`/`and`/`or` of constant
+//! folded), `present`/`absent`/`blank` of a constant, `++` of constants, `not`/`and`/`or` of constant
 //! conditions, and comparisons and arithmetic of constant numbers and text. Nodes that become
 //! unreachable stay in the arena.
 
@@ -70,15 +70,7 @@ fn fold_node(nodes: &[Node], n: &Node) -> Option<Const> {
             Const::Bool(b) => Some(Const::Bool(!b)),
             _ => None,
         },
-        Node::Present { value, negated } => Some(Const::Bool(matches!(konst(nodes, *value)?, Const::Null) == *negated)),
-        Node::Blank { value, negated } => {
-            let blank = match konst(nodes, *value)? {
-                Const::Null => true,
-                Const::Text(t) => t.chars().all(char::is_whitespace),
-                _ => false,
-            };
-            Some(Const::Bool(blank != *negated))
-        }
+        Node::Is { test, value, negated } => Some(Const::Bool(test.holds(&konst(nodes, *value)?.value()) != *negated)),
         Node::And(a, b) => match (konst(nodes, *a)?, konst(nodes, *b)?) {
             (Const::Bool(x), Const::Bool(y)) => Some(Const::Bool(*x && *y)),
             _ => None,
@@ -121,6 +113,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::builtins;
+    use crate::compile::Is;
 
     #[test]
     fn folds_pure_calls_and_concatenation() {
@@ -146,31 +139,31 @@ mod tests {
     fn folds_presence_and_blankness_of_constants_only() {
         let mut nodes = vec![
             Node::Const(Const::Null),
-            Node::Present { value: NodeId(0), negated: false },
-            Node::Present { value: NodeId(0), negated: true },
+            Node::Is { test: Is::Present, value: NodeId(0), negated: false },
+            Node::Is { test: Is::Present, value: NodeId(0), negated: true },
             Node::Const(Const::Int(0)),
-            Node::Present { value: NodeId(3), negated: false },
-            Node::Present { value: NodeId(3), negated: true },
+            Node::Is { test: Is::Present, value: NodeId(3), negated: false },
+            Node::Is { test: Is::Present, value: NodeId(3), negated: true },
             Node::Field(0),
-            Node::Present { value: NodeId(6), negated: false },
+            Node::Is { test: Is::Present, value: NodeId(6), negated: false },
         ];
         fold(&mut nodes);
         assert!(matches!(&nodes[1], Node::Const(Const::Bool(false))));
         assert!(matches!(&nodes[2], Node::Const(Const::Bool(true))));
         assert!(matches!(&nodes[4], Node::Const(Const::Bool(true))));
         assert!(matches!(&nodes[5], Node::Const(Const::Bool(false))));
-        assert!(matches!(&nodes[7], Node::Present { .. }), "a field is not constant");
+        assert!(matches!(&nodes[7], Node::Is { .. }), "a field is not constant");
 
         let mut nodes = vec![
             Node::Const(Const::Text(" \u{3000}".into())),
-            Node::Blank { value: NodeId(0), negated: false },
-            Node::Blank { value: NodeId(0), negated: true },
+            Node::Is { test: Is::Blank, value: NodeId(0), negated: false },
+            Node::Is { test: Is::Blank, value: NodeId(0), negated: true },
             Node::Const(Const::Text("山田".into())),
-            Node::Blank { value: NodeId(3), negated: false },
+            Node::Is { test: Is::Blank, value: NodeId(3), negated: false },
             Node::Const(Const::Null),
-            Node::Blank { value: NodeId(5), negated: false },
+            Node::Is { test: Is::Blank, value: NodeId(5), negated: false },
             Node::Const(Const::Int(0)),
-            Node::Blank { value: NodeId(7), negated: false },
+            Node::Is { test: Is::Blank, value: NodeId(7), negated: false },
         ];
         fold(&mut nodes);
         let folded: Vec<_> = [1, 2, 4, 6, 8]

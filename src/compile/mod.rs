@@ -19,6 +19,7 @@ use crate::normalize::date::Date;
 use crate::record_json::Json;
 use crate::source::SourceMap;
 use crate::syntax::ast::{self, BinOp, CmpOp, Decision, Expr, ExprKind, Quant, Severity};
+use crate::value::Value;
 
 /// Index of a node in [`Program::nodes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +34,50 @@ pub enum Const {
     Float(f64),
     Date(Date),
     Text(Box<str>),
+}
+
+impl Const {
+    /// The constant as a value (text borrowed).
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Const::Null => Value::Null,
+            Const::Bool(b) => Value::Bool(*b),
+            Const::Int(n) => Value::Int(*n),
+            Const::Float(x) => Value::Float(*x),
+            Const::Date(d) => Value::Date(*d),
+            Const::Text(t) => Value::text(t),
+        }
+    }
+}
+
+/// What a [`Node::Is`] tests: the commonest calls of the rules (`when present(postal)`,
+/// `when not blank(my_number)`), answered without a call through a function pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Is {
+    /// `present(…)`; negated, `absent(…)`.
+    Present,
+    /// `blank(…)`: missing, or text made only of whitespace.
+    Blank,
+}
+
+impl Is {
+    /// The test of a builtin, for those that have one.
+    fn of(builtin: &str) -> Option<(Is, bool)> {
+        match builtin {
+            "present" => Some((Is::Present, false)),
+            "absent" => Some((Is::Present, true)),
+            "blank" => Some((Is::Blank, false)),
+            _ => None,
+        }
+    }
+
+    /// Whether `v` passes the test (as the builtin answers: never unknown).
+    pub fn holds(self, v: &Value<'_>) -> bool {
+        match self {
+            Is::Present => !v.is_null(),
+            Is::Blank => builtins::is_blank(v),
+        }
+    }
 }
 
 /// One IR node; children are other nodes of the same program.
@@ -54,14 +99,9 @@ pub enum Node {
         b: NodeId,
     },
     Not(NodeId),
-    /// `present(value)`, or `absent(value)` when `negated`: the commonest calls of the rules,
-    /// answered without a call through a function pointer.
-    Present {
-        value: NodeId,
-        negated: bool,
-    },
-    /// `blank(value)`, or `not blank(value)` when `negated` (the same shortcut).
-    Blank {
+    /// `test` of `value`, or its opposite when `negated` (`absent`, `not blank`).
+    Is {
+        test: Is,
         value: NodeId,
         negated: bool,
     },
@@ -805,10 +845,9 @@ impl Lower<'_> {
                 let Some(b) = builtins::lookup(&name.name) else { return self.konst(Const::Null) };
                 let ids: Vec<NodeId> = args.iter().map(|a| self.expr(a)).collect();
                 match (b.imp, ids.as_slice()) {
-                    (Imp::F1(_), [a]) if matches!(b.name, "present" | "absent") => {
-                        self.push(Node::Present { value: *a, negated: b.name == "absent" })
+                    (Imp::F1(_), [a]) if let Some((test, negated)) = Is::of(b.name) => {
+                        self.push(Node::Is { test, value: *a, negated })
                     }
-                    (Imp::F1(_), [a]) if b.name == "blank" => self.push(Node::Blank { value: *a, negated: false }),
                     (Imp::F1(_), [a]) => self.push(Node::Call1 { f: b.imp, sees_absent: b.sees_absent, arg: *a }),
                     (Imp::F2(_), [a, c]) => {
                         self.push(Node::Call2 { f: b.imp, sees_absent: b.sees_absent, a: *a, b: *c })
@@ -818,11 +857,10 @@ impl Lower<'_> {
             }
             ExprKind::Not(x) => {
                 let x = self.expr(x);
-                // `not present(…)`, `not blank(…)`: one node with the test turned round (both
-                // are always true or false, never absent, so `not` is exact).
+                // `not present(…)`, `not blank(…)`: one node with the test turned round (a test
+                // is always true or false, never unknown, so `not` is exact).
                 match self.nodes.get(x.0 as usize) {
-                    Some(&Node::Present { value, negated }) => self.push(Node::Present { value, negated: !negated }),
-                    Some(&Node::Blank { value, negated }) => self.push(Node::Blank { value, negated: !negated }),
+                    Some(&Node::Is { test, value, negated }) => self.push(Node::Is { test, value, negated: !negated }),
                     _ => self.push(Node::Not(x)),
                 }
             }

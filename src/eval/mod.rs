@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use crate::builtins::{Ctx, Imp};
 use crate::check::FieldTy;
-use crate::compile::{CRule, Const, DCond, MsgPart, Node, NodeId, Privacy, Program, SetTable, id_text};
+use crate::compile::{CRule, DCond, MsgPart, Node, NodeId, Privacy, Program, SetTable, id_text};
 use crate::linkage;
 use crate::normalize::date::Date;
 use crate::record_json::Json;
@@ -1064,14 +1064,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 Some(Some(v)) => v.clone(),
                 _ => self.eval_cached(*slot, *node),
             },
-            Node::Const(c) => match c {
-                Const::Null => Value::Null,
-                Const::Bool(b) => Value::Bool(*b),
-                Const::Int(n) => Value::Int(*n),
-                Const::Float(x) => Value::Float(*x),
-                Const::Date(d) => Value::Date(*d),
-                Const::Text(t) => Value::Text(Txt::Borrowed(t)),
-            },
+            Node::Const(c) => c.value(),
             Node::Field(slot) => self.slots.get(*slot as usize).cloned().unwrap_or_default(),
             Node::Let(i) => self.eval_let(*i as usize),
             Node::Today => Value::Date(self.ctx.today),
@@ -1103,8 +1096,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                 Value::Bool(b) => Value::Bool(!b),
                 _ => Value::Null,
             },
-            Node::Present { value, negated } => Value::Bool(self.eval(*value).is_null() == *negated),
-            Node::Blank { value, negated } => Value::Bool(crate::builtins::is_blank(&self.eval(*value)) != *negated),
+            Node::Is { test, value, negated } => Value::Bool(test.holds(&self.eval(*value)) != *negated),
             Node::And(a, b) => match self.eval(*a) {
                 Value::Bool(false) => Value::Bool(false),
                 Value::Bool(true) => match self.eval(*b) {
@@ -1240,8 +1232,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
             | Node::Call1 { .. }
             | Node::Call2 { .. }
             | Node::Not(_)
-            | Node::Present { .. }
-            | Node::Blank { .. }
+            | Node::Is { .. }
             | Node::And(..)
             | Node::Or(..)
             | Node::Cmp(..)
