@@ -554,12 +554,52 @@ struct CandFrame<'p, 'r> {
     probability: f64,
 }
 
+thread_local! {
+    /// The value vectors of frames this thread has finished, kept with their capacity for the
+    /// next record's frame (a record's frame, and the frames of the candidates it reads).
+    static SPARE_SLOTS: std::cell::RefCell<Vec<SpareSlots>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A finished frame's `slots` and `lets`, emptied.
+type SpareSlots = (Vec<Value<'static>>, Vec<Option<Value<'static>>>);
+
+/// How many [`SpareSlots`] a thread keeps: enough for a record and the candidates it reads.
+const SPARE_KEPT: usize = 16;
+
+/// `v`'s allocation, emptied, for elements of the same type with another lifetime. Collecting
+/// from a vector's own iterator into a vector of the same layout reuses its allocation (the
+/// standard library collects in place; `recycle_keeps_the_allocation` checks it still does).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl Drop for Frame<'_, '_> {
+    fn drop(&mut self) {
+        let slots = recycle(std::mem::take(&mut self.slots));
+        let lets = recycle(std::mem::take(&mut self.lets));
+        // `try_with`: during thread teardown the vectors are simply freed.
+        let _ = SPARE_SLOTS.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARE_KEPT {
+                s.push((slots, lets));
+            }
+        });
+    }
+}
+
 impl<'p: 'r, 'r> Frame<'p, 'r> {
     fn new(program: &'p Program, ctx: Ctx, candidates: &'r [Candidate<'r>]) -> Self {
+        // The vectors of a frame this thread finished, when there is one: no allocation.
+        let (slots, lets) = SPARE_SLOTS.try_with(|s| s.borrow_mut().pop()).ok().flatten().unwrap_or_default();
+        let mut slots: Vec<Value<'r>> = recycle(slots);
+        slots.resize_with(program.fields.len(), Value::default);
+        let mut lets: Vec<Option<Value<'r>>> = recycle(lets);
+        lets.resize_with(program.memo_slots, || None);
         Frame {
             program,
-            slots: std::iter::repeat_with(|| Value::Null).take(program.fields.len()).collect(),
-            lets: std::iter::repeat_with(|| None).take(program.memo_slots).collect(),
+            slots,
+            lets,
             ctx,
             candidates,
             cand_frames: None,
@@ -1545,4 +1585,26 @@ fn too_long_finding(field: &crate::compile::Field, chars: usize) -> Finding {
             (String::from("max"), serde_json::json!(max)),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        // A frame's vectors are handed from record to record through `recycle`: if the standard
+        // library stopped collecting in place, every frame would allocate again.
+        let text = String::from("山田");
+        let mut v: Vec<Value<'_>> = Vec::with_capacity(40);
+        v.extend([Value::text(&text), Value::shared("太郎"), Value::Int(1)]);
+        let at = v.as_ptr() as usize;
+        let kept: Vec<Value<'static>> = recycle(v);
+        assert!(kept.is_empty());
+        assert_eq!((kept.as_ptr() as usize, kept.capacity()), (at, 40));
+        let lets: Vec<Option<Value<'static>>> = Vec::with_capacity(7);
+        let at = lets.as_ptr() as usize;
+        let back: Vec<Option<Value<'_>>> = recycle(lets);
+        assert_eq!((back.as_ptr() as usize, back.capacity()), (at, 7));
+    }
 }
