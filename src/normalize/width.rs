@@ -217,7 +217,50 @@ pub fn strip_invisible(s: &str) -> Cow<'_, str> {
 /// way. Runs for every address and name, so it looks at bytes, not characters.
 #[inline]
 fn may_hold_invisible(s: &str) -> bool {
+    // Without a branch per byte (a `match` on every byte of kana text mispredicts): each pair
+    // of bytes is looked up in two tables, and the exact check runs only after a hit.
     let b = s.as_bytes();
+    let (first, second) = &INVISIBLE_PAIRS;
+    let hits = b.iter().zip(b.iter().skip(1)).fold(0u16, |acc, (&x, &y)| {
+        acc | (first.get(usize::from(x)).copied().unwrap_or(0) & second.get(usize::from(y)).copied().unwrap_or(0))
+    });
+    hits != 0 && holds_invisible_pair(b)
+}
+
+/// The first two bytes of the encodings [`holds_invisible_pair`] looks for, as bit sets: bit
+/// `k` of `FIRST[x]` when `x` is the `k`th first byte below, bit `k` of `SECOND[y]` when `y` may
+/// follow it.
+#[allow(clippy::indexing_slicing, reason = "computed while compiling: an index out of range fails the build")]
+static INVISIBLE_PAIRS: ([u16; 256], [u16; 256]) = {
+    const STARTS: [(u8, &[u8]); 9] = [
+        (0xC2, &[0xAD]),
+        (0xCD, &[0x8F]),
+        (0xD8, &[0x9C]),
+        (0xE1, &[0x85, 0x9E, 0xA0]),
+        (0xE2, &[0x80, 0x81]),
+        (0xE3, &[0x85]),
+        (0xEF, &[0xB8, 0xBB, 0xBE, 0xBF]),
+        (0xF0, &[0x9B, 0x9D]),
+        (0xF3, &[0xA0]),
+    ];
+    let mut first = [0u16; 256];
+    let mut second = [0u16; 256];
+    let mut k = 0;
+    while k < STARTS.len() {
+        let (lead, next) = STARTS[k];
+        first[lead as usize] |= 1 << k;
+        let mut j = 0;
+        while j < next.len() {
+            second[next[j] as usize] |= 1 << k;
+            j += 1;
+        }
+        k += 1;
+    }
+    (first, second)
+};
+
+/// The exact check behind [`may_hold_invisible`].
+fn holds_invisible_pair(b: &[u8]) -> bool {
     b.iter().zip(b.iter().skip(1)).enumerate().any(|(i, (&x, &y))| match x {
         0xC2 => y == 0xAD,
         0xCD => y == 0x8F,
@@ -663,6 +706,13 @@ mod tests {
             assert!(may_hold_invisible(&format!("a{c}b")), "U+{:04X}", c as u32);
         }
         assert!(!may_hold_invisible("東京都千代田区永田町１丁目ヤマダ ﾀﾛｳ ＡＢＣ"));
+        // The table lookup answers as the exact check for every character: between kana, after
+        // half-width kana (their first byte, EF, is one the tables look for), and twice.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for text in [format!("あ{c}い"), format!("ｱ{c}"), format!("{c}{c}")] {
+                assert_eq!(may_hold_invisible(&text), holds_invisible_pair(text.as_bytes()), "U+{:04X}", c as u32);
+            }
+        }
     }
 
     #[test]
