@@ -227,9 +227,9 @@ fn may_hold_invisible(s: &str) -> bool {
     hits != 0 && holds_invisible_pair(b)
 }
 
-/// The first two bytes of the encodings [`holds_invisible_pair`] looks for, as bit sets: bit
-/// `k` of `FIRST[x]` when `x` is the `k`th first byte below, bit `k` of `SECOND[y]` when `y` may
-/// follow it.
+/// The first two bytes of the encodings [`holds_invisible_pair`] looks for, as two tables of
+/// bit sets: bit `k` is set in the first table at byte `x` when `x` is the `k`th first byte
+/// below, and in the second table at byte `y` when `y` may follow it.
 #[allow(clippy::indexing_slicing, reason = "computed while compiling: an index out of range fails the build")]
 static INVISIBLE_PAIRS: ([u16; 256], [u16; 256]) = {
     const STARTS: [(u8, &[u8]); 9] = [
