@@ -823,10 +823,10 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
         // found is tried first.
         let mut next = 0;
         for (key, v) in obj {
-            let at = if keys.get(next).is_some_and(|k| **k == **key) {
+            let at = if keys.get(next).is_some_and(|k| same_name(k, key)) {
                 Some(next)
             } else {
-                keys.iter().position(|k| **k == **key)
+                keys.iter().position(|k| same_name(k, key))
             };
             next = at.map_or(next, |i| i + 1);
             if let Some(given) = at.and_then(|i| given.get_mut(i)) {
@@ -1325,6 +1325,26 @@ impl Drop for ConcatBuffer {
     }
 }
 
+/// Whether two field names are the same, without a call to `memcmp` for the usual names of 4
+/// to 16 bytes: a record's keys are compared with the schema's for every field.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two words, the first and the last (overlapping when shorter than two words).
+    fn word<const W: usize>(s: &[u8], at: usize) -> Option<[u8; W]> {
+        s.get(at..at + W).and_then(|w| w.try_into().ok())
+    }
+    match n {
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        _ => a == b,
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -1590,6 +1610,44 @@ fn too_long_finding(field: &crate::compile::Field, chars: usize) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_name_is_equality() {
+        let names = [
+            "",
+            "a",
+            "id",
+            "sex",
+            "bank",
+            "postal",
+            "address",
+            "my_number",
+            "birth_date",
+            "family_name",
+            "account_number",
+            "family_name_kana",
+            "family_name_kana2",
+            "氏名",
+            "フリガナ",
+            "account_numbes",
+            "xccount_number",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), a == b, "{a} {b}");
+            }
+            // Every one-byte change, at every position.
+            for i in 0..a.len() {
+                let mut c = a.as_bytes().to_vec();
+                if let Some(byte) = c.get_mut(i) {
+                    *byte ^= 1;
+                }
+                if let Ok(c) = std::str::from_utf8(&c) {
+                    assert!(!same_name(a, c), "{a} {c}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn recycle_keeps_the_allocation() {
