@@ -344,13 +344,16 @@ fn write_towns(out: &Path, rows: &[Row], n_munis: usize, text: &mut Text) -> Res
         }
         same
     });
-    // (municipality, folded first character, spelling, town, 丁目).
-    let mut entries: Vec<(u16, char, u32, u32, bool)> = Vec::new();
+    // (municipality, folded first character, spelling, town, 丁目, folded second character or
+    // NUL for a one-character spelling).
+    let mut entries: Vec<(u16, char, u32, u32, bool, char)> = Vec::new();
     for &(muni, name, town_span, chome) in &distinct {
         let alias = jo_alias(name);
         for spelling in alias.as_deref().into_iter().chain([name]) {
-            if let Some(c) = spelling.chars().next() {
-                entries.push((muni, fold_char(c), text.span(spelling)?, town_span, chome));
+            let mut chars = spelling.chars().map(fold_char);
+            if let Some(c) = chars.next() {
+                let second = chars.next().unwrap_or('\0');
+                entries.push((muni, c, text.span(spelling)?, town_span, chome, second));
             }
         }
     }
@@ -373,7 +376,8 @@ fn write_towns(out: &Path, rows: &[Row], n_munis: usize, text: &mut Text) -> Res
     write_packed(out, "town_buckets_start.bin", 3, &starts)?;
     write_packed(out, "towns_spelling.bin", 4, &entries.iter().map(|e| e.2).collect::<Vec<_>>())?;
     write_packed(out, "towns_town.bin", 4, &entries.iter().map(|e| e.3).collect::<Vec<_>>())?;
-    write_packed(out, "towns_chome.bin", 1, &entries.iter().map(|e| u32::from(e.4)).collect::<Vec<_>>())
+    write_packed(out, "towns_chome.bin", 1, &entries.iter().map(|e| u32::from(e.4)).collect::<Vec<_>>())?;
+    write_packed(out, "towns_second.bin", 3, &entries.iter().map(|e| u32::from(e.5)).collect::<Vec<_>>())
 }
 
 /// `values` as little-endian integers of `width` bytes each (read by `tables::Packed`).

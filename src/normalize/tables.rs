@@ -87,6 +87,9 @@ pub(crate) static TOWNS_SPELLING: Packed<4> = packed!(4, "towns_spelling.bin");
 pub(crate) static TOWNS_TOWN: Packed<4> = packed!(4, "towns_town.bin");
 /// 1 when the town has 丁目.
 pub(crate) static TOWNS_CHOME: Packed<1> = packed!(1, "towns_chome.bin");
+/// The folded second character of the spelling (0 when it has one character): most spellings
+/// of a bucket are ruled out by it without reading their text.
+pub(crate) static TOWNS_SECOND: Packed<3> = packed!(3, "towns_second.bin");
 
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "a failing test may panic")]
@@ -113,7 +116,7 @@ mod tests {
         }
         assert_eq!(POSTAL_BY_PREFIX.len(), 10_001);
         let towns = TOWNS_SPELLING.len();
-        for n in [TOWNS_TOWN.len(), TOWNS_CHOME.len()] {
+        for n in [TOWNS_TOWN.len(), TOWNS_CHOME.len(), TOWNS_SECOND.len()] {
             assert_eq!(n, towns);
         }
         let buckets = TOWN_BUCKETS_FIRST.len();
