@@ -755,7 +755,8 @@ fn match_town(text: &str, muni: u16) -> Option<(TownEntry, usize)> {
     let c = folded.next()?;
     // A spelling whose second character folds otherwise than the text's cannot match, and is
     // left out without reading its text (scattered over the tables: a cache miss for each).
-    // 0: a spelling of one character; `u32::MAX`: a text of one, which no longer one matches.
+    // In the table, 0 marks a spelling of one character, never left out; `u32::MAX` stands for
+    // the second character of a text that has only one, so that only those spellings remain.
     let second = folded.next().map_or(u32::MAX, u32::from);
     let mut best: Option<(usize, usize, bool)> = None;
     for i in town_bucket(muni, c) {
