@@ -109,8 +109,8 @@ fn text_each<'a>(v: Value<'a>, f: for<'s> fn(&'s str) -> Cow<'s, str>) -> Value<
     }
 }
 
-/// `blank(v)`: missing, or text made only of whitespace. The evaluator's `Node::Blank` and
-/// the builtin both answer with this.
+/// `blank(v)`: missing, or text made only of whitespace. The builtin and the compiled test
+/// (`compile::Is::Blank`) both answer with this.
 pub(crate) fn is_blank(v: &Value<'_>) -> bool {
     match v {
         Value::Null => true,

@@ -217,17 +217,26 @@ pub fn strip_invisible(s: &str) -> Cow<'_, str> {
 /// way. Runs for every address and name, so it looks at bytes, not characters.
 #[inline]
 fn may_hold_invisible(s: &str) -> bool {
-    // Without a branch per byte (a `match` on every byte of kana text mispredicts): each pair
-    // of bytes is looked up in two tables, and the exact check runs only after a hit.
     let b = s.as_bytes();
     let (first, second) = &INVISIBLE_PAIRS;
-    let hits = b.iter().zip(b.iter().skip(1)).fold(0u16, |acc, (&x, &y)| {
-        acc | (first.get(usize::from(x)).copied().unwrap_or(0) & second.get(usize::from(y)).copied().unwrap_or(0))
-    });
-    hits != 0 && holds_invisible_pair(b)
+    let hit = |x: u8, y: u8| {
+        first.get(usize::from(x)).copied().unwrap_or(0) & second.get(usize::from(y)).copied().unwrap_or(0) != 0
+    };
+    // First without a branch per byte (a `match` on every byte of kana text mispredicts): each
+    // pair of bytes is looked up in the two tables. Only text with a hit is looked at again.
+    let hits = b.iter().zip(b.iter().skip(1)).fold(false, |acc, (&x, &y)| acc | hit(x, y));
+    hits && b.iter().zip(b.iter().skip(1)).enumerate().any(|(i, (&x, &y))| {
+        // Full-width forms and half-width kana start with EF too: the third byte decides.
+        hit(x, y)
+            && (x != 0xEF
+                || matches!(
+                    (y, b.get(i + 2).copied().unwrap_or(0)),
+                    (0xB8, 0x80..=0x8F) | (0xBB, 0xBF) | (0xBE, 0xA0) | (0xBF, 0xB0..=0xB8)
+                ))
+    })
 }
 
-/// The first two bytes of the encodings [`holds_invisible_pair`] looks for, as two tables of
+/// The first two bytes of the encodings of the [`is_invisible`] characters, as two tables of
 /// bit sets: bit `k` is set in the first table at byte `x` when `x` is the `k`th first byte
 /// below, and in the second table at byte `y` when `y` may follow it.
 #[allow(clippy::indexing_slicing, reason = "computed while compiling: an index out of range fails the build")]
@@ -258,26 +267,6 @@ static INVISIBLE_PAIRS: ([u16; 256], [u16; 256]) = {
     }
     (first, second)
 };
-
-/// The exact check behind [`may_hold_invisible`].
-fn holds_invisible_pair(b: &[u8]) -> bool {
-    b.iter().zip(b.iter().skip(1)).enumerate().any(|(i, (&x, &y))| match x {
-        0xC2 => y == 0xAD,
-        0xCD => y == 0x8F,
-        0xD8 => y == 0x9C,
-        0xE1 => matches!(y, 0x85 | 0x9E | 0xA0),
-        0xE2 => matches!(y, 0x80 | 0x81),
-        0xE3 => y == 0x85,
-        // Full-width forms and half-width kana start with EF too: the third byte decides.
-        0xEF => {
-            let z = b.get(i + 2).copied().unwrap_or(0);
-            matches!((y, z), (0xB8, 0x80..=0x8F) | (0xBB, 0xBF) | (0xBE, 0xA0) | (0xBF, 0xB0..=0xB8))
-        }
-        0xF0 => matches!(y, 0x9B | 0x9D),
-        0xF3 => y == 0xA0,
-        _ => false,
-    })
-}
 
 /// True for the Unicode default-ignorable code points (DerivedCoreProperties.txt,
 /// `Default_Ignorable_Code_Point`): characters a screen does not draw, so that a name holding
@@ -706,11 +695,29 @@ mod tests {
             assert!(may_hold_invisible(&format!("a{c}b")), "U+{:04X}", c as u32);
         }
         assert!(!may_hold_invisible("東京都千代田区永田町１丁目ヤマダ ﾀﾛｳ ＡＢＣ"));
-        // The table lookup answers as the exact check for every character: between kana, after
-        // half-width kana (their first byte, EF, is one the tables look for), and twice.
+        // The tables answer as the byte filter they replace, written out here as it was, for
+        // every character: between kana, after half-width kana (their first byte, EF, is one
+        // the tables look for), and twice.
+        let by_match = |b: &[u8]| {
+            b.iter().zip(b.iter().skip(1)).enumerate().any(|(i, (&x, &y))| match x {
+                0xC2 => y == 0xAD,
+                0xCD => y == 0x8F,
+                0xD8 => y == 0x9C,
+                0xE1 => matches!(y, 0x85 | 0x9E | 0xA0),
+                0xE2 => matches!(y, 0x80 | 0x81),
+                0xE3 => y == 0x85,
+                0xEF => {
+                    let z = b.get(i + 2).copied().unwrap_or(0);
+                    matches!((y, z), (0xB8, 0x80..=0x8F) | (0xBB, 0xBF) | (0xBE, 0xA0) | (0xBF, 0xB0..=0xB8))
+                }
+                0xF0 => matches!(y, 0x9B | 0x9D),
+                0xF3 => y == 0xA0,
+                _ => false,
+            })
+        };
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             for text in [format!("あ{c}い"), format!("ｱ{c}"), format!("{c}{c}")] {
-                assert_eq!(may_hold_invisible(&text), holds_invisible_pair(text.as_bytes()), "U+{:04X}", c as u32);
+                assert_eq!(may_hold_invisible(&text), by_match(text.as_bytes()), "U+{:04X}", c as u32);
             }
         }
     }
