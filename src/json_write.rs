@@ -16,7 +16,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// Non-zero when a byte of `w` is below 0x20, `"` or `\` (exact when zero; a non-zero answer
 /// may also mark bytes after the first that does).
 #[inline]
-fn needs_escape(w: u64) -> u64 {
+pub(crate) fn needs_escape(w: u64) -> u64 {
     let below_space = w.wrapping_sub(LO * 0x20) & !w;
     let q = w ^ (LO * u64::from(b'"'));
     let quote = q.wrapping_sub(LO) & !q;

@@ -15,6 +15,7 @@ mod engine;
 mod eval;
 mod format;
 mod ide;
+mod json_read;
 mod json_write;
 mod limits;
 mod linkage;

@@ -20,7 +20,18 @@ pub fn parse_record(text: &str) -> Result<serde_json::Value, String> {
 
 /// One record from one JSON text, borrowing its strings from `text` (a string with an escape
 /// is the one copy): the same checks and the same errors as [`parse_record`].
+///
+/// [`crate::json_read`] reads it when it can read it exactly as serde_json does (almost every
+/// record); serde_json reads the rest, and says what is wrong with a text that is no record.
 pub fn parse_doc(text: &str) -> Result<Json<'_>, String> {
+    match crate::json_read::parse(text) {
+        Some(doc) => Ok(doc),
+        None => parse_doc_serde(text),
+    }
+}
+
+/// [`parse_doc`] by serde_json alone: the reference [`crate::json_read`] is tested against.
+pub(crate) fn parse_doc_serde(text: &str) -> Result<Json<'_>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     JsonSeed.deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(|e| json_error(&e))
 }
