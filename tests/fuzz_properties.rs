@@ -7,6 +7,9 @@
 //!   fixed point that compiles exactly when the input does;
 //! - JSON values and edited example records never panic the evaluator: an object gets a
 //!   verdict, with and without the registry, whose score and decision follow its findings;
+//! - record lines (as serde_json writes them, or with every non-ASCII character escaped, whole
+//!   or with a byte changed) are read by `kensa eval`'s reader exactly as serde_json reads
+//!   them, and judged as `Engine::evaluate` judges the strict reading;
 //! - every normalizer is total and idempotent, with the documented facts about its output,
 //!   on hostile Unicode (half-width kana + dakuten, variation selectors, combining marks,
 //!   long strings);
@@ -267,6 +270,23 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// JSON text with every character outside ASCII written as `\uXXXX` (a pair for those beyond
+/// the BMP), as Python's `json.dumps` writes it by default.
+fn escape_non_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 fn edit() -> impl Strategy<Value = Edit> {
     let value = prop_oneof![4 => scalar().prop_map(Some), 1 => json().prop_map(Some), 1 => Just(None)];
     (any::<usize>(), any::<bool>(), value).prop_map(|(field, in_bank, value)| Edit { field, in_bank, value })
@@ -350,6 +370,28 @@ proptest! {
         let bytes = serde_json::to_vec(&value).unwrap();
         invariants::eval(&bytes);
         invariants::eval(&bytes[..cut.index(bytes.len() + 1)]);
+    }
+
+    #[test]
+    fn record_lines_are_read_as_serde_json_reads_them(
+        value in json(),
+        ascii in any::<bool>(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        // As serde_json writes it, or with every non-ASCII character escaped (Python's
+        // `json.dumps` by default); whole, then with one byte changed.
+        let text = serde_json::to_string(&value).unwrap();
+        let text = if ascii { escape_non_ascii(&text) } else { text };
+        invariants::json(&text);
+        let mut bytes = text.into_bytes();
+        let i = at.index(bytes.len().max(1));
+        if let Some(b) = bytes.get_mut(i) {
+            *b = byte;
+        }
+        if let Ok(changed) = String::from_utf8(bytes) {
+            invariants::json(&changed);
+        }
     }
 
     #[test]

@@ -165,6 +165,21 @@ pub fn eval(data: &[u8]) {
     }
 }
 
+/// UTF-8 text as a record line: the reader of `kensa eval`'s lines reads it as serde_json does
+/// (or leaves it to serde_json), and `Engine::judge_json` judges it as `Engine::evaluate` judges
+/// the strict reading of it (`parse_record`), or refuses it with that reading's message.
+pub fn json(text: &str) {
+    if let Err(e) = kensa::internal::json_reader_agrees(text) {
+        panic!("the record reader disagrees with serde_json: {e}");
+    }
+    let engine = builtin();
+    let judged = engine.judge_json(text, None, false);
+    match kensa::internal::parse_record(text) {
+        Ok(value) => assert_eq!(judged, engine.evaluate(&value), "judge_json and evaluate differ"),
+        Err(message) => assert_eq!(judged, Err(kensa::RecordError::Malformed(message))),
+    }
+}
+
 /// One JSON value against the standard rules: an object gets a verdict (a non-object a
 /// `RecordError`), with and without the registry; the score is 100 minus the penalties, the
 /// decision follows the standard policy, `explain` only adds the trace, the serialized verdict
