@@ -169,10 +169,27 @@ impl<'a> Reader<'a> {
     #[cold]
     #[inline(never)]
     fn escaped(&mut self, start: usize) -> Option<String> {
-        let mut out = String::with_capacity(self.at - start + 16);
+        // Decoding never lengthens a string (`\uXXXX` is six bytes for at most three), so the
+        // text up to the closing quote is room enough: no string grown a few bytes at a time
+        // (text from Python's `json.dumps`, by default, has every character outside ASCII
+        // escaped).
+        let mut out = String::with_capacity(self.closing_quote().unwrap_or(self.bytes.len()) - start);
         out.push_str(self.text.get(start..self.at)?);
         self.unescape(&mut out)?;
         Some(out)
+    }
+
+    /// Where the string `at` is in ends: its first `"` not escaped by a `\`.
+    fn closing_quote(&self) -> Option<usize> {
+        let mut from = self.at;
+        loop {
+            let quote = from + memchr::memchr(b'"', self.bytes.get(from..)?)?;
+            let backslashes = self.bytes.get(..quote)?.iter().rev().take_while(|&&b| b == b'\\').count();
+            if backslashes % 2 == 0 {
+                return Some(quote);
+            }
+            from = quote + 1;
+        }
     }
 
     /// The rest of a string with an escape, from `at` (on a `\`) to its closing quote.
