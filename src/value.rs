@@ -70,15 +70,15 @@ impl<'a> Value<'a> {
 
     /// Apply a normalizer that returns `Cow`, keeping the borrow when the input was borrowed
     /// and nothing changed, and never copying a shared string that did not change.
-    pub fn map_text(self, f: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
+    pub fn map_text(&self, f: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
         match self {
             Value::Text(Txt::Borrowed(s)) => match f(s) {
                 Cow::Borrowed(b) => Value::Text(Txt::Borrowed(b)),
                 Cow::Owned(o) => Value::owned(o),
             },
-            Value::Text(Txt::Shared(rc)) => match f(&rc) {
+            Value::Text(Txt::Shared(rc)) => match f(rc) {
                 // A borrowed result may be a shorter slice (`trim`): keep `rc` only if whole.
-                Cow::Borrowed(b) if b.len() == rc.len() => Value::Text(Txt::Shared(rc)),
+                Cow::Borrowed(b) if b.len() == rc.len() => Value::Text(Txt::Shared(Rc::clone(rc))),
                 Cow::Borrowed(b) => Value::shared(b),
                 Cow::Owned(o) => Value::owned(o),
             },

@@ -52,14 +52,14 @@ fn parsed(s: &str) -> Rc<Address> {
     })
 }
 
-pub fn prefecture<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn prefecture<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => parsed(s).prefecture.map_or(Value::Null, Value::text),
         None => Value::Null,
     }
 }
 
-pub fn prefecture_written<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn prefecture_written<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => {
             let a = parsed(s);
@@ -69,32 +69,32 @@ pub fn prefecture_written<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     }
 }
 
-pub fn bad_prefecture<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn bad_prefecture<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => parsed(s).invalid_prefecture.as_deref().map_or(Value::Null, Value::shared),
         None => Value::Null,
     }
 }
 
-pub fn municipality<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn municipality<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => parsed(s).municipality.map_or(Value::Null, Value::text),
         None => Value::Null,
     }
 }
 
-pub fn key<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn key<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => parsed(s).key().map_or(Value::Null, Value::owned),
         None => Value::Null,
     }
 }
 
-pub fn postal_code<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn postal_code<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => match postal::parse_code(s) {
             // Already 7 ASCII digits: keep the text as it is (no copy).
-            Ok(c) if c.digits() == s.as_bytes() => v,
+            Ok(c) if c.digits() == s.as_bytes() => v.clone(),
             Ok(c) => Value::shared(c.as_str()),
             Err(_) => Value::Null,
         },
@@ -102,14 +102,14 @@ pub fn postal_code<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
     }
 }
 
-pub fn postal_exists<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn postal_exists<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => Value::Bool(postal::parse_code(s).is_ok_and(postal::exists_code)),
         None => Value::Null,
     }
 }
 
-pub fn postal_matches<'a>(_: &Ctx, code: Value<'a>, addr: Value<'a>) -> Value<'a> {
+pub fn postal_matches<'a>(_: &Ctx, code: &Value<'a>, addr: &Value<'a>) -> Value<'a> {
     let (Some(code), Some(addr)) = (code.as_text(), addr.as_text()) else { return Value::Null };
     let Ok(code) = postal::parse_code(code) else { return Value::Null };
     match postal::consistent_with_code(code, &parsed(addr)) {
@@ -119,14 +119,14 @@ pub fn postal_matches<'a>(_: &Ctx, code: Value<'a>, addr: Value<'a>) -> Value<'a
     }
 }
 
-pub fn unconfirmed_ward<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn unconfirmed_ward<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => address::unconfirmed_ward(&parsed(s)).map_or(Value::Null, Value::shared),
         None => Value::Null,
     }
 }
 
-pub fn unconfirmed_town<'a>(_: &Ctx, v: Value<'a>) -> Value<'a> {
+pub fn unconfirmed_town<'a>(_: &Ctx, v: &Value<'a>) -> Value<'a> {
     match v.as_text() {
         Some(s) => address::unconfirmed_town(&parsed(s)).map_or(Value::Null, Value::shared),
         None => Value::Null,

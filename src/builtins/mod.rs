@@ -49,8 +49,8 @@ impl PTy {
 /// The Rust function behind a builtin, by arity.
 #[derive(Clone, Copy)]
 pub enum Imp {
-    F1(for<'a> fn(&Ctx, Value<'a>) -> Value<'a>),
-    F2(for<'a> fn(&Ctx, Value<'a>, Value<'a>) -> Value<'a>),
+    F1(for<'a> fn(&Ctx, &Value<'a>) -> Value<'a>),
+    F2(for<'a> fn(&Ctx, &Value<'a>, &Value<'a>) -> Value<'a>),
 }
 
 impl Imp {
@@ -97,14 +97,14 @@ pub fn all() -> &'static [Builtin] {
     BUILTINS
 }
 
-fn text_fn<'a>(v: Value<'a>, f: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
+fn text_fn<'a>(v: &Value<'a>, f: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
     v.map_text(f)
 }
 
 /// `f` on a text, or on every text of a list (items that are not text become absent).
-fn text_each<'a>(v: Value<'a>, f: for<'s> fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
+fn text_each<'a>(v: &Value<'a>, f: for<'s> fn(&'s str) -> Cow<'s, str>) -> Value<'a> {
     match v {
-        Value::List(items) => Value::List(std::rc::Rc::new(items.iter().cloned().map(|x| x.map_text(f)).collect())),
+        Value::List(items) => Value::List(std::rc::Rc::new(items.iter().map(|x| x.map_text(f)).collect())),
         other => other.map_text(f),
     }
 }
@@ -188,7 +188,7 @@ static BUILTINS: &[Builtin] = &[
         each: false,
         doc: "True when the value is missing, or is text made only of spaces (including full-width spaces).",
         example: r#"blank("　 ") and not blank("山田")"#,
-        imp: Imp::F1(|_, v| Value::Bool(is_blank(&v))),
+        imp: Imp::F1(|_, v| Value::Bool(is_blank(v))),
     },
     Builtin {
         name: "coalesce",
@@ -198,7 +198,7 @@ static BUILTINS: &[Builtin] = &[
         each: false,
         doc: "The first value when it is present, otherwise the second.",
         example: r#"coalesce(address.prefecture("県のない住所"), "不明") == "不明""#,
-        imp: Imp::F2(|_, a, b| if a.is_null() { b } else { a }),
+        imp: Imp::F2(|_, a, b| if a.is_null() { b.clone() } else { a.clone() }),
     },
     // ------------------------------------------------------------ text
     b1!(
@@ -295,7 +295,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text is one or more ASCII digits and nothing else.",
         r#"is_digits("0123") and not is_digits("12a4") and not is_digits("")"#,
-        |_, v| pred(&v, digits::is_ascii_digits)
+        |_, v| pred(v, digits::is_ascii_digits)
     ),
     b1!(
         "mask",
@@ -314,7 +314,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text is exactly 12 ASCII digits whose last digit is the My Number check digit (weights 6,5,4,3,2,7,6,5,4,3,2; remainder 0 or 1 gives 0). Apply `digits` first to accept card spacing.",
         r#"check_digit.my_number("123456789018") and not check_digit.my_number("123456789019")"#,
-        |_, v| pred(&v, digits::is_valid_my_number)
+        |_, v| pred(v, digits::is_valid_my_number)
     ),
     b1!(
         "my_number.is_placeholder",
@@ -322,7 +322,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text is 12 ASCII digits whose first 11 are one digit repeated or a run counting up or down (0 follows 9, 9 follows 0): a placeholder typed to get past a required field, whatever its check digit. Apply `digits` first to accept card spacing.",
         r#"my_number.is_placeholder("111111111118") and my_number.is_placeholder("123456789018") and not my_number.is_placeholder("463760444596")"#,
-        |_, v| pred(&v, digits::is_placeholder_my_number)
+        |_, v| pred(v, digits::is_placeholder_my_number)
     ),
     b1!(
         "check_digit.corporate_number",
@@ -330,7 +330,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text is a 13-digit Corporate Number (法人番号) whose leading check digit is right; a `T` prefix (invoice number) is accepted.",
         r#"check_digit.corporate_number("7000012050002") and not check_digit.corporate_number("8000012050002")"#,
-        |_, v| pred(&v, digits::is_valid_corporate_number)
+        |_, v| pred(v, digits::is_valid_corporate_number)
     ),
     b1!(
         "check_digit.luhn",
@@ -338,7 +338,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the digits pass the Luhn check.",
         r#"check_digit.luhn("0110113719")"#,
-        |_, v| pred(&v, digits::luhn_valid)
+        |_, v| pred(v, digits::luhn_valid)
     ),
     b1!(
         "check_digit.insurer_number",
@@ -346,7 +346,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True for a valid health-insurance insurer number (保険者番号): 8 digits, or 6 for municipal NHI, with its verification digit.",
         r#"check_digit.insurer_number("33120015") and not check_digit.insurer_number("06130000")"#,
-        |_, v| pred(&v, digits::is_valid_insurer_number)
+        |_, v| pred(v, digits::is_valid_insurer_number)
     ),
     b1!(
         "check_digit.medical_institution_code",
@@ -354,7 +354,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True for a valid 10-digit medical institution code (prefecture, 点数表, 7-digit code) whose Luhn digit is right.",
         r#"check_digit.medical_institution_code("0110113719")"#,
-        |_, v| pred(&v, digits::is_valid_medical_institution_code)
+        |_, v| pred(v, digits::is_valid_medical_institution_code)
     ),
     // ------------------------------------------------------------ kana
     b1!(
@@ -387,7 +387,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text, once normalized like `kana_key`, is katakana only (with `ー`, `・` and single spaces between parts). Hiragana and half-width input count as katakana; kanji, Latin letters and digits do not.",
         r#"is_katakana("ﾔﾏﾀﾞ ﾀﾛｳ") and is_katakana("やまだ") and not is_katakana("山田") and not is_katakana("YAMADA")"#,
-        |_, v| pred(&v, kana::is_katakana_name)
+        |_, v| pred(v, kana::is_katakana_name)
     ),
     b1!(
         "has_kanji",
@@ -395,7 +395,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text contains at least one kanji.",
         r#"has_kanji("山田タロウ") and not has_kanji("ヤマダ")"#,
-        |_, v| pred(&v, |s| s.chars().any(kana::is_kanji))
+        |_, v| pred(v, |s| s.chars().any(kana::is_kanji))
     ),
     // ------------------------------------------------------------ bank kana
     b1!(
@@ -420,7 +420,7 @@ static BUILTINS: &[Builtin] = &[
         PTy::Bool,
         "True when the text is already in valid bank form (half-width katakana without small kana or `ｦ`, `ﾞ` `ﾟ`, A–Z, 0–9, space and `( ) - .`).",
         r#"is_zengin("ﾊﾏﾀﾞ ｷﾖｳｺ") and not is_zengin("ハマダ")"#,
-        |_, v| pred(&v, zengin::is_zengin)
+        |_, v| pred(v, zengin::is_zengin)
     ),
     // ------------------------------------------------------------ name keys
     b1_each!(
@@ -481,7 +481,7 @@ static BUILTINS: &[Builtin] = &[
         "Full years from the date until today.",
         r#"age(today) == 0"#,
         |cx, v| match v {
-            Value::Date(d) => Value::Int(i64::from(crate::normalize::date::years_between(d, cx.today))),
+            Value::Date(d) => Value::Int(i64::from(crate::normalize::date::years_between(*d, cx.today))),
             _ => Value::Null,
         }
     ),
@@ -492,7 +492,7 @@ static BUILTINS: &[Builtin] = &[
         "Full years from the first date to the second.",
         r#"years_between(1980-04-01, 2020-03-31) == 39"#,
         |_, a, b| match (a, b) {
-            (Value::Date(a), Value::Date(b)) => Value::Int(i64::from(crate::normalize::date::years_between(a, b))),
+            (Value::Date(a), Value::Date(b)) => Value::Int(i64::from(crate::normalize::date::years_between(*a, *b))),
             _ => Value::Null,
         }
     ),

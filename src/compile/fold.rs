@@ -55,9 +55,9 @@ fn fold_node(nodes: &[Node], n: &Node) -> Option<Const> {
     // Only pure builtins over text get here, so `today` is never read.
     let ctx = Ctx { today: Date::from_days(0) };
     match n {
-        Node::Call1 { f: Imp::F1(f), arg, .. } => to_const(f(&ctx, Value::text(text(nodes, *arg)?))),
+        Node::Call1 { f: Imp::F1(f), arg, .. } => to_const(f(&ctx, &Value::text(text(nodes, *arg)?))),
         Node::Call2 { f: Imp::F2(f), a, b, .. } => {
-            to_const(f(&ctx, Value::text(text(nodes, *a)?), Value::text(text(nodes, *b)?)))
+            to_const(f(&ctx, &Value::text(text(nodes, *a)?), &Value::text(text(nodes, *b)?)))
         }
         Node::Concat(parts) => {
             let mut out = String::new();

@@ -286,7 +286,7 @@ mod tests {
     use super::*;
     use crate::value::Value;
 
-    fn blank<'a>(_: &crate::builtins::Ctx, v: Value<'a>) -> Value<'a> {
+    fn blank<'a>(_: &crate::builtins::Ctx, v: &Value<'a>) -> Value<'a> {
         Value::Bool(v.is_null())
     }
 

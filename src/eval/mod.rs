@@ -1114,7 +1114,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     return Value::Null;
                 }
                 match f {
-                    Imp::F1(f) => f(&self.ctx, a),
+                    Imp::F1(f) => f(&self.ctx, &a),
                     Imp::F2(_) => Value::Null,
                 }
             }
@@ -1128,7 +1128,7 @@ impl<'p: 'r, 'r> Frame<'p, 'r> {
                     return Value::Null;
                 }
                 match f {
-                    Imp::F2(f) => f(&self.ctx, a, b),
+                    Imp::F2(f) => f(&self.ctx, &a, &b),
                     Imp::F1(_) => Value::Null,
                 }
             }
