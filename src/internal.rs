@@ -9,15 +9,15 @@ pub use crate::linkage::block::key_hash;
 pub use crate::linkage::comparators;
 /// The strict JSON record reader (`kensa eval`, the Python package).
 pub use crate::record_json::{StrictValue, StrictVisitor, json_error, json_file_error, parse_record};
+pub use crate::source::links_outside;
+/// The most items a rule set may hold (`kensa::syntax::too_many_items`).
+pub use crate::syntax::MAX_ITEMS;
 
 /// `Err` when the reader of record lines (`src/json_read.rs`) reads `text` otherwise than
 /// serde_json, the reference it leaves every other text to (for the fuzz target `json`).
 pub fn json_reader_agrees(text: &str) -> Result<(), String> {
     crate::json_read::agrees_with_serde_json(text)
 }
-pub use crate::source::links_outside;
-/// The most items a rule set may hold (`kensa::syntax::too_many_items`).
-pub use crate::syntax::MAX_ITEMS;
 
 /// Read a rule file as `kensa check` does (a regular file within the size limit, UTF-8); `Err`
 /// says why not, starting with the path in backticks.
