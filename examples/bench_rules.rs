@@ -247,35 +247,47 @@ fn run(args: Args) -> Result<(), String> {
         for &n in &args.sizes {
             let slice = records.get(..n).unwrap_or(&records);
             let text = lines.get(..n).unwrap_or(&lines);
-            for tool in
-                Tool::ALL.into_iter().filter(|t| args.tools.is_empty() || args.tools.iter().any(|k| k == t.key()))
-            {
-                // One pass over the records; a timed run makes `passes` of them.
-                let pass = || {
-                    let total: usize = if tool.reads_text() {
-                        pool.install(|| {
-                            text.par_iter()
-                                .map_init(|| Vec::with_capacity(1024), |out, l| tools.run_line(tool, l, out))
-                                .sum()
-                        })
-                    } else {
-                        pool.install(|| slice.par_iter().map(|r| tools.run(tool, r)).sum())
-                    };
-                    black_box(total);
-                };
-                let start = Instant::now();
-                pass();
-                let warm_up = start.elapsed().as_secs_f64();
-                // Small inputs are passed over several times per run so that a run lasts at least
-                // `--min-run` seconds (a 10k-record pass takes milliseconds).
-                let passes = (args.min_run / warm_up.max(1e-6)).ceil().clamp(1.0, 10_000.0) as usize;
-                let mut runs: Vec<f64> = (0..args.runs.max(1))
-                    .map(|_| {
-                        let start = Instant::now();
-                        (0..passes).for_each(|_| pass());
-                        start.elapsed().as_secs_f64() / passes as f64
+            let tools_here: Vec<Tool> = Tool::ALL
+                .into_iter()
+                .filter(|t| args.tools.is_empty() || args.tools.iter().any(|k| k == t.key()))
+                .collect();
+            // One pass of `tool` over the records; a timed run makes several.
+            let pass = |tool: Tool| {
+                let total: usize = if tool.reads_text() {
+                    pool.install(|| {
+                        text.par_iter()
+                            .map_init(|| Vec::with_capacity(1024), |out, l| tools.run_line(tool, l, out))
+                            .sum()
                     })
-                    .collect();
+                } else {
+                    pool.install(|| slice.par_iter().map(|r| tools.run(tool, r)).sum())
+                };
+                black_box(total);
+            };
+            // A warm-up pass of each tool, which also sets how many passes its runs make: small
+            // inputs are passed over several times so that a run lasts at least `--min-run`
+            // seconds (a 10k-record pass takes milliseconds).
+            let passes: Vec<usize> = tools_here
+                .iter()
+                .map(|&tool| {
+                    let start = Instant::now();
+                    pass(tool);
+                    let warm_up = start.elapsed().as_secs_f64();
+                    (args.min_run / warm_up.max(1e-6)).ceil().clamp(1.0, 10_000.0) as usize
+                })
+                .collect();
+            // The timed runs, in rounds of one run of each tool: the VM runs faster and slower
+            // for minutes at a time, and interleaved rounds put a slow phase on every tool alike
+            // instead of on whichever tool ran in it.
+            let mut runs: Vec<Vec<f64>> = vec![Vec::new(); tools_here.len()];
+            for _ in 0..args.runs.max(1) {
+                for ((&tool, &passes), times) in tools_here.iter().zip(&passes).zip(runs.iter_mut()) {
+                    let start = Instant::now();
+                    (0..passes).for_each(|_| pass(tool));
+                    times.push(start.elapsed().as_secs_f64() / passes as f64);
+                }
+            }
+            for ((tool, passes), mut runs) in tools_here.into_iter().zip(passes).zip(runs) {
                 runs.sort_by(f64::total_cmp);
                 let best = runs.first().copied().unwrap_or(f64::NAN);
                 let median = runs.get(runs.len() / 2).copied().unwrap_or(f64::NAN);

@@ -97,7 +97,8 @@ def main():
     throughput = {
         "caption": f"records/s, records in memory as serde_json::Value (the `(JSONL)` rows: as JSONL text, parsed, "
         f"judged and written as one JSON line each, end to end but for file I/O); best of {raw['runs']} runs after a warm-up "
-        "pass, each run ≥ 0.5 s (small inputs are passed over several times); rayon pool of 1 or 2 threads",
+        "pass, the tools interleaved (a round runs each once), each run ≥ 0.5 s (small inputs are passed over several "
+        "times); rayon pool of 1 or 2 threads",
         "columns": ["tool", "threads", *[f"{n:,} records" for n in sizes], f"per core at {largest:,}"],
         "rows": rows,
     }
