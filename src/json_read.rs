@@ -258,6 +258,28 @@ impl<'a> Reader<'a> {
         Some(n)
     }
 
+    /// Whether the container just opened closes at once (`close`, then consumed).
+    #[inline(always)]
+    fn empty(&mut self, close: u8) -> Option<bool> {
+        self.skip_whitespace();
+        let empty = self.peek()? == close;
+        if empty {
+            self.at += 1;
+        }
+        Some(empty)
+    }
+
+    /// After an item of a container: `true` at a `,` (another item follows), `false` at
+    /// `close` (consumed: the container ends); `None` at anything else.
+    #[inline(always)]
+    fn more(&mut self, close: u8) -> Option<bool> {
+        match self.next_token()? {
+            b',' => Some(true),
+            b if b == close => Some(false),
+            _ => None,
+        }
+    }
+
     fn enter(&mut self) -> Option<()> {
         self.depth += 1;
         (self.depth <= MAX_DEPTH).then_some(())
@@ -268,17 +290,12 @@ impl<'a> Reader<'a> {
         self.enter()?;
         *slot = Json::Array(Vec::new());
         let Json::Array(items) = slot else { return None };
-        self.skip_whitespace();
-        if self.peek()? == b']' {
-            self.at += 1;
-        } else {
+        if !self.empty(b']')? {
             loop {
                 items.push(Json::Null);
                 self.value(items.last_mut()?)?;
-                match self.next_token()? {
-                    b',' => {}
-                    b']' => break,
-                    _ => return None,
+                if !self.more(b']')? {
+                    break;
                 }
             }
         }
@@ -293,10 +310,7 @@ impl<'a> Reader<'a> {
         let Json::Object(fields) = slot else { return None };
         // Names seen, for objects too large to compare each name with every other.
         let mut seen: Option<rustc_hash::FxHashSet<Cow<'a, str>>> = None;
-        self.skip_whitespace();
-        if self.peek()? == b'}' {
-            self.at += 1;
-        } else {
+        if !self.empty(b'}')? {
             loop {
                 if self.next_token()? != b'"' {
                     return None;
@@ -317,10 +331,8 @@ impl<'a> Reader<'a> {
                 }
                 fields.push((key, Json::Null));
                 self.value(&mut fields.last_mut()?.1)?;
-                match self.next_token()? {
-                    b',' => {}
-                    b'}' => break,
-                    _ => return None,
+                if !self.more(b'}')? {
+                    break;
                 }
             }
         }
